@@ -1,0 +1,116 @@
+"""Frames (named, coloured boxes grouping nodes) and sticky notes on the canvas.
+
+Both sit behind the nodes. Dragging a frame moves the nodes inside it (the view
+decides what is inside when the drag starts); the bottom-right grip resizes it.
+Like nodes, they only mirror the model: edits go through core commands.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtWidgets import QGraphicsItem
+
+from studio.core.model import Frame, Note
+
+from .. import theme
+
+GRIP = 14.0
+
+
+class _BoxItem(QGraphicsItem):
+    table = "frames"
+
+    def __init__(self, item: Frame | Note):
+        super().__init__()
+        self.item = item
+        self.setFlags(QGraphicsItem.ItemIsSelectable)
+        self.refresh()
+
+    @property
+    def item_id(self) -> str:
+        return self.item.id
+
+    def refresh(self) -> None:
+        self.prepareGeometryChange()
+        self._rect = QRectF(0, 0, max(40.0, self.item.width), max(30.0, self.item.height))
+        self.setPos(self.item.x, self.item.y)
+        self._color = QColor(self.item.color)
+        self.update()
+
+    def rect(self) -> QRectF:
+        return self._rect
+
+    def boundingRect(self) -> QRectF:
+        return self._rect.adjusted(-2, -2, 2, 2)
+
+    def grip_at(self, local: QPointF) -> bool:
+        r = self._rect
+        return r.right() - GRIP <= local.x() <= r.right() + 2 and r.bottom() - GRIP <= local.y() <= r.bottom() + 2
+
+
+class FrameItem(_BoxItem):
+    Type = QGraphicsItem.UserType + 3
+    table = "frames"
+
+    def __init__(self, item: Frame):
+        super().__init__(item)
+        self.setZValue(-10)
+
+    def type(self) -> int:  # noqa: A003
+        return self.Type
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        fill = QColor(self._color)
+        fill.setAlpha(70)
+        border = QColor(self._color).lighter(130)
+        painter.setPen(QPen(theme.NODE_SELECTED if self.isSelected() else border, 2 if self.isSelected() else 1.2))
+        painter.setBrush(fill)
+        painter.drawRoundedRect(self._rect, 8, 8)
+        head = QColor(self._color)
+        head.setAlpha(170)
+        painter.setPen(Qt.NoPen)
+        painter.setBrush(head)
+        painter.drawRoundedRect(QRectF(0, 0, self._rect.width(), 28), 8, 8)
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        f = QFont()
+        f.setPixelSize(14 if lod > 0.3 else int(14 / max(lod, 0.05)))
+        f.setBold(True)
+        painter.setFont(f)
+        painter.setPen(theme.TEXT)
+        painter.drawText(QRectF(10, 0, self._rect.width() - 20, 28 if lod > 0.3 else self._rect.height()),
+                         Qt.AlignLeft | Qt.AlignTop | Qt.TextSingleLine if lod <= 0.3 else Qt.AlignVCenter | Qt.AlignLeft,
+                         self.item.title)
+        _grip(painter, self._rect, border)
+
+
+class NoteItem(_BoxItem):
+    Type = QGraphicsItem.UserType + 4
+    table = "notes"
+
+    def __init__(self, item: Note):
+        super().__init__(item)
+        self.setZValue(-5)
+
+    def type(self) -> int:  # noqa: A003
+        return self.Type
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        painter.setPen(QPen(theme.NODE_SELECTED, 2) if self.isSelected() else Qt.NoPen)
+        painter.setBrush(self._color)
+        painter.drawRoundedRect(self._rect, 4, 4)
+        if option.levelOfDetailFromTransform(painter.worldTransform()) < 0.3:
+            return
+        f = QFont()
+        f.setPixelSize(12)
+        painter.setFont(f)
+        painter.setPen(QColor("#f4ecd0"))
+        painter.drawText(self._rect.adjusted(8, 6, -8, -6), Qt.TextWordWrap | Qt.AlignTop | Qt.AlignLeft,
+                         self.item.text or "Double-click to write a note")
+        _grip(painter, self._rect, QColor(self._color).lighter(150))
+
+
+def _grip(painter: QPainter, r: QRectF, color: QColor) -> None:
+    painter.setPen(QPen(color, 1.2))
+    for d in (4.0, 8.0, 12.0):
+        painter.drawLine(QPointF(r.right() - d, r.bottom() - 2), QPointF(r.right() - 2, r.bottom() - d))

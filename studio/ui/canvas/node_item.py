@@ -1,0 +1,256 @@
+"""A node on the canvas: title, category colour, typed ports, summary, problems badge.
+
+Kept cheap because a flow may hold thousands: geometry, paths and QStaticTexts are
+built once in ``rebuild`` (when the node's parameters or title change) and ``paint``
+only replays them; below a zoom level of about 0.45 the node is drawn as two filled
+rectangles (the text would be unreadable anyway). The item never edits the model --
+the view turns gestures into core commands and the scene moves the item when the
+model says so.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterable
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen, QStaticText
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
+
+from studio.core.model import Node
+from studio.core.nodetype import NodeType, Port
+
+from .. import theme
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .wire_item import WireItem
+
+WIDTH = 210.0
+HEADER = 26.0
+SUMMARY = 20.0
+ROW = 20.0
+PORT_R = 5.0
+RADIUS = 6.0
+LOD_DETAIL = 0.45
+
+_title_font = None
+_small_font = None
+
+
+def fonts() -> tuple[QFont, QFont]:
+    global _title_font, _small_font
+    if _title_font is None:
+        _title_font = QFont()
+        _title_font.setPixelSize(12)
+        _title_font.setBold(True)
+        _small_font = QFont()
+        _small_font.setPixelSize(11)
+    return _title_font, _small_font
+
+
+class PortSpot:
+    """Where one port sits on its node, and how it is drawn."""
+
+    __slots__ = ("name", "output", "type", "pos", "color", "label", "required")
+
+    def __init__(self, port: Port, output: bool, pos: QPointF, label: QStaticText):
+        self.name = port.name
+        self.output = output
+        self.type = str(port.type)
+        self.pos = pos
+        self.color = theme.port_color(self.type)
+        self.label = label
+        self.required = port.needs_source and not output
+
+
+class NodeItem(QGraphicsItem):
+    Type = QGraphicsItem.UserType + 1
+
+    def __init__(self, node: Node, node_type: type[NodeType], inputs: Iterable[Port], outputs: Iterable[Port]):
+        super().__init__()
+        self.node = node
+        self.wires: list["WireItem"] = []
+        self.problems: list = []
+        self._highlight: set[tuple[bool, str]] | None = None  # ports that accept the wire being dragged
+        self.setFlags(QGraphicsItem.ItemIsSelectable)
+        self.setAcceptHoverEvents(False)
+        self.rebuild(node_type, inputs, outputs)
+        self.setPos(node.x, node.y)
+
+    def type(self) -> int:  # noqa: A003 - Qt API
+        return self.Type
+
+    @property
+    def node_id(self) -> str:
+        return self.node.id
+
+    # -- geometry ----------------------------------------------------------------
+
+    def rebuild(self, node_type: type[NodeType], inputs: Iterable[Port], outputs: Iterable[Port]) -> None:
+        """Recompute everything drawn from the node's data (after a param/title change)."""
+        self.prepareGeometryChange()
+        title_font, small_font = fonts()
+        fm_title, fm_small = QFontMetricsF(title_font), QFontMetricsF(small_font)
+        node = self.node
+        self.node_type = node_type
+        self.category = node_type.category
+        self.color = theme.category_color(self.category)
+        w = float(node.width or WIDTH)
+        inputs, outputs = list(inputs), list(outputs)
+        try:
+            summary = node_type.summary(node.params)
+        except Exception:  # a plugin's summary must never break drawing
+            summary = ""
+        if node_type.kind == "placeholder":
+            summary = getattr(node_type, "message", lambda: "missing node type")()
+        self.summary = summary
+        top = HEADER + (SUMMARY if summary and not node.collapsed else 0)
+        rows = 0 if node.collapsed else max(len(inputs), len(outputs))
+        h = top + rows * ROW + (6 if rows else 0)
+        if node.height and not node.collapsed:
+            h = max(h, float(node.height))
+        self._rect = QRectF(0, 0, w, h)
+        self._bounds = self._rect.adjusted(-PORT_R - 2, -8, PORT_R + 2, 2)
+        self._body = QPainterPath()
+        self._body.addRoundedRect(self._rect, RADIUS, RADIUS)
+        self._header = QPainterPath()
+        self._header.addRoundedRect(QRectF(0, 0, w, HEADER), RADIUS, RADIUS)
+        self._header.addRect(QRectF(0, HEADER - RADIUS, w, RADIUS))
+        self._header = self._header.simplified()
+
+        title = node.title or node_type.title or node.type
+        self._title = _static(fm_title.elidedText(title, Qt.ElideRight, w - 40), title_font)
+        self._id_text = _static(fm_small.elidedText(node.id, Qt.ElideRight, w / 2), small_font)
+        self._summary = _static(fm_small.elidedText(summary, Qt.ElideRight, w - 16), small_font) if summary and not node.collapsed else None
+
+        self.ports: dict[tuple[bool, str], PortSpot] = {}
+        half = w / 2 - 12
+        for i, p in enumerate(inputs):
+            y = HEADER / 2 if node.collapsed else top + ROW * i + ROW / 2 + 3
+            label = _static(fm_small.elidedText(p.name, Qt.ElideRight, half), small_font)
+            self.ports[(False, p.name)] = PortSpot(p, False, QPointF(0, y), label)
+        for i, p in enumerate(outputs):
+            y = HEADER / 2 if node.collapsed else top + ROW * i + ROW / 2 + 3
+            label = _static(fm_small.elidedText(p.name, Qt.ElideRight, half), small_font)
+            spot = PortSpot(p, True, QPointF(w, y), label)
+            self.ports[(True, p.name)] = spot
+        self._out_label_x = {name: w - 10 - fm_small.horizontalAdvance(s.label.text()) for (o, name), s in self.ports.items() if o}
+        self._update_badge()
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addRect(self._rect.adjusted(-PORT_R - 2, 0, PORT_R + 2, 0))
+        return path
+
+    def rect(self) -> QRectF:
+        return self._rect
+
+    def port_pos(self, output: bool, name: str) -> QPointF:
+        """Scene position of a port; a missing port (a stale wire) sits on the header."""
+        spot = self.ports.get((output, name))
+        local = spot.pos if spot is not None else QPointF(self._rect.width() if output else 0, HEADER / 2)
+        return self.pos() + local
+
+    def port_type(self, output: bool, name: str) -> str:
+        spot = self.ports.get((output, name))
+        return spot.type if spot is not None else "any"
+
+    def port_at(self, local: QPointF, slack: float = 9.0) -> PortSpot | None:
+        """The port under a point in item coordinates (generous, ports are small)."""
+        best, best_d = None, slack * slack
+        for spot in self.ports.values():
+            dx, dy = spot.pos.x() - local.x(), spot.pos.y() - local.y()
+            d = dx * dx + dy * dy
+            if d <= best_d:
+                best, best_d = spot, d
+        return best
+
+    # -- state shown -------------------------------------------------------------
+
+    def set_highlight(self, ports: set[tuple[bool, str]] | None) -> None:
+        if ports != self._highlight:
+            self._highlight = ports
+            self.update()
+
+    def set_problems(self, problems: list) -> None:
+        self.problems = problems
+        self._update_badge()
+        self.update()
+
+    def _update_badge(self) -> None:
+        if not self.problems:
+            self._badge = None
+            self.setToolTip(self.node_type.description or "")
+            return
+        errors = sum(1 for p in self.problems if getattr(p, "severity", "error") == "error")
+        color = theme.ERROR if errors else theme.WARNING
+        _, small_font = fonts()
+        self._badge = (color, _static(str(len(self.problems)), small_font))
+        lines = [f"{'⛔' if getattr(p, 'severity', '') == 'error' else '⚠'} {p.message}" for p in self.problems[:12]]
+        if len(self.problems) > 12:
+            lines.append(f"... and {len(self.problems) - 12} more")
+        self.setToolTip("\n".join(lines))
+
+    # -- painting ----------------------------------------------------------------
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        selected = self.isSelected()
+        if lod < LOD_DETAIL:
+            painter.fillRect(self._rect, theme.NODE_SELECTED if selected else theme.NODE_BODY)
+            painter.fillRect(QRectF(0, 0, self._rect.width(), HEADER), self.color)
+            if self._badge is not None:
+                painter.fillRect(QRectF(self._rect.width() - 24, -6, 24, 24), self._badge[0])
+            return
+        painter.setPen(QPen(theme.NODE_SELECTED, 2) if selected else QPen(theme.NODE_BORDER, 1))
+        painter.setBrush(theme.NODE_BODY)
+        painter.drawPath(self._body)
+        painter.setPen(Qt.NoPen)
+        painter.setBrush(self.color)
+        painter.drawPath(self._header)
+        title_font, small_font = fonts()
+        painter.setFont(title_font)
+        painter.setPen(theme.TEXT)
+        painter.drawStaticText(QPointF(9, 6), self._title)
+        painter.setFont(small_font)
+        if self._summary is not None:
+            painter.setPen(theme.TEXT_DIM)
+            painter.drawStaticText(QPointF(9, HEADER + 3), self._summary)
+        # ports
+        hl = self._highlight
+        collapsed = self.node.collapsed
+        for key, spot in self.ports.items():
+            dim = hl is not None and key not in hl
+            color = QColor(spot.color)
+            if dim:
+                color.setAlpha(60)
+            painter.setPen(QPen(theme.NODE_SELECTED, 2) if (hl is not None and not dim) else QPen(theme.NODE_BORDER, 1))
+            painter.setBrush(color if (spot.required or spot.output or hl is not None) else theme.NODE_BODY)
+            if not spot.required and not spot.output and hl is None:
+                painter.setPen(QPen(color, 1.5))
+            painter.drawEllipse(spot.pos, PORT_R, PORT_R)
+            if not collapsed:
+                painter.setPen(theme.TEXT_DIM if not dim else QColor(120, 120, 120, 90))
+                if spot.output:
+                    painter.drawStaticText(QPointF(self._out_label_x[spot.name], spot.pos.y() - 8), spot.label)
+                else:
+                    painter.drawStaticText(QPointF(10, spot.pos.y() - 8), spot.label)
+        if self._badge is not None:
+            color, text = self._badge
+            c = QPointF(self._rect.width() - 4, 0)
+            painter.setPen(QPen(theme.NODE_BORDER, 1))
+            painter.setBrush(color)
+            painter.drawEllipse(c, 9, 9)
+            painter.setPen(QColor("#ffffff"))
+            sz = text.size()
+            painter.drawStaticText(QPointF(c.x() - sz.width() / 2, c.y() - sz.height() / 2), text)
+
+
+def _static(text: str, font: QFont) -> QStaticText:
+    st = QStaticText(text)
+    st.setTextFormat(Qt.PlainText)
+    st.prepare(font=font)
+    return st
