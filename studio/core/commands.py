@@ -8,11 +8,21 @@ own ``UndoStack`` serves the CLI and tests.
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Any, Iterable, Mapping, Sequence
 
-from .errors import CommandError
+from .errors import CommandError, FlowFileError
 from .model import DELETE, SLUG_RE, Edge, FlowModel, Frame, Node, Note, _deep_copy
 from .types import incompatibility
+
+# What the file format accepts (flowfile checks the same on load): a command never makes
+# a model that saves to a file the loader would refuse.
+MAX_COORD = 1e9
+MAX_JSON_DEPTH = 64
+COLOR_RE = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})\Z")
+# top-level keys of a flow file that the model owns; SetFlowInfo may not shadow them
+RESERVED_FLOW_KEYS = frozenset({"format", "version", "interface", "nodes", "edges", "frames", "notes"})
 
 
 class Command:
@@ -38,9 +48,57 @@ def _require_node(model: FlowModel, node_id: str) -> Node:
 
 
 def _round(v: float) -> float:
-    """Positions are kept to one decimal so saved files stay short and diffs clean."""
+    """Positions are kept to one decimal so saved files stay short and diffs clean.
+
+    Refuses what the file format cannot hold (NaN, infinities, beyond +-1e9), so an
+    edit can never produce an unsaveable or unloadable flow.
+    """
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise CommandError(f"a position or size must be a number, not {type(v).__name__}")
+    if not math.isfinite(v) or abs(v) > MAX_COORD:
+        raise CommandError(f"{v!r} is not a usable position or size")
     r = round(float(v), 1)
     return 0.0 if r == 0 else r
+
+
+def json_problem(value: Any, depth: int = MAX_JSON_DEPTH) -> str | None:
+    """Why ``value`` cannot be stored in a flow file exactly, or None.
+
+    Only what JSON round-trips unchanged: str-keyed dicts, lists, text, finite
+    numbers, booleans and null, nested at most ``depth`` levels (tuples would come back
+    as lists, int keys as text, NaN not at all).
+    """
+    stack = [(value, 0)]
+    while stack:
+        v, d = stack.pop()
+        if v is None or isinstance(v, (str, bool)):
+            continue
+        if isinstance(v, int):
+            continue
+        if isinstance(v, float):
+            if not math.isfinite(v):
+                return f"{v!r} is not a finite number"
+            continue
+        if d >= depth:
+            return f"nested more than {depth} levels deep"
+        if isinstance(v, dict):
+            for k, x in v.items():
+                if not isinstance(k, str):
+                    return f"object keys must be text, not {type(k).__name__}"
+                stack.append((x, d + 1))
+        elif isinstance(v, list):
+            stack.extend((x, d + 1) for x in v)
+        else:
+            return f"a {type(v).__name__} cannot be stored in a flow file"
+    return None
+
+
+def _json_value(value: Any, what: str, depth: int = MAX_JSON_DEPTH - 1) -> Any:
+    """A private copy of ``value``, or CommandError when a flow file could not hold it."""
+    why = json_problem(value, depth)
+    if why:
+        raise CommandError(f"{what}: {why}")
+    return _deep_copy(value)
 
 
 class AddNode(Command):
@@ -52,18 +110,25 @@ class AddNode(Command):
         self.text = f"Add {type_id}"
 
     def redo(self, model: FlowModel) -> None:
+        if not isinstance(self.type_id, str) or not self.type_id or len(self.type_id) > 200:
+            raise CommandError(f"{self.type_id!r} is not a node type name")
         nt = model.registry.get(self.type_id)
-        if self.node_id is None:
-            self.node_id = model.unique_node_id(self.title or nt.title or self.type_id)
-        elif self.node_id in model.nodes:
-            raise CommandError(f"node id {self.node_id!r} is taken")
-        elif not SLUG_RE.match(self.node_id):
-            raise CommandError(f"node id {self.node_id!r} must be a lowercase slug (a-z, 0-9, _)")
+        title = self.title if self.title is not None else (nt.title or self.type_id)
+        if not isinstance(title, str):
+            raise CommandError("a node title is text")
+        node_id = self.node_id
+        if node_id is None:
+            node_id = model.unique_node_id(self.title or nt.title or self.type_id)
+        elif not isinstance(node_id, str) or not SLUG_RE.match(node_id):
+            raise CommandError(f"node id {node_id!r} must be a lowercase slug (a-z, 0-9, _)")
+        elif node_id in model.nodes:
+            raise CommandError(f"node id {node_id!r} is taken")
+        x, y = _round(self.x), _round(self.y)
         params = nt.default_params()
         if self.params:
-            params.update(_deep_copy(self.params))
-        title = self.title if self.title is not None else (nt.title or self.type_id)
-        model._add_node(Node(self.node_id, self.type_id, params, title, _round(self.x), _round(self.y)))
+            params.update(_json_value(self.params, "parameters"))
+        self.node_id = node_id  # kept, so redo after undo brings back the same id
+        model._add_node(Node(node_id, self.type_id, params, title, x, y))
 
     def undo(self, model: FlowModel) -> None:
         model._remove_node(self.node_id)
@@ -138,6 +203,11 @@ class Connect(Command):
             why = connection_problem(model, self.edge)
             if why:
                 raise CommandError(why)
+        else:  # unchecked (paste): the ends must still exist and the wire be new
+            for end in (self.edge.src, self.edge.dst):
+                _require_node(model, end)
+            if model.has_edge(self.edge):
+                raise CommandError("these ports are already connected")
         port = model.input_ports(self.edge.dst).get(self.edge.dst_port)
         self._replaced = []
         if port is not None and not port.multi:
@@ -183,15 +253,19 @@ class MoveNodes(Command):
         self.merge_key = ("move", frozenset(self.new), frozenset(self.new_frames), frozenset(self.new_notes)) if mergeable else None
 
     def redo(self, model: FlowModel) -> None:
+        for nid in self.new:  # check everything first: a refused move changes nothing
+            _require_node(model, nid)
+        for table, new in (("frames", self.new_frames), ("notes", self.new_notes)):
+            for iid in new:
+                if iid not in getattr(model, table):
+                    raise CommandError(f"no {table[:-1]} {iid!r}")
         for nid, (x, y) in self.new.items():
-            node = _require_node(model, nid)
+            node = model.nodes[nid]
             self.old.setdefault(nid, (node.x, node.y))
             model._set_node_fields(nid, x=x, y=y)
         for table, new, old in (("frames", self.new_frames, self.old_frames), ("notes", self.new_notes, self.old_notes)):
             store = getattr(model, table)
             for iid, (x, y) in new.items():
-                if iid not in store:
-                    raise CommandError(f"no {table[:-1]} {iid!r}")
                 old.setdefault(iid, (store[iid].x, store[iid].y))
                 model._set_item_fields(table, iid, x=x, y=y)
 
@@ -213,7 +287,8 @@ class SetParam(Command):
     """Set one parameter; consecutive edits of the same field merge (typing in a box)."""
 
     def __init__(self, node_id: str, name: str, value: Any, mergeable: bool = False):
-        self.node_id, self.name, self.value = node_id, name, _deep_copy(value)
+        self.node_id, self.name = node_id, name
+        self.value = _deep_copy(value) if value is not DELETE else DELETE
         self.text = f"Set {node_id}.{name}"
         self.merge_key = ("param", node_id, name) if mergeable else None
         self._old: Any = DELETE
@@ -221,10 +296,16 @@ class SetParam(Command):
 
     def redo(self, model: FlowModel) -> None:
         node = _require_node(model, self.node_id)
+        if not isinstance(self.name, str) or not self.name:
+            raise CommandError("a parameter name is non-empty text")
+        if self.value is not DELETE:
+            why = json_problem(self.value, MAX_JSON_DEPTH - 1)
+            if why:
+                raise CommandError(f"{self.node_id}.{self.name}: {why}")
         if not self._captured:
             self._old = _deep_copy(node.params[self.name]) if self.name in node.params else DELETE
             self._captured = True
-        model._set_param(self.node_id, self.name, _deep_copy(self.value))
+        model._set_param(self.node_id, self.name, _deep_copy(self.value) if self.value is not DELETE else DELETE)
 
     def undo(self, model: FlowModel) -> None:
         model._set_param(self.node_id, self.name, _deep_copy(self._old) if self._old is not DELETE else DELETE)
@@ -251,6 +332,14 @@ class SetNodeFields(Command):
 
     def redo(self, model: FlowModel) -> None:
         node = _require_node(model, self.node_id)
+        fields = self.fields
+        if "title" in fields and not isinstance(fields["title"], str):
+            raise CommandError("a node title is text")
+        if "collapsed" in fields and not isinstance(fields["collapsed"], bool):
+            raise CommandError("collapsed is true or false")
+        for k in ("width", "height"):
+            if k in fields and fields[k] is not None:
+                fields[k] = _round(fields[k])
         self._old = {k: getattr(node, k) for k in self.fields}
         model._set_node_fields(self.node_id, **self.fields)
 
@@ -263,29 +352,33 @@ def SetTitle(node_id: str, title: str) -> SetNodeFields:
 
 
 class RenameNode(Command):
-    """Change a node's id (its wires follow)."""
+    """Change a node's id; its wires follow, and so do Collects that name it as the
+    fan-out they close (their ``fanout`` parameter), so a rename never breaks a region."""
 
     def __init__(self, old: str, new: str):
         self.old, self.new = old, new
         self.text = f"Rename {old} to {new}"
+        self._collects: list[str] = []
 
     def redo(self, model: FlowModel) -> None:
         _require_node(model, self.old)
-        if not SLUG_RE.match(self.new):
+        if not isinstance(self.new, str) or not SLUG_RE.match(self.new):
             raise CommandError(f"node id {self.new!r} must be a lowercase slug (a-z, 0-9, _)")
         if self.new in model.nodes:
             raise CommandError(f"node id {self.new!r} is taken")
-        self._index = list(model.nodes).index(self.old)
-        self._edge_order = model.edges
-        model._rename_node(self.old, self.new)
+        try:
+            model._rename_node(self.old, self.new)
+        except KeyError as exc:  # a wire from the file already names the new id
+            raise CommandError(str(exc.args[0])) from None
+        self._collects = [nid for nid, n in model.nodes.items()
+                          if n.params.get("fanout") == self.old and model.node_type(nid).kind == "collect"]
+        for nid in self._collects:
+            model._set_param(nid, "fanout", self.new)
 
     def undo(self, model: FlowModel) -> None:
+        for nid in self._collects:
+            model._set_param(nid, "fanout", self.old)
         model._rename_node(self.new, self.old)
-        # restore the exact edge order the rename disturbed
-        for e in model.edges:
-            model._remove_edge(e)
-        for e in self._edge_order:
-            model._add_edge(e)
 
 
 class _ItemCommand(Command):
@@ -304,13 +397,25 @@ class AddItem(_ItemCommand):
         self.text = "Add frame" if self.table == "frames" else "Add note"
 
     def redo(self, model: FlowModel) -> None:
+        _check_item(self.item)
         store = self._store(model)
-        if not self.item.id or self.item.id in store:
+        if not isinstance(self.item.id, str) or not SLUG_RE.match(self.item.id) or self.item.id in store:
             self.item.id = model.unique_item_id(self.table[:-1], store)
         model._put_item(self.table, self.item.copy())
 
     def undo(self, model: FlowModel) -> None:
         model._pop_item(self.table, self.item.id)
+
+
+def _check_item(item: Frame | Note) -> None:
+    """Refuse frame/note fields the file format would refuse on load."""
+    for k in ("x", "y", "width", "height"):
+        _round(getattr(item, k))
+    for k in ("title", "text"):
+        if hasattr(item, k) and not isinstance(getattr(item, k), str):
+            raise CommandError(f"{k} is text")
+    if not isinstance(item.color, str) or not COLOR_RE.match(item.color):
+        raise CommandError(f"color must be like \"#3a4a6b\", got {item.color!r}")
 
 
 def AddFrame(title: str = "Group", x: float = 0, y: float = 0, width: float = 400, height: float = 300, color: str = "#3a4a6b") -> AddItem:
@@ -349,6 +454,15 @@ class UpdateItem(_ItemCommand):
         store = self._store(model)
         if self.item_id not in store:
             raise CommandError(f"no {self.table[:-1]} {self.item_id!r}")
+        fields = self.fields
+        for k in ("x", "y", "width", "height"):
+            if k in fields:
+                fields[k] = _round(fields[k])
+        for k in ("title", "text"):
+            if k in fields and not isinstance(fields[k], str):
+                raise CommandError(f"{k} is text")
+        if "color" in fields and not (isinstance(fields["color"], str) and COLOR_RE.match(fields["color"])):
+            raise CommandError(f"color must be like \"#3a4a6b\", got {fields['color']!r}")
         self._old = {k: getattr(store[self.item_id], k) for k in self.fields}
         model._set_item_fields(self.table, self.item_id, **self.fields)
 
@@ -363,14 +477,32 @@ class SetFlowInfo(Command):
         self.fields = fields
         self.text = "Edit flow settings"
 
+    def _check(self) -> None:
+        for k, v in self.fields.items():
+            if k in RESERVED_FLOW_KEYS:
+                raise CommandError(f"{k!r} is not a flow setting (the model owns it)")
+            if k in ("name", "description"):
+                if not isinstance(v, str):
+                    raise CommandError(f"the flow's {k} is text")
+            elif v is not DELETE:
+                why = json_problem(v, MAX_JSON_DEPTH)
+                if why:
+                    raise CommandError(f"{k}: {why}")
+        req = self.fields.get("requires", DELETE)
+        if req is not DELETE and not (
+                isinstance(req, dict) and isinstance(req.get("node_types", {}), dict)
+                and all(isinstance(p, str) for p in req.get("node_types", {}).values())):
+            raise CommandError("requires maps node_types to package names")
+
     def redo(self, model: FlowModel) -> None:
+        self._check()
         self._old = {}
         for k in self.fields:
             if k in ("name", "description"):
                 self._old[k] = getattr(model, k)
             else:
                 self._old[k] = _deep_copy(model.meta[k]) if k in model.meta else DELETE
-        model._set_flow_fields(**{k: _deep_copy(v) for k, v in self.fields.items()})
+        model._set_flow_fields(**{k: (_deep_copy(v) if v is not DELETE else DELETE) for k, v in self.fields.items()})
 
     def undo(self, model: FlowModel) -> None:
         model._set_flow_fields(**self._old)
@@ -391,7 +523,10 @@ class PasteFragment(Command):
         if self._macro is None:
             from .flowfile import fragment_parts  # the file format owns the JSON shape
 
-            nodes, edges, frames, notes = fragment_parts(self.fragment)
+            try:
+                nodes, edges, frames, notes = fragment_parts(self.fragment)
+            except FlowFileError as exc:
+                raise CommandError(f"cannot paste: {exc}") from None
             dx, dy = self.offset
             taken: set[str] = set()
             steps: list[Command] = []
@@ -399,7 +534,14 @@ class PasteFragment(Command):
                 new_id = model.unique_node_id(n.id, taken)
                 taken.add(new_id)
                 self.new_ids[n.id] = new_id
-                steps.append(_InsertNode(Node(new_id, n.type, n.params, n.title, _round(n.x + dx), _round(n.y + dy), n.width, n.height, n.collapsed)))
+            for n in nodes:
+                params = _deep_copy(n.params)
+                # a pasted Collect keeps closing the pasted copy of its fan-out
+                fo = params.get("fanout")
+                if isinstance(fo, str) and fo in self.new_ids and model.registry.get(n.type).kind == "collect":
+                    params["fanout"] = self.new_ids[fo]
+                steps.append(_InsertNode(Node(self.new_ids[n.id], n.type, params, n.title, _round(n.x + dx),
+                                              _round(n.y + dy), n.width, n.height, n.collapsed)))
             for e in edges:
                 if e.src in self.new_ids and e.dst in self.new_ids:
                     steps.append(Connect(self.new_ids[e.src], e.src_port, self.new_ids[e.dst], e.dst_port, check=False))

@@ -18,6 +18,7 @@ import json
 import os
 import re
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -103,17 +104,35 @@ def _is_plaintext(backend: Any) -> bool:
     return "plaintext" in name or "uncrypted" in name
 
 
-def _keyring_get(provider: str) -> tuple[str | None, str | None]:
-    """(value, problem): the keyring's value, or why the keyring could not be asked."""
+_CACHE_S = 30.0  # a desktop keyring is a D-Bus round trip; a fan-out must not pay it per call
+_cache: dict[str, tuple[Any, float, str | None, str | None]] = {}  # provider -> (backend, time, value, problem)
+
+
+def _keyring_get(provider: str, fresh: bool = False) -> tuple[str | None, str | None]:
+    """(value, problem): the keyring's value, or why the keyring could not be asked.
+
+    Answers are cached for a few seconds per backend; our own set/delete clear the cache.
+    """
     from keyring.errors import KeyringError
 
+    backend = _backend()
+    now = time.monotonic()
+    hit = _cache.get(provider)
+    if hit is not None and not fresh and hit[0] is backend and now - hit[1] < _CACHE_S:
+        return hit[2], hit[3]
     try:
-        value = _backend().get_password(SERVICE, provider)
+        value, problem = backend.get_password(SERVICE, provider) or None, None
     except KeyringError as exc:
-        return None, _problem(exc)
+        value, problem = None, _problem(exc)
     except Exception as exc:  # a broken backend (DBus gone, ...) must not stop a run
-        return None, f"the OS keyring failed: {type(exc).__name__}: {exc}"
-    return (value or None), None
+        value, problem = None, f"the OS keyring failed: {type(exc).__name__}: {exc}"
+    _cache[provider] = (backend, now, value, problem)
+    return value, problem
+
+
+def forget_cached() -> None:
+    """Drop cached keyring answers (after keys changed outside this process)."""
+    _cache.clear()
 
 
 def _problem(exc: Exception) -> str:
@@ -141,7 +160,7 @@ def keyring_status() -> str | None:
 
 
 def _index() -> list[str]:
-    raw, _ = _keyring_get(_INDEX_USER)
+    raw, _ = _keyring_get(_INDEX_USER, fresh=True)
     try:
         names = json.loads(raw) if raw else []
     except ValueError:
@@ -174,6 +193,7 @@ def set_key(provider: str, value: str) -> None:
         _backend().set_password(SERVICE, provider, value)
     except KeyringError as exc:
         raise KeyringUnavailable(f"cannot store the key: {_problem(exc)}") from None
+    _cache.clear()
     _remember(value)
     _write_index([*_index(), provider])
 
@@ -183,7 +203,7 @@ def delete_key(provider: str) -> bool:
     from keyring.errors import KeyringError, PasswordDeleteError
 
     provider = _normalise(provider)
-    value, problem = _keyring_get(provider)
+    value, problem = _keyring_get(provider, fresh=True)
     if problem:
         raise KeyringUnavailable(f"cannot delete the key: {problem}")
     if value is None:
@@ -194,6 +214,7 @@ def delete_key(provider: str) -> bool:
         return False
     except KeyringError as exc:
         raise KeyringUnavailable(f"cannot delete the key: {_problem(exc)}") from None
+    _cache.clear()
     _write_index(n for n in _index() if n != provider)
     return True
 

@@ -13,8 +13,11 @@
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import tempfile
+from json.encoder import encode_basestring as _enc_text, encode_basestring_ascii as _enc_ascii
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -59,6 +62,15 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _finite_float(text: str) -> float:
+    # 1e400 parses to inf, which no JSON file can hold: refuse it here rather than
+    # fail when the flow is saved again.
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"the number {text[:40]} is out of range")
+    return value
+
+
 def parse_document(raw: bytes | str) -> dict[str, Any]:
     """Bytes or text to the (migrated) document dict, or FlowFileError."""
     if isinstance(raw, bytes):
@@ -71,7 +83,7 @@ def parse_document(raw: bytes | str) -> dict[str, Any]:
     else:
         text = raw
     try:
-        doc = json.loads(text, parse_constant=_reject_constant)
+        doc = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
         raise FlowFileError(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
     except ValueError as exc:
@@ -100,6 +112,8 @@ def parse_document(raw: bytes | str) -> dict[str, Any]:
             raise
         except Exception as exc:
             raise FlowFileError(f"could not migrate from version {version}: {exc}", "$") from None
+        if not isinstance(doc, dict):
+            raise FlowFileError(f"the migration from version {version} returned {_kind(doc)}, not a document", "$")
         version += 1
         doc["version"] = version
     return doc
@@ -112,6 +126,8 @@ def loads(raw: bytes | str, registry: Registry | None = None, base_dir: Path | N
 
 
 def model_from_document(doc: Mapping[str, Any], registry: Registry | None = None, base_dir: Path | None = None) -> FlowModel:
+    if not isinstance(doc, Mapping):
+        raise FlowFileError(f"a flow document is a JSON object, not {_kind(doc)}")
     model = FlowModel(registry=registry or default_registry(), base_dir=base_dir)
     model.name = _opt_str(doc, "name", "$", default="Untitled flow")
     model.description = _opt_str(doc, "description", "$", default="")
@@ -129,14 +145,7 @@ def model_from_document(doc: Mapping[str, Any], registry: Registry | None = None
         # unknown sections from a newer minor release or a plugin: kept, not lost
         model.meta[key] = _checked_json(doc[key], f"$.{key}")
     nodes, edges, frames, notes = _parts(doc, "$")
-    for n in nodes:
-        model._add_node(n)
-    for e in edges:
-        model._add_edge(e)
-    for f in frames:
-        model._put_item("frames", f)
-    for o in notes:
-        model._put_item("notes", o)
+    model._load(nodes, edges, frames, notes)
     return model
 
 
@@ -147,54 +156,64 @@ def fragment_parts(fragment: Mapping[str, Any]) -> tuple[list[Node], list[Edge],
     return _parts(fragment, "$")
 
 
+_NODE_KEYS = frozenset({"id", "type", "title", "params", "layout"})
+_LAYOUT_KEYS = frozenset({"x", "y", "w", "h", "collapsed"})
+_EDGE_KEYS = frozenset({"from", "to"})
+_ENDPOINT_RE = re.compile(r"([a-z][a-z0-9_]{0,63})\.([A-Za-z_][A-Za-z0-9_]{0,63})\Z")
+_NO_PARAMS: dict[str, Any] = {}
+
+
 def _parts(doc: Mapping[str, Any], root: str) -> tuple[list[Node], list[Edge], list[Frame], list[Note]]:
+    """Check and convert the nodes, edges, frames and notes of a document.
+
+    Every node and edge takes a fast path of exact type tests first (what json.loads
+    produces); anything unusual goes through the careful per-item checks, which also
+    write the error message. Both accept and refuse exactly the same documents.
+    """
     raw_nodes = _opt_list(doc, "nodes", root)
     nodes: list[Node] = []
     seen: dict[str, int] = {}
+    slug = SLUG_RE.match
     for i, item in enumerate(raw_nodes):
-        path = f"{root}.nodes[{i}]"
-        if not isinstance(item, dict):
-            raise FlowFileError(f"a node is an object, not {_kind(item)}", path)
-        _no_unknown(item, {"id", "type", "title", "params", "layout"}, path)
-        nid = item.get("id")
-        if not isinstance(nid, str) or not SLUG_RE.match(nid):
-            raise FlowFileError(f"node id must be a lowercase slug (a-z, 0-9, _; at most 64), got {_short(nid)}", f"{path}.id")
-        if nid in seen:
-            raise FlowFileError(f"duplicate node id {nid!r} (also at nodes[{seen[nid]}])", f"{path}.id")
-        seen[nid] = i
-        type_id = item.get("type")
-        if not isinstance(type_id, str) or not type_id or len(type_id) > 200:
-            raise FlowFileError(f"node type must be a non-empty name, got {_short(type_id)}", f"{path}.type")
-        title = _opt_str(item, "title", path, default="")
-        params = item.get("params", {})
-        if not isinstance(params, dict):
-            raise FlowFileError(f"params must be an object, not {_kind(params)}", f"{path}.params")
-        _checked_json(params, f"{path}.params")
-        layout = item.get("layout", {})
-        if not isinstance(layout, dict):
-            raise FlowFileError(f"layout must be an object, not {_kind(layout)}", f"{path}.layout")
-        _no_unknown(layout, {"x", "y", "w", "h", "collapsed"}, f"{path}.layout")
-        x = _num(layout, "x", f"{path}.layout", 0.0)
-        y = _num(layout, "y", f"{path}.layout", 0.0)
-        w = _num(layout, "w", f"{path}.layout", None)
-        h = _num(layout, "h", f"{path}.layout", None)
-        collapsed = layout.get("collapsed", False)
-        if not isinstance(collapsed, bool):
-            raise FlowFileError("collapsed must be true or false", f"{path}.layout.collapsed")
-        nodes.append(Node(nid, type_id, params, title, x, y, w, h, collapsed))
+        node = None
+        if type(item) is dict and item.keys() <= _NODE_KEYS:
+            nid, type_id, title = item.get("id"), item.get("type"), item.get("title", "")
+            params, layout = item.get("params", _NO_PARAMS), item.get("layout", _NO_PARAMS)
+            if (type(nid) is str and slug(nid) and type(type_id) is str and 0 < len(type_id) <= 200
+                    and type(title) is str and type(params) is dict and type(layout) is dict
+                    and layout.keys() <= _LAYOUT_KEYS):
+                x, y = layout.get("x", 0.0), layout.get("y", 0.0)
+                w, h = layout.get("w"), layout.get("h")
+                collapsed = layout.get("collapsed", False)
+                if (type(x) is float and -1e9 <= x <= 1e9 and type(y) is float and -1e9 <= y <= 1e9
+                        and (w is None or type(w) is float and -1e9 <= w <= 1e9)
+                        and (h is None or type(h) is float and -1e9 <= h <= 1e9)
+                        and (collapsed is False or collapsed is True)):
+                    if params:
+                        _check_depth(params, f"{root}.nodes[{i}].params")
+                    node = Node(nid, type_id, params if params is not _NO_PARAMS else {}, title, x, y, w, h, collapsed)
+        if node is None:
+            node = _node(item, f"{root}.nodes[{i}]")
+        if node.id in seen:
+            raise FlowFileError(f"duplicate node id {node.id!r} (also at nodes[{seen[node.id]}])", f"{root}.nodes[{i}].id")
+        seen[node.id] = i
+        nodes.append(node)
 
     edges: list[Edge] = []
     seen_edges: set[Edge] = set()
+    endpoint = _ENDPOINT_RE.match
     for i, item in enumerate(_opt_list(doc, "edges", root)):
-        path = f"{root}.edges[{i}]"
-        if not isinstance(item, dict):
-            raise FlowFileError(f"an edge is an object, not {_kind(item)}", path)
-        _no_unknown(item, {"from", "to"}, path)
-        src, src_port = _endpoint(item, "from", path)
-        dst, dst_port = _endpoint(item, "to", path)
-        edge = Edge(src, src_port, dst, dst_port)
+        edge = None
+        if type(item) is dict and item.keys() <= _EDGE_KEYS:
+            a, b = item.get("from"), item.get("to")
+            ma = endpoint(a) if type(a) is str else None
+            mb = endpoint(b) if type(b) is str else None
+            if ma and mb:
+                edge = Edge(ma[1], ma[2], mb[1], mb[2])
+        if edge is None:
+            edge = _edge(item, f"{root}.edges[{i}]")
         if edge in seen_edges:
-            raise FlowFileError(f"the wire {edge} appears twice", path)
+            raise FlowFileError(f"the wire {edge} appears twice", f"{root}.edges[{i}]")
         seen_edges.add(edge)
         edges.append(edge)
 
@@ -219,6 +238,45 @@ def _parts(doc: Mapping[str, Any], root: str) -> tuple[list[Node], list[Edge], l
         if len(ids) != len(set(ids)):
             raise FlowFileError(f"duplicate {kind} ids", f"{root}.{kind}s")
     return nodes, edges, frames, notes
+
+
+def _node(item: Any, path: str) -> Node:
+    """One node, checked key by key (the careful path: it names what is wrong)."""
+    if not isinstance(item, dict):
+        raise FlowFileError(f"a node is an object, not {_kind(item)}", path)
+    _no_unknown(item, set(_NODE_KEYS), path)
+    nid = item.get("id")
+    if not isinstance(nid, str) or not SLUG_RE.match(nid):
+        raise FlowFileError(f"node id must be a lowercase slug (a-z, 0-9, _; at most 64), got {_short(nid)}", f"{path}.id")
+    type_id = item.get("type")
+    if not isinstance(type_id, str) or not type_id or len(type_id) > 200:
+        raise FlowFileError(f"node type must be a non-empty name, got {_short(type_id)}", f"{path}.type")
+    title = _opt_str(item, "title", path, default="")
+    params = item.get("params", {})
+    if not isinstance(params, dict):
+        raise FlowFileError(f"params must be an object, not {_kind(params)}", f"{path}.params")
+    _checked_json(params, f"{path}.params")
+    layout = item.get("layout", {})
+    if not isinstance(layout, dict):
+        raise FlowFileError(f"layout must be an object, not {_kind(layout)}", f"{path}.layout")
+    _no_unknown(layout, set(_LAYOUT_KEYS), f"{path}.layout")
+    x = _num(layout, "x", f"{path}.layout", 0.0)
+    y = _num(layout, "y", f"{path}.layout", 0.0)
+    w = _num(layout, "w", f"{path}.layout", None)
+    h = _num(layout, "h", f"{path}.layout", None)
+    collapsed = layout.get("collapsed", False)
+    if not isinstance(collapsed, bool):
+        raise FlowFileError("collapsed must be true or false", f"{path}.layout.collapsed")
+    return Node(nid, type_id, params, title, x, y, w, h, collapsed)
+
+
+def _edge(item: Any, path: str) -> Edge:
+    if not isinstance(item, dict):
+        raise FlowFileError(f"an edge is an object, not {_kind(item)}", path)
+    _no_unknown(item, set(_EDGE_KEYS), path)
+    src, src_port = _endpoint(item, "from", path)
+    dst, dst_port = _endpoint(item, "to", path)
+    return Edge(src, src_port, dst, dst_port)
 
 
 def _endpoint(item: Mapping[str, Any], key: str, path: str) -> tuple[str, str]:
@@ -279,16 +337,26 @@ def _num(doc: Mapping[str, Any], key: str, path: str, default: float | None) -> 
 
 def _checked_json(value: Any, path: str) -> Any:
     """Check nesting depth iteratively (so nothing later recurses too deep); return value."""
-    stack = [(value, 0)]
-    while stack:
-        v, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise FlowFileError(f"nested more than {MAX_DEPTH} levels deep", path)
-        if isinstance(v, dict):
-            stack.extend((x, depth + 1) for x in v.values())
-        elif isinstance(v, list):
-            stack.extend((x, depth + 1) for x in v)
+    if isinstance(value, (dict, list)):
+        _check_depth(value, path)
     return value
+
+
+def _check_depth(value: dict | list, path: str) -> None:
+    """No value may sit more than MAX_DEPTH levels below ``value``; level by level, so
+    scalars cost nothing and a deep document cannot exhaust the stack."""
+    level: list[Any] = [value]
+    depth = 0
+    while level:
+        if depth >= MAX_DEPTH and any(level):
+            raise FlowFileError(f"nested more than {MAX_DEPTH} levels deep", path)
+        nxt = []
+        for v in level:
+            for c in (v.values() if isinstance(v, dict) else v):
+                if isinstance(c, (dict, list)):
+                    nxt.append(c)
+        level = nxt
+        depth += 1
 
 
 def _kind(v: Any) -> str:
@@ -348,7 +416,7 @@ def to_document(model: FlowModel) -> dict[str, Any]:
         doc["notes"] = [{"id": n.id, "text": n.text, "color": n.color, "x": n.x, "y": n.y, "w": n.width, "h": n.height}
                         for n in sorted(model.notes.values(), key=lambda n: n.id)]
     for key, value in model.meta.items():
-        if key != "requires":
+        if key not in KNOWN_TOP:  # never let a stray section shadow what the model owns
             doc[key] = value
     return doc
 
@@ -394,19 +462,108 @@ def requires_of(model: FlowModel) -> dict[str, Any]:
 
 
 def dumps(model_or_doc: FlowModel | Mapping[str, Any]) -> str:
+    """The flow file text: byte for byte ``json.dumps(doc, indent=2, sort_keys=True,
+    ensure_ascii=False, allow_nan=False)`` plus a newline, but several times faster
+    (the standard library drops to a pure-Python encoder as soon as it indents).
+
+    Text that cannot be written as UTF-8 (a lone surrogate, which a JSON ``\\ud800``
+    escape can produce) makes the whole file ASCII with escapes instead, so every
+    model can be saved and reloads unchanged.
+    """
+    return _dump_bytes(model_or_doc).decode("utf-8")
+
+
+def _dump_bytes(model_or_doc: FlowModel | Mapping[str, Any]) -> bytes:
     doc = to_document(model_or_doc) if isinstance(model_or_doc, FlowModel) else model_or_doc
-    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+    text = _Encoder(_enc_text).value(doc, "") + "\n"
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return (_Encoder(_enc_ascii).value(doc, "") + "\n").encode("ascii")
+
+
+class _Encoder:
+    """An indenting JSON encoder that builds strings with joins instead of generators.
+
+    Its output equals the standard library's for indent=2, sort_keys=True and
+    allow_nan=False (a property test holds it to that); ``quote`` is the C string
+    encoder, UTF-8 or ASCII.
+    """
+
+    def __init__(self, quote: Callable[[str], str]):
+        self.quote = quote
+
+    def value(self, v: Any, pad: str) -> str:
+        t = type(v)
+        if t is str:
+            return self.quote(v)
+        if t is dict:
+            return self.obj(v, pad)
+        if t is list:
+            return self.arr(v, pad)
+        if v is None:
+            return "null"
+        if v is True:
+            return "true"
+        if v is False:
+            return "false"
+        if isinstance(v, int):
+            return int.__repr__(v)
+        if isinstance(v, float):
+            if not math.isfinite(v):
+                raise ValueError("Out of range float values are not JSON compliant: " + repr(v))
+            return float.__repr__(v)
+        if isinstance(v, str):
+            return self.quote(v)
+        if isinstance(v, dict):
+            return self.obj(v, pad)
+        if isinstance(v, (list, tuple)):
+            return self.arr(v, pad)
+        raise TypeError(f"Object of type {type(v).__name__} is not JSON serializable")
+
+    def key(self, k: Any) -> str:
+        if isinstance(k, str):
+            return self.quote(k)
+        if k is True or k is False or k is None or isinstance(k, (int, float)):
+            return self.quote(self.value(k, ""))
+        raise TypeError(f"keys must be str, int, float, bool or None, not {type(k).__name__}")
+
+    def obj(self, d: Mapping[Any, Any], pad: str) -> str:
+        if not d:
+            return "{}"
+        inner = pad + "  "
+        quote, value = self.quote, self.value
+        parts = []
+        for k in sorted(d):
+            v = d[k]
+            qk = quote(k) if type(k) is str else self.key(k)
+            t = type(v)
+            parts.append(qk + ": " + (quote(v) if t is str else value(v, inner)))
+        return "{\n" + inner + (",\n" + inner).join(parts) + "\n" + pad + "}"
+
+    def arr(self, a: list | tuple, pad: str) -> str:
+        if not a:
+            return "[]"
+        inner = pad + "  "
+        value = self.value
+        return "[\n" + inner + (",\n" + inner).join([value(v, inner) for v in a]) + "\n" + pad + "]"
 
 
 def save_flow(model: FlowModel, path: str | os.PathLike[str]) -> None:
     """Write atomically: temp file in the same folder, fsync, rename over the target."""
-    atomic_write(Path(path), dumps(model).encode("utf-8"))
+    atomic_write(Path(path), _dump_bytes(model))
     model.base_dir = Path(path).resolve().parent
 
 
 def atomic_write(target: Path, data: bytes) -> None:
-    target = Path(target)
-    folder = target.resolve().parent
+    """Replace ``target`` with ``data`` so that a crash at any moment leaves either the
+    old file or the new one, never a mix: write a temp file beside it, fsync, rename.
+
+    A symlinked target is written through (the link stays a link; the temp file sits
+    beside the real file, so the rename never crosses file systems).
+    """
+    target = Path(os.path.realpath(target))
+    folder = target.parent
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:

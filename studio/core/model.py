@@ -10,13 +10,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple
 
 from .nodetype import NodeType, Port
 from .registry import Registry, default_registry
 
-SLUG_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-PORT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+# \Z, not $: "$" also matches before a final newline, which would let "abc\n" pass.
+SLUG_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}\Z")
+PORT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
+MAX_ID_LEN = 64
 
 
 def slugify(text: str, fallback: str = "node") -> str:
@@ -43,8 +45,15 @@ class Node:
         return Node(self.id, self.type, _deep_copy(self.params), self.title, self.x, self.y, self.width, self.height, self.collapsed)
 
 
-@dataclass(frozen=True, order=True)
-class Edge:
+class Edge(NamedTuple):
+    """One wire, from an output (node, port) to an input (node, port).
+
+    A NamedTuple rather than a frozen dataclass: flows hold thousands of edges and they
+    live in sets and dict keys, where a tuple's C-level hash and compare are several
+    times cheaper (this is most of the file loader's per-edge cost). Ordering is by
+    (src, src_port, dst, dst_port), as before.
+    """
+
     src: str
     src_port: str
     dst: str
@@ -165,16 +174,25 @@ class FlowModel:
         return {p.name: p for p in self.node_type(node_id).output_ports(node.params, self.base_dir)}
 
     def unique_node_id(self, base: str, taken: Iterable[str] = ()) -> str:
-        """``base`` if free, else base_2, base_3, ... (readable, stable, unique)."""
-        base = slugify(base)
+        """``base`` if free, else base_2, base_3, ... (readable, stable, unique).
+
+        A ``base`` that already is a valid id is kept as it is (a pasted ``a__b`` stays
+        ``a__b`` unless taken); anything else is slugified first. Suffixed ids are cut
+        so they stay within the 64 characters the file format allows.
+        """
+        if not SLUG_RE.match(base):
+            base = slugify(base)
         taken_set = set(taken)
         if base not in self.nodes and base not in taken_set:
             return base
-        stem = re.sub(r"_\d+$", "", base) or base
+        stem = re.sub(r"_\d+\Z", "", base) or base
         n = 2
-        while f"{stem}_{n}" in self.nodes or f"{stem}_{n}" in taken_set:
+        while True:
+            suffix = f"_{n}"
+            candidate = stem[: MAX_ID_LEN - len(suffix)] + suffix
+            if candidate not in self.nodes and candidate not in taken_set:
+                return candidate
             n += 1
-        return f"{stem}_{n}"
 
     def unique_item_id(self, prefix: str, existing: Mapping[str, Any]) -> str:
         n = 1
@@ -204,11 +222,16 @@ class FlowModel:
     def _remove_node(self, node_id: str) -> tuple[Node, int]:
         index = list(self.nodes).index(node_id)
         node = self.nodes.pop(node_id)
-        self._edges_at.pop(node_id, None)
+        # _edges_at indexes every edge by both ends, whether the node exists or not (a
+        # file may hold wires to missing nodes); commands remove a node's wires first.
+        if not self._edges_at.get(node_id, True):
+            del self._edges_at[node_id]
         self._emit("node_removed", node_id)
         return node, index
 
     def _add_edge(self, edge: Edge, index: int | None = None) -> None:
+        if edge in self._edges:
+            raise KeyError(f"the wire {edge} exists already")
         if index is None or index >= len(self._edges):
             self._edges[edge] = None
         else:
@@ -246,18 +269,31 @@ class FlowModel:
         self._emit(kind, node_id, fields=tuple(fields))
 
     def _rename_node(self, old: str, new: str) -> None:
+        """Change a node's id; its wires follow and keep their places in the edge order
+        (so renaming back restores the model exactly). Listeners see the old wires
+        removed, the rename, then the new wires added."""
         if new in self.nodes:
             raise KeyError(f"node id {new!r} is taken")
-        touched = self.edges_of(old)
+        touched = list(dict.fromkeys(self._edges_at.get(old, ())))
+        renamed = {e: Edge(new if e.src == old else e.src, e.src_port, new if e.dst == old else e.dst, e.dst_port)
+                   for e in touched}
+        if any(r in self._edges for r in renamed.values()):
+            raise KeyError(f"renaming {old!r} to {new!r} would duplicate a wire")
         for e in touched:
-            self._remove_edge(e)
-        items = [(new if k == old else k, v) for k, v in self.nodes.items()]
-        self.nodes = dict(items)
+            self._emit("edge_removed", edge=e)
+        self.nodes = {(new if k == old else k): v for k, v in self.nodes.items()}
         self.nodes[new].id = new
+        self._edges = {renamed.get(e, e): None for e in self._edges}
+        for e in touched:
+            for end in {e.src, e.dst} - {old}:
+                lst = self._edges_at[end]
+                lst[lst.index(e)] = renamed[e]
         self._edges_at.pop(old, None)
+        if touched:
+            self._edges_at.setdefault(new, []).extend(renamed[e] for e in touched)
         self._emit("node_renamed", new, old=old)
         for e in touched:
-            self._add_edge(Edge(new if e.src == old else e.src, e.src_port, new if e.dst == old else e.dst, e.dst_port))
+            self._emit("edge_added", edge=renamed[e])
 
     def _put_item(self, table: str, item: Frame | Note, index: int | None = None) -> None:
         store: dict = getattr(self, table)
@@ -291,6 +327,21 @@ class FlowModel:
             else:
                 self.meta[k] = v
         self._emit("flow_changed", fields=tuple(fields))
+
+    def _load(self, nodes: Iterable[Node], edges: Iterable[Edge], frames: Iterable[Frame], notes: Iterable[Note]) -> None:
+        """Replace the contents in one go (the file loader): one ``reset`` event instead
+        of one per item, and no per-item bookkeeping beyond the edge index."""
+        self.nodes = {n.id: n for n in nodes}
+        self._edges = dict.fromkeys(edges)
+        at: dict[str, list[Edge]] = {}
+        for e in self._edges:
+            at.setdefault(e.src, []).append(e)
+            if e.dst != e.src:
+                at.setdefault(e.dst, []).append(e)
+        self._edges_at = at
+        self.frames = {f.id: f for f in frames}
+        self.notes = {n.id: n for n in notes}
+        self._emit("reset")
 
     def _clear(self) -> None:
         self.nodes.clear()

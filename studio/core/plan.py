@@ -20,7 +20,7 @@ from .graph import Structure, analyze
 from .model import FlowModel
 from .nodetype import NodeType, Port
 from .problems import Problem
-from .types import PortType, can_connect
+from .types import SKIP, PortType, can_connect
 from .validation import validate
 
 
@@ -60,6 +60,7 @@ class NodeSpec:
     retries: int
     backoff_s: float
     defaults: dict[str, Any] = field(default_factory=dict)  # unconnected inputs with defaults
+    out_template: dict[str, Any] = field(default_factory=dict)  # port -> value before run() fills it
 
 
 @dataclass
@@ -119,6 +120,7 @@ def compile_plan(model: FlowModel, check: bool = True) -> Plan:
             retries=int(params.get("retries", 0) or 0) if isinstance(params.get("retries", 0), int) else 0,
             backoff_s=float(params.get("retry_backoff_s", 1.0) or 0.0),
             defaults=defaults,
+            out_template={p: (SKIP if p == "error" else None) for p in outs},
         )
     for e in model.edges:
         if e.src not in nodes or e.dst not in nodes:

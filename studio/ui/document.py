@@ -10,6 +10,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
+from shiboken6 import isValid
 
 from studio.core import flowfile
 from studio.core.commands import Command
@@ -27,9 +28,13 @@ class Document(QObject):
         self.model = model if model is not None else FlowModel()
         self.path = Path(path) if path is not None else None
         self.stack = QUndoStack(self)
-        self.stack.cleanChanged.connect(lambda clean: self.modified_changed.emit(not clean))
+        self.stack.cleanChanged.connect(self._on_clean_changed)
         self._unsubscribe = self.model.subscribe(lambda ev: self.edited.emit())
         self.autosave_generation = 0  # bumped by edits, compared by the autosaver
+
+    def _on_clean_changed(self, clean: bool) -> None:
+        if isValid(self):  # the stack may report while the document is being destroyed
+            self.modified_changed.emit(not clean)
 
     @classmethod
     def open(cls, path: Path, parent: QObject | None = None) -> "Document":

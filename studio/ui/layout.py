@@ -69,6 +69,22 @@ def regions(model: FlowModel, g) -> dict[str, set[str]]:
     return out
 
 
+def _scopes(model: FlowModel, g) -> dict[str, set[str]]:
+    """Loop bodies and fan-out regions: the core's structure analysis when it can, else ours."""
+    try:
+        from studio.core.graph import analyze
+    except ImportError:
+        return regions(model, g)
+    try:
+        st = analyze(model)
+    except Exception:
+        return regions(model, g)
+    if st.cyclic:
+        return regions(model, g)
+    ids = set(g.nodes)
+    return {sid: set(info.closure) & ids for sid, info in st.scopes.items()}
+
+
 def auto_layout(model: FlowModel, sizes: Mapping[str, Size], node_ids: Iterable[str] | None = None,
                 origin: tuple[float, float] | None = None) -> dict[str, tuple[float, float]]:
     """New positions for ``node_ids`` (all nodes by default), top-left at ``origin``."""
@@ -82,7 +98,7 @@ def auto_layout(model: FlowModel, sizes: Mapping[str, Size], node_ids: Iterable[
     layers = [sorted(gen, key=index.__getitem__) for gen in nx.topological_generations(g)]
     # innermost region wins: smaller regions are assigned last
     group: dict[str, str] = {n: n for n in g.nodes}
-    for owner, members in sorted(regions(model, g).items(), key=lambda kv: -len(kv[1])):
+    for owner, members in sorted(_scopes(model, g).items(), key=lambda kv: -len(kv[1])):
         for m in members:
             group[m] = owner
     order: dict[str, float] = {}

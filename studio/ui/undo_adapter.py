@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from studio.core.commands import Command
+from studio.core.commands import Command, UpdateItem
 from studio.core.errors import CommandError
 from studio.core.model import FlowModel
 
@@ -55,3 +55,25 @@ def push_command(stack: QUndoStack, model: FlowModel, command: Command) -> str |
         return str(exc)
     stack.push(CoreUndoCommand(model, command))
     return None
+
+
+class MergingItemUpdate(UpdateItem):
+    """A frame or note edit that merges with the next one on the same fields
+    (dragging a resize grip, typing a note): one undo step per gesture."""
+
+    def __init__(self, table: str, item_id: str, **fields):
+        super().__init__(table, item_id, **fields)
+        self.text = f"Edit {table[:-1]}"
+        self.merge_key = ("item", table, item_id, tuple(sorted(fields)))
+
+    def redo(self, model) -> None:
+        old = getattr(self, "_old", None)
+        super().redo(model)
+        if old is not None:
+            self._old = old  # keep the size from before the whole drag
+
+    def merge(self, other) -> bool:
+        if isinstance(other, MergingItemUpdate) and other.merge_key == self.merge_key:
+            self.fields = other.fields
+            return True
+        return False

@@ -1,0 +1,43 @@
+"""Garbage-collector settings while runs are active.
+
+A fan-out keeps thousands of tasks, frames and dicts alive at once; with CPython's
+default thresholds the collector then runs ~100 times per 1,000 items and rescans the
+whole heap in its older generations (measured: 15-95 ms of a 160-250 ms fan-out here).
+While any run is active we freeze what existed before it (imports, the studio's own
+objects: never garbage in the middle of a run) and raise the first threshold; when the
+last run ends, both are undone. Reference counting still frees almost everything at
+once; only cycles wait a little longer.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+
+_lock = threading.Lock()
+_active = 0
+_saved: tuple[int, int, int] | None = None
+
+
+def run_started() -> None:
+    global _active, _saved
+    with _lock:
+        _active += 1
+        if _active == 1:
+            _saved = gc.get_threshold()
+            gc.freeze()
+            gen0, gen1, gen2 = _saved
+            gc.set_threshold(max(gen0, 20000), max(gen1, 50), max(gen2, 100))
+
+
+def run_ended() -> None:
+    global _active, _saved
+    with _lock:
+        if _active == 0:
+            return
+        _active -= 1
+        if _active == 0:
+            gc.unfreeze()
+            if _saved is not None:
+                gc.set_threshold(*_saved)
+            _saved = None

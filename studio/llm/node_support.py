@@ -1,0 +1,84 @@
+"""Declarations and helpers the model-calling node types share (LLM, Agent).
+
+Why: both nodes expose the same model settings, read the same run settings and pick
+mock responses the same way; one definition keeps their inspector forms, file format
+and behaviour identical.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from studio.core.nodetype import Param, Port
+from studio.core.templates import render, safe_variables
+from studio.core.types import PortType
+
+from .mock import NO_MOCK, pick
+
+
+def model_params(default_model: str = "gpt-4o-mini", temperature: float = 0.7) -> tuple[Param, ...]:
+    return (
+        Param("model", "model", default_model, "Any litellm model: gpt-4o-mini, anthropic/claude-3-5-haiku-latest, "
+              "gemini/gemini-1.5-flash, ollama/llama3.2, or openai/<name> with an API base.", required=True),
+        Param("temperature", "number", temperature, "Randomness: 0 is most deterministic.", minimum=0, maximum=2),
+        Param("max_tokens", "integer", 0, "Longest reply in tokens (0: the model's default).", minimum=0, maximum=1_000_000),
+        Param("fallback_models", "list", [], "Models to try in order when the model fails in an attempt.", advanced=True),
+        Param("stream", "boolean", True, "Stream the reply token by token to the run panel.", advanced=True),
+        Param("api_base", "string", "", "Server URL for OpenAI-compatible or self-hosted models "
+              "(a run's --api-base overrides it).", advanced=True),
+    )
+
+
+def mock_params(per_default: str) -> tuple[Param, ...]:
+    return (
+        Param("mock_responses", "list", [], "What the model answers in mock mode: one entry per call or per loop "
+              "iteration (the last repeats). Text, JSON, or for agents {\"tool_calls\": [...]}.", advanced=True),
+        Param("mock_per", "enum", per_default, "Pick the mock response by loop iteration or by call.",
+              choices=("iteration", "call"), advanced=True),
+    )
+
+
+def prompt_ports(source: Any, reserved: Sequence[str] = ()) -> tuple[Port, ...]:
+    """One input port per template variable (the prompt's ``{{ name }}``)."""
+    if not isinstance(source, str):
+        return ()
+    return tuple(Port(v, PortType.ANY, f"Value of {{{{ {v} }}}} in the prompt.")
+                 for v in safe_variables(source) if v not in reserved)
+
+
+def render_prompt(params: Mapping[str, Any], inputs: Mapping[str, Any], name: str = "prompt") -> str:
+    return render(params.get(name) or "", inputs)
+
+
+def mock_response(ctx: Any, call_index: int) -> Any:
+    """The configured mock for this call: by loop iteration or by call number (0-based)."""
+    responses = ctx.params.get("mock_responses") or []
+    if ctx.params.get("mock_per", "iteration") == "iteration":
+        chosen = pick(responses, (ctx.iteration or 1) - 1)
+        if isinstance(chosen, list):  # a list per iteration: one entry per call within it
+            return pick(chosen, call_index)
+        return chosen
+    return pick(responses, call_index)
+
+
+def check_model_params(params: Mapping[str, Any]) -> list[tuple[str, str]]:
+    problems = []
+    fallbacks = params.get("fallback_models")
+    if isinstance(fallbacks, list) and not all(isinstance(m, str) and m.strip() for m in fallbacks):
+        problems.append(("fallback_models", "must be a list of model names"))
+    base = params.get("api_base") or ""
+    if base and not str(base).startswith(("http://", "https://")):
+        problems.append(("api_base", "must be an http:// or https:// URL"))
+    return problems
+
+
+def timeout_of(params: Mapping[str, Any]) -> float | None:
+    value = params.get("timeout_s")
+    try:
+        return float(value) or None
+    except (TypeError, ValueError):
+        return None
+
+
+__all__ = ["NO_MOCK", "check_model_params", "mock_params", "mock_response", "model_params", "prompt_ports",
+           "render_prompt", "timeout_of"]

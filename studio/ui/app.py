@@ -1,0 +1,107 @@
+"""``orchestra [FLOW]``: start the studio.
+
+Start-up is kept lean so the window appears within a second: only Qt and the core are
+imported before the first show (no litellm, no networkx); the flow is opened and a
+crash recovery offered right after the window is visible. With no argument the last
+flow opens, or the first time, an example from ``projects/``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+PROJECTS = Path(__file__).resolve().parents[2] / "projects"
+EXAMPLE = "hello.flow.json"
+
+
+def _first_example() -> Path | None:
+    preferred = PROJECTS / EXAMPLE
+    if preferred.exists():
+        return preferred
+    found = sorted(PROJECTS.glob("*.flow.json")) if PROJECTS.is_dir() else []
+    return found[0] if found else None
+
+
+def choose_startup_flow(argv: list[str], settings) -> tuple[Path | None, bool]:
+    """(flow to open, whether it is an example to open as an unsaved copy)."""
+    if argv:
+        return Path(argv[0]), False
+    last = settings.value("last_flow")
+    if isinstance(last, str) and last and Path(last).exists():
+        return Path(last), False
+    if not settings.value("opened_example", False, type=bool):
+        example = _first_example()
+        if example is not None:
+            return example, True
+    return None, False
+
+
+def run_studio(argv: list[str]) -> int:
+    t0 = time.perf_counter()
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "orchestra", *[a for a in argv if a.startswith("-")]])
+    app.setApplicationName("Orchestra Studio")
+    app.setOrganizationName("Orchestra")
+    from . import theme
+    from .main_window import MainWindow
+
+    app.setStyle("Fusion")
+    app.setStyleSheet(theme.load_stylesheet())
+    flows = [a for a in argv if not a.startswith("-")]
+    settings = QSettings("Orchestra", "Orchestra Studio")
+    window = MainWindow(settings)
+    window.show()
+
+    def after_show() -> None:
+        if os.environ.get("ORCHESTRA_STARTUP_PROBE"):
+            # for tests/bench/bench_canvas.py: time to first window, and litellm stays out
+            print(f"STARTUP {time.time():.6f} {time.perf_counter() - t0:.6f} litellm={'litellm' in sys.modules}", flush=True)
+            app.quit()
+            return
+        open_initial(window, flows, settings)
+
+    QTimer.singleShot(0, after_show)
+    return app.exec()
+
+
+def open_initial(window, flows: list[str], settings) -> None:
+    from studio.core import flowfile
+    from studio.core.errors import FlowFileError
+
+    from . import dialogs
+    from .document import Document
+    from .recovery import discard_recovered, find_recoverable
+
+    for rec in find_recoverable():
+        what = f"“{rec.original.name}”" if rec.original else "an untitled flow"
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(rec.saved_at))
+        if dialogs.ask_restore(window, what, when):
+            try:
+                doc = Document(flowfile.load_flow(rec.flow_file), rec.original, window)
+            except FlowFileError as exc:
+                dialogs.error(window, "Cannot restore", str(exc))
+            else:
+                doc.stack.resetClean()  # restored work is unsaved work
+                window.open_document(doc)
+                discard_recovered(rec)
+                return
+        discard_recovered(rec)
+    path, is_example = choose_startup_flow(flows, settings)
+    if path is None:
+        return
+    if is_example:
+        try:
+            model = flowfile.load_flow(path)
+        except FlowFileError as exc:
+            dialogs.error(window, "Cannot open example", str(exc))
+            return
+        settings.setValue("opened_example", True)
+        window.open_document(Document(model, None, window))  # Save asks where: the example stays pristine
+        window.statusBar().showMessage(f"Example {path.name}: press Save to keep your own copy", 10000)
+    else:
+        window.open_file(path, ask=False)

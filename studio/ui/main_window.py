@@ -1,0 +1,355 @@
+"""The main window: palette | canvas | inspector, Problems below, menus and files.
+
+It owns one Document at a time and wires the parts together: the scene and
+inspector follow the document's model, the undo group follows its stack, live
+validation feeds the Problems list and the node badges, and an autosaver keeps a
+recovery copy while there are unsaved changes. Layout and recent files live in
+QSettings (injected, so tests never touch the user's settings).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QPointF, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence, QUndoGroup
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow
+
+from studio.core.errors import FlowFileError
+from studio.core.model import FlowModel
+
+from . import dialogs
+from .canvas.scene import FlowScene
+from .canvas.view import FlowView
+from .document import Document
+from .editor import Editor
+from .inspector import Inspector
+from .palette import Palette
+from .problems_panel import ProblemsPanel
+from .recovery import Autosaver
+from .validation_runner import ValidationRunner
+
+FILE_FILTER = "Orchestra flows (*.flow.json);;JSON files (*.json);;All files (*)"
+MAX_RECENT = 10
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: QSettings | None = None, autosave_ms: int = 5000, autosaver: Autosaver | None = None):
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.settings = settings if settings is not None else QSettings("Orchestra", "Orchestra Studio")
+        self.scene = FlowScene(self)
+        self.editor = Editor(self.scene, self)
+        self.view = FlowView(self.editor, self)
+        self.setCentralWidget(self.view)
+        self.undo_group = QUndoGroup(self)
+        self.document: Document | None = None
+        self.autosaver = autosaver or Autosaver()
+        self._autosaved_index = -1
+
+        self.palette = Palette(FlowModel().registry, self)
+        self.inspector = Inspector(self.editor, self)
+        self.problems = ProblemsPanel(self)
+        self.palette_dock = self._dock("Nodes", "paletteDock", self.palette, Qt.LeftDockWidgetArea)
+        self.inspector_dock = self._dock("Inspector", "inspectorDock", self.inspector, Qt.RightDockWidgetArea)
+        self.problems_dock = self._dock("Problems", "problemsDock", self.problems, Qt.BottomDockWidgetArea)
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [220, 320], Qt.Horizontal)
+        self.resizeDocks([self.problems_dock], [150], Qt.Vertical)
+
+        self.validation = ValidationRunner(self)
+        self.validation.finished.connect(self._show_problems)
+        self.problems.node_activated.connect(self.reveal_node)
+        self.palette.activated.connect(lambda t: self.editor.add_node(t, self.view.mapToScene(self.view.viewport().rect().center())))
+        self.scene.selectionChanged.connect(self.inspector.refresh_selection)
+        self.editor.status.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
+
+        self.zoom_label = QLabel("100%")
+        self.problem_label = QLabel("")
+        self.statusBar().addPermanentWidget(self.problem_label)
+        self.statusBar().addPermanentWidget(self.zoom_label)
+        self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
+        self._build_menus()
+        self.setAcceptDrops(True)
+
+        self._autosave_timer = QTimer(self)
+        self._autosave_timer.timeout.connect(self.autosave)
+        if autosave_ms > 0:
+            self._autosave_timer.start(autosave_ms)
+        self.set_document(Document(parent=self))
+        self.resize(1400, 860)
+        self._restore_layout()
+
+    def _dock(self, title: str, name: str, widget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetClosable | QDockWidget.DockWidgetFloatable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    # -- menus -------------------------------------------------------------------------
+
+    def _act(self, menu, text: str, slot, shortcut=None, name: str | None = None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(lambda checked=False: slot())
+        if name:
+            action.setObjectName(name)
+        menu.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        f = mb.addMenu("&File")
+        self._act(f, "&New", self.new_flow, QKeySequence.New)
+        self._act(f, "&Open…", self.open_dialog, QKeySequence.Open)
+        self.recent_menu = f.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        f.addSeparator()
+        self._act(f, "&Save", self.save, QKeySequence.Save)
+        self._act(f, "Save &As…", self.save_as, QKeySequence.SaveAs)
+        f.addSeparator()
+        self._act(f, "&Quit", self.close, QKeySequence.Quit)
+
+        e = mb.addMenu("&Edit")
+        undo = self.undo_group.createUndoAction(self, "&Undo")
+        undo.setShortcut(QKeySequence.Undo)
+        redo = self.undo_group.createRedoAction(self, "&Redo")
+        redo.setShortcut(QKeySequence.Redo)
+        e.addAction(undo)
+        e.addAction(redo)
+        self.undo_action, self.redo_action = undo, redo
+        e.addSeparator()
+        self._act(e, "Cu&t", self.editor.cut, QKeySequence.Cut, "cut")
+        self._act(e, "&Copy", self.editor.copy, QKeySequence.Copy, "copy")
+        self._act(e, "&Paste", self._paste, QKeySequence.Paste, "paste")
+        self._act(e, "&Duplicate", self.editor.duplicate, "Ctrl+D", "duplicate")
+        self._act(e, "Select &All", self.editor.select_all, QKeySequence.SelectAll, "selectAll")
+        for a in e.actions():
+            a.setShortcutContext(Qt.WidgetWithChildrenShortcut)
+            self.view.addAction(a)  # canvas-scoped: text fields keep their own Ctrl+C/V/Z
+
+        v = mb.addMenu("&View")
+        self._act(v, "&Fit to View", self.view.fit, "F")
+        self._act(v, "Zoom &In", lambda: self.view.set_zoom(1.25), QKeySequence.ZoomIn)
+        self._act(v, "Zoom &Out", lambda: self.view.set_zoom(0.8), QKeySequence.ZoomOut)
+        v.addSeparator()
+        for dock in (self.palette_dock, self.inspector_dock, self.problems_dock):
+            v.addAction(dock.toggleViewAction())
+
+        a = mb.addMenu("&Arrange")
+        self._act(a, "&Auto-layout", self.editor.auto_layout, "Ctrl+L")
+        a.addSeparator()
+        for mode, label in (("left", "Align &Left"), ("right", "Align &Right"), ("top", "Align &Top"),
+                            ("bottom", "Align &Bottom"), ("hcenter", "Align Centres &Horizontally"),
+                            ("vcenter", "Align Centres &Vertically")):
+            self._act(a, label, lambda m=mode: self.editor.align(m))
+        self._act(a, "Distribute Hori&zontally", lambda: self.editor.distribute("h"))
+        self._act(a, "Distribute V&ertically", lambda: self.editor.distribute("v"))
+        a.addSeparator()
+        self._act(a, "Group in &Frame", lambda: self.editor.add_frame(self._canvas_center()), "Ctrl+G")
+        self._act(a, "Add &Note", lambda: self.editor.add_note(self._canvas_center()))
+
+    def _paste(self) -> None:
+        pos = self.view.mapFromGlobal(self.view.cursor().pos())
+        at = self.view.mapToScene(pos) if self.view.viewport().rect().contains(pos) else None
+        self.editor.paste(at)
+
+    def _canvas_center(self) -> QPointF:
+        return self.view.mapToScene(self.view.viewport().rect().center())
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self.recent_files():
+            self.recent_menu.addAction(path, lambda p=path: self.open_file(Path(p)))
+        if not self.recent_menu.actions():
+            self.recent_menu.addAction("(none)").setEnabled(False)
+
+    # -- documents ---------------------------------------------------------------------
+
+    def set_document(self, document: Document) -> None:
+        old = self.document
+        if old is not None:
+            old.modified_changed.disconnect(self._update_title)
+            self.undo_group.removeStack(old.stack)
+            old.close()
+            old.deleteLater()
+        self.document = document
+        self.editor.set_document(document)
+        self.undo_group.addStack(document.stack)
+        self.undo_group.setActiveStack(document.stack)
+        document.modified_changed.connect(self._update_title)
+        self.inspector.set_model(document.model)
+        self.validation.set_model(document.model)
+        self._autosaved_index = -1
+        self._update_title()
+
+    def _update_title(self, *_: object) -> None:
+        doc = self.document
+        self.setWindowTitle(f"{doc.display_name()}[*] — Orchestra Studio")
+        self.setWindowModified(doc.modified)
+
+    def maybe_save(self) -> bool:
+        """True when it is fine to drop the current document (saved or discarded)."""
+        doc = self.document
+        if doc is None or not doc.modified:
+            return True
+        answer = dialogs.ask_save_changes(self, doc.display_name())
+        if answer == "save":
+            return self.save()
+        return answer == "discard"
+
+    def new_flow(self) -> None:
+        if self.maybe_save():
+            self._drop_recovery()
+            self.set_document(Document(parent=self))
+            self.view.fit()
+
+    def open_dialog(self) -> None:
+        start = str(self.document.path.parent) if self.document and self.document.path else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Open flow", start, FILE_FILTER)
+        if path:
+            self.open_file(Path(path))
+
+    def open_file(self, path: Path, ask: bool = True) -> bool:
+        """Open a flow; a bad file shows the FlowFileError and leaves the canvas as it was."""
+        path = Path(path)
+        try:
+            document = Document.open(path, self)
+        except FlowFileError as exc:
+            dialogs.error(self, "Cannot open flow", str(exc))
+            self.statusBar().showMessage(f"Could not open {path.name}", 8000)
+            return False
+        if ask and not self.maybe_save():
+            document.deleteLater()
+            return False
+        self._drop_recovery()
+        self.set_document(document)
+        self.add_recent(path)
+        self.view.fit()
+        self.statusBar().showMessage(f"Opened {path}", 5000)
+        return True
+
+    def open_document(self, document: Document) -> None:
+        """Show an already built document (an example, a recovered file)."""
+        self.set_document(document)
+        self.view.fit()
+
+    def save(self) -> bool:
+        doc = self.document
+        if doc.path is None:
+            return self.save_as()
+        return self._save_to(doc.path)
+
+    def save_as(self) -> bool:
+        doc = self.document
+        start = str(doc.path) if doc.path else f"{doc.display_name().lower().replace(' ', '_')}.flow.json"
+        path, _ = QFileDialog.getSaveFileName(self, "Save flow", start, FILE_FILTER)
+        if not path:
+            return False
+        if not path.endswith(".json"):
+            path += ".flow.json"
+        return self._save_to(Path(path))
+
+    def _save_to(self, path: Path) -> bool:
+        doc = self.document
+        old_path = doc.path
+        try:
+            doc.save(path)
+        except OSError as exc:
+            dialogs.error(self, "Cannot save flow", f"{path}: {exc.strerror or exc}")
+            return False
+        self.autosaver.discard(old_path)
+        self.autosaver.discard(path)
+        self.add_recent(path)
+        self._update_title()
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+        return True
+
+    # -- recent files and layout -------------------------------------------------------
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recent_files", [])
+        if isinstance(value, str):
+            value = [value]
+        return [v for v in (value or []) if isinstance(v, str)]
+
+    def add_recent(self, path: Path) -> None:
+        p = str(Path(path).resolve())
+        files = [p] + [f for f in self.recent_files() if f != p]
+        self.settings.setValue("recent_files", files[:MAX_RECENT])
+        self.settings.setValue("last_flow", p)
+
+    def _restore_layout(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        if isinstance(geometry, (QByteArray, bytes)):
+            self.restoreGeometry(geometry)
+        if isinstance(state, (QByteArray, bytes)):
+            self.restoreState(state)
+
+    def save_layout(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.sync()
+
+    def closeEvent(self, event) -> None:
+        if not self.maybe_save():
+            event.ignore()
+            return
+        self.save_layout()
+        self._drop_recovery()
+        self._autosave_timer.stop()
+        event.accept()
+
+    # -- autosave ------------------------------------------------------------------------
+
+    def autosave(self) -> None:
+        doc = self.document
+        if doc is None or not doc.modified:
+            return
+        if doc.stack.index() == self._autosaved_index and self._autosaved_index >= 0:
+            return
+        try:
+            self.autosaver.save(doc.model, doc.path)
+            self._autosaved_index = doc.stack.index()
+        except OSError:
+            pass  # autosave is best effort; the next tick tries again
+
+    def _drop_recovery(self) -> None:
+        if self.document is not None:
+            self.autosaver.discard(self.document.path)
+
+    # -- problems ------------------------------------------------------------------------
+
+    def _show_problems(self, problems: list) -> None:
+        self.problems.set_problems(problems)
+        by_node: dict[str, list] = {}
+        for p in problems:
+            if p.node:
+                by_node.setdefault(p.node, []).append(p)
+        self.scene.set_problems(by_node)
+        errors = sum(1 for p in problems if p.severity == "error")
+        warnings = len(problems) - errors
+        self.problem_label.setText(f"⛔ {errors}  ⚠ {warnings}" if problems else "✓ no problems")
+        self.problems_dock.setWindowTitle(f"Problems ({len(problems)})" if problems else "Problems")
+
+    def reveal_node(self, node_id: str) -> None:
+        if node_id in self.scene.nodes:
+            self.scene.select_nodes([node_id])
+            self.view.center_on_node(node_id)
+
+    # -- file drops ----------------------------------------------------------------------
+
+    def dragEnterEvent(self, event) -> None:
+        if any(u.isLocalFile() and u.toLocalFile().endswith(".json") for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        for url in event.mimeData().urls():
+            if url.isLocalFile() and url.toLocalFile().endswith(".json"):
+                self.open_file(Path(url.toLocalFile()))
+                event.acceptProposedAction()
+                return

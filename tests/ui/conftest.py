@@ -1,0 +1,66 @@
+"""Fixtures for the studio's widget tests: offscreen Qt, private settings, no dialogs.
+
+Every test gets its own QSettings file and recovery folder under tmp_path, litellm's
+model list is never loaded (it would import litellm in a thread), and the studio's
+questions are answered without a modal dialog ("discard" on close unless a test
+says otherwise).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+PROJECTS = Path(__file__).resolve().parents[2] / "projects"
+
+
+@pytest.fixture(autouse=True)
+def _studio_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("ORCHESTRA_RECOVERY_DIR", str(tmp_path / "recovery"))
+    monkeypatch.setenv("ORCHESTRA_DATA_DIR", str(tmp_path / "data"))
+    from studio.ui import dialogs
+    from studio.ui.model_catalog import ModelCatalog
+
+    monkeypatch.setattr(ModelCatalog, "enabled", False)
+    monkeypatch.setattr(dialogs, "ask_save_changes", lambda parent, name: "discard")
+    monkeypatch.setattr(dialogs, "ask_restore", lambda parent, what, when: False)
+
+    def unexpected_error(parent, title, text):
+        raise AssertionError(f"unexpected error dialog: {title}: {text}")
+
+    monkeypatch.setattr(dialogs, "error", unexpected_error)
+
+
+@pytest.fixture
+def settings(tmp_path, qapp):
+    from PySide6.QtCore import QSettings
+
+    return QSettings(str(tmp_path / "studio.ini"), QSettings.IniFormat)
+
+
+@pytest.fixture
+def window(qtbot, settings, qapp):
+    from studio.ui import theme
+    from studio.ui.main_window import MainWindow
+
+    qapp.setStyle("Fusion")
+    qapp.setStyleSheet(theme.load_stylesheet())
+    w = MainWindow(settings, autosave_ms=0)
+    qtbot.addWidget(w)
+    w.resize(1400, 860)
+    w.show()
+    qtbot.waitExposed(w)
+    return w
+
+
+@pytest.fixture
+def hello(tmp_path) -> Path:
+    """A private copy of the example flow (tests save over it)."""
+    target = tmp_path / "hello.flow.json"
+    target.write_bytes((PROJECTS / "hello.flow.json").read_bytes())
+    return target
