@@ -28,7 +28,7 @@ class ApprovalNode(NodeType):
     )
     params = (
         Param("message", "prompt", "Approve this?", "What the person is asked; may use {{ value }}."),
-        Param("timeout_s", "number", 0, "Seconds to wait for an answer (0: wait forever).", minimum=0, maximum=7 * 24 * 3600),
+        Param("wait_s", "number", 0, "Seconds to wait for an answer (0: wait forever).", minimum=0, maximum=7 * 24 * 3600),
         Param("on_timeout", "enum", "reject", "What an unanswered request means.", choices=("reject", "approve")),
     )
 
@@ -39,7 +39,7 @@ class ApprovalNode(NodeType):
     async def run(self, ctx) -> dict[str, Any]:
         value = ctx.inputs.get("value")
         message = render(ctx.params.get("message", "Approve this?"), {"value": value})
-        timeout = float(ctx.params.get("timeout_s") or 0) or None
+        timeout = float(ctx.params.get("wait_s") or 0) or None
         decision = await ctx.request_approval(value, message, timeout)
         action = decision.action
         if action == "timeout":

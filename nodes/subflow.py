@@ -23,38 +23,49 @@ def resolve_subflow(params: Mapping[str, Any], base_dir: Path | None) -> Path | 
     return p
 
 
-_cache: dict[Path, tuple[float, tuple[tuple[Port, ...], tuple[Port, ...]]]] = {}
+_cache: dict[Path, tuple[float, tuple[tuple[Port, ...], tuple[Port, ...]], str | None]] = {}
+
+
+def _read(path: Path) -> tuple[tuple[tuple[Port, ...], tuple[Port, ...]], str | None]:
+    """((inputs, outputs), None) of the subflow file, or ((), ()) and why it is unusable.
+
+    Cached by modification time: ports are asked for on every repaint and validation.
+    """
+    try:
+        key = path.resolve()
+        mtime = key.stat().st_mtime
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        return ((), ()), f"cannot read the subflow file {str(path)!r}: {getattr(exc, 'strerror', None) or exc}"
+    hit = _cache.get(key)
+    if hit is not None and hit[0] == mtime:
+        return hit[1], hit[2]
+    from studio.core.errors import FlowFileError
+    from studio.core.flowfile import interface_of, load_flow
+
+    try:
+        iface = interface_of(load_flow(key))
+    except FlowFileError as exc:
+        result: tuple[tuple[tuple[Port, ...], tuple[Port, ...]], str | None] = ((), ()), f"the subflow file is not a usable flow: {exc}"
+    else:
+        def ptype(name: object) -> PortType:
+            try:
+                return PortType(name)
+            except (ValueError, TypeError):
+                return PortType.ANY
+
+        ins = tuple(Port(i["name"], ptype(i.get("type", "any")), str(i.get("description", ""))) for i in iface["inputs"]
+                    if isinstance(i.get("name"), str))
+        outs = tuple(Port(o["name"], PortType.ANY) for o in iface["outputs"] if isinstance(o.get("name"), str))
+        result = (ins, outs), None
+    _cache[key] = (mtime, *result)
+    return result
 
 
 def subflow_ports(path: Path | None) -> tuple[tuple[Port, ...], tuple[Port, ...]]:
     """(inputs, outputs) of the subflow file, () when it cannot be read."""
     if path is None:
         return (), ()
-    try:
-        key = path.resolve()
-        mtime = key.stat().st_mtime
-    except OSError:
-        return (), ()
-    hit = _cache.get(key)
-    if hit is not None and hit[0] == mtime:
-        return hit[1]
-    from studio.core.errors import FlowFileError
-    from studio.core.flowfile import interface_of, load_flow
-
-    try:
-        iface = interface_of(load_flow(key))
-    except FlowFileError:
-        return (), ()
-    def ptype(name: str) -> PortType:
-        try:
-            return PortType(name)
-        except ValueError:
-            return PortType.ANY
-    ins = tuple(Port(i["name"], ptype(i.get("type", "any")), i.get("description", "")) for i in iface["inputs"]
-                if isinstance(i.get("name"), str))
-    outs = tuple(Port(o["name"], PortType.ANY) for o in iface["outputs"] if isinstance(o.get("name"), str))
-    _cache[key] = (mtime, (ins, outs))
-    return ins, outs
+    return _read(path)[0]
 
 
 class SubflowNode(NodeType):
@@ -64,6 +75,12 @@ class SubflowNode(NodeType):
     kind = "subflow"
     description = "Use another flow file as a single step."
     params = (Param("path", "path", "", "The flow file, relative to this flow's folder.", required=True),)
+
+    @classmethod
+    def file_problem(cls, params: Mapping[str, Any], base_dir: Path | None) -> str | None:
+        """Why the subflow file cannot be used, or None (an empty path is a bad_param)."""
+        path = resolve_subflow(params, base_dir)
+        return None if path is None else _read(path)[1]
 
     @classmethod
     def input_ports(cls, params: Mapping[str, Any], base_dir=None):

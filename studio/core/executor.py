@@ -445,7 +445,13 @@ class Run:
             self._skip(spec, env, scope, "every input was skipped")
             return
         if spec.paid:
-            self._check_budget()
+            try:
+                self._check_budget()
+            except BudgetExceeded as exc:
+                result.status, result.error = "failed", str(exc)
+                self._emit(ev.NODE_FAILED, spec.id, scope, error=str(exc), error_type="BudgetExceeded",
+                           attempt=0, will_retry=False, handled=False)
+                raise NodeRunError(spec.id, scope, exc, 0) from None
         self._emit(ev.NODE_STARTED, spec.id, scope, inputs=inputs, title=spec.title, type=spec.type_id)
         result.status = "running"
         t_start = time.perf_counter()

@@ -139,8 +139,8 @@ class Param:
                 return f"must be a number, not {_json_type(value)}"
             if isinstance(value, float) and not math.isfinite(value):
                 return "must be a finite number"
-            if kind == "integer" and not float(value).is_integer():
-                return "must be a whole number"
+            if kind == "integer" and isinstance(value, float) and not value.is_integer():
+                return "must be a whole number"  # (float() of a huge int would overflow)
             if self.minimum is not None and value < self.minimum:
                 return f"must be at least {_fmt(self.minimum)}"
             if self.maximum is not None and value > self.maximum:
@@ -188,10 +188,14 @@ class Param:
             base["description"] = self.description
         if self.default is not MISSING:
             base["default"] = self.default
+        if self.nullable and base.get("type"):
+            base["type"] = [base["type"], "null"]
+        elif self.nullable and "enum" in base:
+            base["enum"] = [*base["enum"], None]
         return base
 
 
-_PORT_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_PORT_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
 
 
 def _check_cases(value: Any) -> str | None:
@@ -248,7 +252,7 @@ ERROR_PORT = Port(
 # What structural role a node plays for the executor and the validator.
 KINDS = ("plain", "input", "output", "branch", "merge", "loop", "fanout", "collect", "approval", "subflow", "placeholder")
 
-_ID_RE = re.compile(r"^[a-z][a-z0-9_.\-]*$")
+_ID_RE = re.compile(r"^[a-z][a-z0-9_.\-]*\Z")
 
 
 class NodeType:

@@ -106,6 +106,8 @@ class Registry:
             try:
                 obj = ep.load()
                 node_type = getattr(obj, "NODE_TYPE", obj)
+                if not (isinstance(node_type, type) and issubclass(node_type, NodeType)):
+                    raise TypeError(f"{ep.value} is not a NodeType subclass (nor a module with NODE_TYPE)")
                 if ep.dist is not None and node_type.package == NodeType.package:
                     node_type.package = ep.dist.name
                 self.register(node_type)
@@ -124,7 +126,10 @@ def default_registry() -> Registry:
     return reg
 
 
+@lru_cache(maxsize=256)
 def package_version(dist: str) -> str | None:
+    """The installed version of a distribution, or None. Cached: every save writes the
+    versions into ``requires``, and a metadata lookup scans sys.path."""
     try:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:

@@ -92,6 +92,9 @@ async def complete(
         kwargs["response_format"] = dict(response_format)
     if tools:
         kwargs["tools"] = list(tools)
+        # Our tools are plain functions, never MCP servers. litellm 1.106.2 otherwise imports
+        # its MCP gateway for any call with tools, which needs the optional `mcp` package.
+        kwargs["_skip_mcp_handler"] = True
         if tool_choice is not None:
             kwargs["tool_choice"] = tool_choice
     if timeout:

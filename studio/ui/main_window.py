@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow
 from studio.core.errors import FlowFileError
 from studio.core.model import FlowModel
 
-from . import dialogs
+from . import dialogs, theme
 from .canvas.scene import FlowScene
 from .canvas.view import FlowView
 from .document import Document
@@ -333,7 +333,9 @@ class MainWindow(QMainWindow):
         self.scene.set_problems(by_node)
         errors = sum(1 for p in problems if p.severity == "error")
         warnings = len(problems) - errors
-        self.problem_label.setText(f"⛔ {errors}  ⚠ {warnings}" if problems else "✓ no problems")
+        self.problem_label.setText(f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
+                                   if problems else "✓ no problems")
+        self.problem_label.setStyleSheet(f"color: {theme.ERROR.name() if errors else theme.WARNING.name() if warnings else '#9aa3ad'}")
         self.problems_dock.setWindowTitle(f"Problems ({len(problems)})" if problems else "Problems")
 
     def reveal_node(self, node_id: str) -> None:

@@ -64,11 +64,16 @@ def category_color(category: str) -> QColor:
 
 
 def load_stylesheet() -> str:
-    """The dark theme (resources/studio.qss); empty when the file is missing."""
+    """The dark theme (resources/studio.qss); empty when the file is missing.
+
+    ``@RESOURCES@`` in the sheet becomes the resources folder, because Qt resolves
+    relative ``url()``s against the working directory, not the sheet.
+    """
     try:
-        return (RESOURCES / "studio.qss").read_text(encoding="utf-8")
+        text = (RESOURCES / "studio.qss").read_text(encoding="utf-8")
     except OSError:
         return ""
+    return text.replace("@RESOURCES@", RESOURCES.as_posix())
 
 
 # ----------------------------------------------------------------------------- icons

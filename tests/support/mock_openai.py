@@ -14,7 +14,7 @@ What it serves at ``/v1/chat/completions``:
   500, a hang, a malformed (non-JSON) body, a dropped connection (before the reply, or
   mid-stream), set latency, a fixed reply or tool calls, fixed usage;
 - ``requests`` keeps every request body (and its Authorization header), so tests can
-  count calls.
+  count calls; ``max_in_flight`` is the most requests it served at once.
 
 Use it in a test through the ``mock_openai`` fixture (tests/conftest.py), from a thread
 with ``MockOpenAIThread`` (benchmarks), or as a process:
@@ -138,6 +138,8 @@ class MockOpenAI:
         self._runner: web.AppRunner | None = None
         self._hangs: set[asyncio.Future] = set()
         self.port: int = 0
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests handled at once (for concurrency limits)
 
     # -- control -----------------------------------------------------------------
     def enqueue(self, *replies: Reply | str) -> None:
@@ -193,6 +195,14 @@ class MockOpenAI:
         return Reply()
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await self._chat_inner(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _chat_inner(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()
         try:
             body = json.loads(raw)

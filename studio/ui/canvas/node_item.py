@@ -32,6 +32,8 @@ PORT_R = 5.0
 RADIUS = 6.0
 LOD_DETAIL = 0.45
 
+_SELECTED_THIN = QPen(theme.NODE_SELECTED, 2)
+_SELECTED_THIN.setCosmetic(True)
 _title_font = None
 _small_font = None
 
@@ -88,8 +90,6 @@ class NodeItem(QGraphicsItem):
     def rebuild(self, node_type: type[NodeType], inputs: Iterable[Port], outputs: Iterable[Port]) -> None:
         """Recompute everything drawn from the node's data (after a param/title change)."""
         self.prepareGeometryChange()
-        title_font, small_font = fonts()
-        fm_title, fm_small = QFontMetricsF(title_font), QFontMetricsF(small_font)
         node = self.node
         self.node_type = node_type
         self.category = node_type.category
@@ -110,32 +110,34 @@ class NodeItem(QGraphicsItem):
             h = max(h, float(node.height))
         self._rect = QRectF(0, 0, w, h)
         self._bounds = self._rect.adjusted(-PORT_R - 2, -8, PORT_R + 2, 2)
-        self._body = QPainterPath()
-        self._body.addRoundedRect(self._rect, RADIUS, RADIUS)
-        self._header = QPainterPath()
-        self._header.addRoundedRect(QRectF(0, 0, w, HEADER), RADIUS, RADIUS)
-        self._header.addRect(QRectF(0, HEADER - RADIUS, w, RADIUS))
-        self._header = self._header.simplified()
+        self._body, self._header = _paths(w, h)
 
-        title = node.title or node_type.title or node.type
-        self._title = _static(fm_title.elidedText(title, Qt.ElideRight, w - 40), title_font)
-        self._id_text = _static(fm_small.elidedText(node.id, Qt.ElideRight, w / 2), small_font)
-        self._summary = _static(fm_small.elidedText(summary, Qt.ElideRight, w - 16), small_font) if summary and not node.collapsed else None
+        self._title_src = (node.title or node_type.title or node.type, w - 40)
+        self._summary_src = (summary, w - 16) if summary and not node.collapsed else None
+        self._texts_ready = False  # QStaticTexts are made on the first detailed paint
 
         self.ports: dict[tuple[bool, str], PortSpot] = {}
-        half = w / 2 - 12
         for i, p in enumerate(inputs):
             y = HEADER / 2 if node.collapsed else top + ROW * i + ROW / 2 + 3
-            label = _static(fm_small.elidedText(p.name, Qt.ElideRight, half), small_font)
-            self.ports[(False, p.name)] = PortSpot(p, False, QPointF(0, y), label)
+            self.ports[(False, p.name)] = PortSpot(p, False, QPointF(0, y), None)
         for i, p in enumerate(outputs):
             y = HEADER / 2 if node.collapsed else top + ROW * i + ROW / 2 + 3
-            label = _static(fm_small.elidedText(p.name, Qt.ElideRight, half), small_font)
-            spot = PortSpot(p, True, QPointF(w, y), label)
-            self.ports[(True, p.name)] = spot
-        self._out_label_x = {name: w - 10 - fm_small.horizontalAdvance(s.label.text()) for (o, name), s in self.ports.items() if o}
+            self.ports[(True, p.name)] = PortSpot(p, True, QPointF(w, y), None)
         self._update_badge()
         self.update()
+
+    def _prepare_texts(self) -> None:
+        title_font, small_font = fonts()
+        text, width = self._title_src
+        self._title = _static(text, width, title_font)
+        self._summary = _static(*self._summary_src, small_font) if self._summary_src else None
+        half = self._rect.width() / 2 - 12
+        self._out_label_x = {}
+        for (out, name), spot in self.ports.items():
+            spot.label = _static(name, half, small_font)
+            if out:
+                self._out_label_x[name] = self._rect.width() - 10 - spot.label.size().width()
+        self._texts_ready = True
 
     def boundingRect(self) -> QRectF:
         return self._bounds
@@ -188,8 +190,8 @@ class NodeItem(QGraphicsItem):
         errors = sum(1 for p in self.problems if getattr(p, "severity", "error") == "error")
         color = theme.ERROR if errors else theme.WARNING
         _, small_font = fonts()
-        self._badge = (color, _static(str(len(self.problems)), small_font))
-        lines = [f"{'⛔' if getattr(p, 'severity', '') == 'error' else '⚠'} {p.message}" for p in self.problems[:12]]
+        self._badge = (color, _static(str(len(self.problems)), 40, small_font))
+        lines = [f"{getattr(p, 'severity', 'error')}: {p.message}" for p in self.problems[:12]]
         if len(self.problems) > 12:
             lines.append(f"... and {len(self.problems) - 12} more")
         self.setToolTip("\n".join(lines))
@@ -200,17 +202,26 @@ class NodeItem(QGraphicsItem):
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         selected = self.isSelected()
         if lod < LOD_DETAIL:
-            painter.fillRect(self._rect, theme.NODE_SELECTED if selected else theme.NODE_BODY)
+            # overview: two rectangles, no text, no antialiasing (thousands stay fast)
+            painter.fillRect(self._rect, theme.NODE_BODY)
             painter.fillRect(QRectF(0, 0, self._rect.width(), HEADER), self.color)
             if self._badge is not None:
-                painter.fillRect(QRectF(self._rect.width() - 24, -6, 24, 24), self._badge[0])
+                painter.fillRect(QRectF(self._rect.width() - 22, -8, 26, 26), self._badge[0])
+            if selected:
+                painter.setPen(_SELECTED_THIN)
+                painter.setBrush(Qt.NoBrush)
+                painter.drawRect(self._rect)
             return
-        painter.setPen(QPen(theme.NODE_SELECTED, 2) if selected else QPen(theme.NODE_BORDER, 1))
+        painter.setPen(Qt.NoPen)
         painter.setBrush(theme.NODE_BODY)
         painter.drawPath(self._body)
-        painter.setPen(Qt.NoPen)
         painter.setBrush(self.color)
         painter.drawPath(self._header)
+        painter.setPen(QPen(theme.NODE_SELECTED, 2) if selected else QPen(theme.NODE_BORDER, 1))
+        painter.setBrush(Qt.NoBrush)
+        painter.drawPath(self._body)
+        if not self._texts_ready:
+            self._prepare_texts()
         title_font, small_font = fonts()
         painter.setFont(title_font)
         painter.setPen(theme.TEXT)
@@ -249,8 +260,35 @@ class NodeItem(QGraphicsItem):
             painter.drawStaticText(QPointF(c.x() - sz.width() / 2, c.y() - sz.height() / 2), text)
 
 
-def _static(text: str, font: QFont) -> QStaticText:
-    st = QStaticText(text)
-    st.setTextFormat(Qt.PlainText)
-    st.prepare(font=font)
+_static_cache: dict[tuple[str, float, int], QStaticText] = {}
+_path_cache: dict[tuple[float, float], tuple[QPainterPath, QPainterPath]] = {}
+
+
+def _static(text: str, width: float, font: QFont) -> QStaticText:
+    """An elided, prepared QStaticText, shared by every item showing the same label
+    (thousands of nodes repeat "text", "value", "error")."""
+    key = (text, round(width), id(font))
+    st = _static_cache.get(key)
+    if st is None:
+        if len(_static_cache) > 20000:
+            _static_cache.clear()
+        elided = QFontMetricsF(font).elidedText(text, Qt.ElideRight, width)
+        st = QStaticText(elided)
+        st.setTextFormat(Qt.PlainText)
+        st.prepare(font=font)
+        _static_cache[key] = st
     return st
+
+
+def _paths(w: float, h: float) -> tuple[QPainterPath, QPainterPath]:
+    """Body and header outlines for a node size (shared: most nodes have few sizes)."""
+    key = (w, h)
+    hit = _path_cache.get(key)
+    if hit is None:
+        body = QPainterPath()
+        body.addRoundedRect(QRectF(0, 0, w, h), RADIUS, RADIUS)
+        header = QPainterPath()
+        header.addRoundedRect(QRectF(0, 0, w, HEADER), RADIUS, RADIUS)
+        header.addRect(QRectF(0, HEADER - RADIUS, w, RADIUS))
+        hit = _path_cache[key] = (body, header.simplified())
+    return hit

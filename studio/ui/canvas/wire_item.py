@@ -23,9 +23,17 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def bezier(a: QPointF, b: QPointF) -> QPainterPath:
-    dx = max(40.0, abs(b.x() - a.x()) * 0.5)
+    """An output-to-input curve; a wire running backwards (a loop's feedback) swings
+    below its ends instead of cutting through the nodes between them."""
     path = QPainterPath(a)
-    path.cubicTo(QPointF(a.x() + dx, a.y()), QPointF(b.x() - dx, b.y()), b)
+    if b.x() >= a.x() - 20:
+        dx = max(40.0, abs(b.x() - a.x()) * 0.5)
+        path.cubicTo(QPointF(a.x() + dx, a.y()), QPointF(b.x() - dx, b.y()), b)
+    else:
+        drop = 120.0 + min(abs(a.x() - b.x()) * 0.15, 200.0)
+        low = max(a.y(), b.y()) + drop
+        path.cubicTo(QPointF(a.x() + 160, a.y()), QPointF(a.x() + 160, low), QPointF((a.x() + b.x()) / 2, low))
+        path.cubicTo(QPointF(b.x() - 160, low), QPointF(b.x() - 160, b.y()), b)
     return path
 
 

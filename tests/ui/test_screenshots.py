@@ -1,0 +1,96 @@
+"""Screenshots of the main window (offscreen ``grab()``), for people to look at.
+
+PNGs go to the test's tmp folder, and also to $ORCHESTRA_SCREENSHOT_DIR when set
+(``ORCHESTRA_SCREENSHOT_DIR=build/screenshots pytest tests/ui/test_screenshots.py``).
+The assertions only check that something real was drawn: the canvas is not blank and
+the node colours appear where the nodes are.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QPointF
+from PySide6.QtGui import QColor
+
+from studio.core import commands as C
+from studio.ui import theme
+
+
+def _save(window, tmp_path: Path, name: str) -> Path:
+    window.repaint()
+    image = window.grab()
+    paths = [tmp_path / name]
+    extra = os.environ.get("ORCHESTRA_SCREENSHOT_DIR")
+    if extra:
+        Path(extra).mkdir(parents=True, exist_ok=True)
+        paths.append(Path(extra) / name)
+    for p in paths:
+        assert image.save(str(p)), p
+    return paths[0]
+
+
+def _patterns_flow(window) -> None:
+    push = window.document.push
+    steps = [
+        C.SetFlowInfo(name="Research digest"),
+        C.AddNode("input", 0, 0, {"name": "topics", "type": "list"}, node_id="topics", title="Topics"),
+        C.AddNode("fanout", 0, 0, {"concurrency": 4}, node_id="each_topic", title="Each topic"),
+        C.AddNode("template", 0, 0, {"template": "Find three facts about {{ topic }}."}, node_id="research", title="Research"),
+        C.AddNode("collect", 0, 0, node_id="gather", title="Gather"),
+        C.AddNode("template", 0, 0, {"template": "Draft a digest from {{ facts }}"}, node_id="draft", title="Draft"),
+        C.AddNode("loop", 0, 0, {"max_iterations": 3, "condition": "value.ok"}, node_id="polish", title="Polish"),
+        C.AddNode("template", 0, 0, {"template": "Improve: {{ text }}"}, node_id="improve", title="Improve"),
+        C.AddNode("branch", 0, 0, node_id="check", title="Good enough?"),
+        C.AddNode("output", 0, 0, {"name": "digest"}, node_id="digest", title="Digest"),
+        C.AddNode("output", 0, 0, {"name": "notes"}, node_id="notes", title="Notes"),
+        C.Connect("topics", "value", "each_topic", "items"),
+        C.Connect("each_topic", "item", "research", "topic"),
+        C.Connect("research", "text", "gather", "item"),
+        C.Connect("gather", "results", "draft", "facts"),
+        C.Connect("draft", "text", "polish", "initial"),
+        C.Connect("polish", "current", "improve", "text"),
+        C.Connect("improve", "text", "check", "value"),
+        C.Connect("check", "yes", "polish", "feedback"),
+        C.Connect("polish", "done", "digest", "value"),
+    ]
+    for s in steps:
+        assert push(s) is None, s
+    window.editor.auto_layout()
+    window.scene.select_nodes(["research", "gather", "each_topic"])
+    window.editor.add_frame()
+    frame = next(iter(window.scene.frames.values())).sceneBoundingRect()
+    window.editor.add_note(frame.bottomLeft() + QPointF(0, 30), "Each topic is researched in parallel (up to 4 at once).")
+
+
+def test_screenshot_hello_example(qtbot, window, hello, tmp_path):
+    assert window.open_file(hello)
+    window.validation.run_now()
+    window.scene.select_nodes(["greeting"])
+    qtbot.wait(50)
+    path = _save(window, tmp_path, "studio_hello.png")
+    from PySide6.QtGui import QImage
+
+    img = QImage(str(path))
+    assert img.width() >= 1200
+    # the Greeting node's header colour is on screen where the node is
+    item = window.scene.nodes["greeting"]
+    p = window.view.mapFromScene(item.pos() + item.rect().topLeft() + (item.rect().topRight() - item.rect().topLeft()) * 0.5)
+    p = window.view.viewport().mapTo(window, p) + type(p)(0, 12)
+    assert QColor(img.pixel(p)).name() == theme.category_color("Text").name()
+
+
+def test_screenshot_patterns_with_problems(qtbot, window, tmp_path):
+    _patterns_flow(window)
+    window.view.fit(selection_only=False)
+    window.validation.run_now()
+    window.scene.select_nodes(["polish"])
+    qtbot.wait(50)
+    _save(window, tmp_path, "studio_patterns_fit.png")
+    window.view.set_zoom(0.75 / window.view.zoom())
+    window.view.center_on_node("polish")
+    qtbot.wait(50)
+    _save(window, tmp_path, "studio_patterns.png")
+    assert window.problems.tree.topLevelItemCount() >= 1
+    assert window.scene.nodes["notes"].problems
