@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Mapping
 
 from studio.core.nodetype import NodeType, Param, Port
 from studio.core.templates import render, safe_variables
 from studio.core.types import PortType
+
+
+def _ports(source: str) -> tuple[Port, ...]:
+    """Ports are asked for on every repaint and validation: templates with the same
+    variables share one tuple, so callers can index it once."""
+    return _ports_named(safe_variables(source))
+
+
+@lru_cache(maxsize=4096)
+def _ports_named(names: tuple[str, ...]) -> tuple[Port, ...]:
+    return tuple(Port(v, PortType.ANY, f"Value of {{{{ {v} }}}}") for v in names)
 
 
 class TemplateNode(NodeType):
@@ -22,7 +34,7 @@ class TemplateNode(NodeType):
         source = params.get("template", "")
         if not isinstance(source, str):
             return ()
-        return tuple(Port(v, PortType.ANY, f"Value of {{{{ {v} }}}}") for v in safe_variables(source))
+        return _ports(source)
 
     async def run(self, ctx) -> dict[str, Any]:
         return {"text": render(ctx.params.get("template", ""), ctx.inputs)}

@@ -667,6 +667,8 @@ class Run:
                    attempts=1, tokens_in=0, tokens_out=0, cost_usd=0.0, cached=False, cache_key=None)
         tres = self._result(tail, scope)
         tres.status, tres.latency_s, tres.attempts = "done", latency, 1
+        tail_spec = frame.plan.nodes[tail]
+        self._emit(ev.NODE_STARTED, tail, scope, inputs={"item": kept}, title=tail_spec.title, type=tail_spec.type_id)
         self._emit(ev.NODE_FINISHED, tail, scope, outputs=env.values[tail], latency_s=latency, attempts=1,
                    tokens_in=0, tokens_out=0, cost_usd=0.0, cached=False, cache_key=None)
 

@@ -100,14 +100,18 @@ def analyze(model: FlowModel) -> Structure:
     succ: dict[str, dict[str, None]] = {n: {} for n in model.nodes}
     pred: dict[str, dict[str, None]] = {n: {} for n in model.nodes}
     feedback: list[Edge] = []
+    head_edges: dict[str, list[Edge]] = {}  # wires out of Loops and FanOuts
     for e in model.edges:
-        if e.src not in kinds or e.dst not in kinds:
+        src, _, dst, dst_port = e
+        if src not in kinds or dst not in kinds:
             continue  # dangling: the validator reports it
-        if kinds[e.dst] == "loop" and e.dst_port == "feedback":
+        if dst_port == "feedback" and kinds[dst] == "loop":
             feedback.append(e)
         else:
-            succ[e.src][e.dst] = None
-            pred[e.dst][e.src] = None
+            succ[src][dst] = None
+            pred[dst][src] = None
+        if kinds[src] in ("loop", "fanout"):
+            head_edges.setdefault(src, []).append(e)
     st = Structure(succ, pred, feedback_edges=feedback)
 
     order = _topological_order(succ, pred)
@@ -134,8 +138,7 @@ def analyze(model: FlowModel) -> Structure:
         return seen
 
     def port_targets(node: str, ports: Iterable[str]) -> list[str]:
-        ps = set(ports)
-        return list(dict.fromkeys(e.dst for e in model.edges_from(node) if e.src_port in ps and e.dst in kinds))
+        return list(dict.fromkeys(e.dst for e in head_edges.get(node, ()) if e.src_port in ports))
 
     _loops(model, st, kinds, back_within, port_targets, fb_pred)
     _fanouts(model, st, kinds, back_within, port_targets)
@@ -267,7 +270,7 @@ def _fanouts(model, st: Structure, kinds, back_within, port_targets) -> None:
         st.collect_of[fo] = collect
         st.fanout_of[collect] = fo
         st.scopes[fo] = ScopeInfo(fo, "fanout", collect, frozenset(members))
-    for c in (n for n in st.order if kinds[n] == "collect"):
+    for c in (n for n, k in kinds.items() if k == "collect"):
         if c in st.fanout_of or c in ambiguous:
             continue
         target = named(c)
@@ -284,15 +287,17 @@ def _nest(st: Structure) -> None:
     """Check that scopes nest (a laminar family); compute parents and each node's
     innermost scope.
 
-    For every scope S: each scope around S's head must also hold all of S, and each
-    other scope that holds a node of S must lie wholly inside S.
+    A scope's parent is the smallest scope holding its head. The family is laminar
+    exactly when (1) every scope lies inside its parent (members and Collect) and (2)
+    the scopes holding any node, smallest first, are a chain of parents. Both are one
+    sweep, so deep nesting stays cheap.
     """
     by_size = sorted(st.scopes.values(), key=lambda s: (len(s.members), s.id))
     containing: dict[str, list[str]] = {}  # node -> scopes holding it, smallest first
     for s in by_size:
         for n in s.members:
             containing.setdefault(n, []).append(s.id)
-    closures = {s.id: s.closure for s in by_size}
+    parent = {s.id: (containing[s.id][0] if s.id in containing else None) for s in by_size}
     reported: set[frozenset[str]] = set()
 
     def overlap(a: str, b: str) -> None:
@@ -307,25 +312,23 @@ def _nest(st: Structure) -> None:
             node=a, hint="Loop bodies and fan-out regions must nest: move the shared steps fully inside one of them."))
 
     for s in by_size:
-        around_head = set(containing.get(s.id, ()))
-        closure = closures[s.id]
-        for n in closure:
-            if n == s.id:
-                continue
-            around = containing.get(n, ())
-            if around_head:
-                for o in around_head.difference(around):
-                    overlap(o, s.id)
-            for o in around:
-                if o != s.id and o not in around_head and not closures[o] <= closure:
-                    overlap(o, s.id)
+        p = parent[s.id]
+        if p is not None:
+            outer = st.scopes[p].members
+            if not (s.members <= outer and (s.tail is None or s.tail in outer)):
+                overlap(s.id, p)
+    for n, chain in containing.items():
+        for a, b in zip(chain, chain[1:]):
+            if parent[a] != b:
+                overlap(a, b)
+                break
     for s in by_size:
-        enclosing = [o for o in containing.get(s.id, ()) if o != s.id]
-        s.parent = enclosing[0] if enclosing else None  # smallest first
+        s.parent = parent[s.id]
+    scope_of = st.scope_of
     for n in st.succ:
         inner = containing.get(n)
-        st.scope_of[n] = inner[0] if inner else None
+        scope_of[n] = inner[0] if inner else None
     for s in st.scopes.values():
         if s.tail is not None:
-            st.scope_of[s.tail] = s.parent
-        st.scope_of[s.id] = s.parent
+            scope_of[s.tail] = s.parent
+        scope_of[s.id] = s.parent

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
 
+from .templates import TemplateProblem, expression_problem, template_variables
 from .types import PortType
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -317,15 +318,11 @@ class NodeType:
             if why:
                 problems.append((p.name, why))
             elif p.kind == "prompt" and params[p.name]:
-                from .templates import TemplateProblem, template_variables
-
                 try:
                     template_variables(params[p.name])
                 except TemplateProblem as exc:
                     problems.append((p.name, str(exc)))
             elif p.kind == "expression" and params[p.name]:
-                from .templates import expression_problem
-
                 why = expression_problem(params[p.name])
                 if why:
                     problems.append((p.name, why))

@@ -96,7 +96,7 @@ def map_error(exc: BaseException, model: str, provider: str = "") -> BaseExcepti
     if isinstance(exc, (ll.BadRequestError, ll.UnprocessableEntityError)):
         if "LLM Provider NOT provided" in str(exc):
             return NodeFailure(f"{model}: unknown model or provider; write it as provider/model, "
-                               "e.g. openai/gpt-4o-mini, anthropic/claude-3-5-haiku-latest, ollama/llama3.2")
+                               "e.g. openai/gpt-4o-mini, anthropic/claude-haiku-4-5, ollama/llama3.2")
         return NodeFailure(f"{model}: {who} rejected the request ({status or 400}): {msg}")
     if isinstance(exc, (ll.APIConnectionError, ll.InternalServerError, ll.ServiceUnavailableError,
                         ll.BadGatewayError, ll.APIResponseValidationError)):

@@ -18,7 +18,7 @@ from .mock import NO_MOCK, pick
 
 def model_params(default_model: str = "gpt-4o-mini", temperature: float = 0.7) -> tuple[Param, ...]:
     return (
-        Param("model", "model", default_model, "Any litellm model: gpt-4o-mini, anthropic/claude-3-5-haiku-latest, "
+        Param("model", "model", default_model, "Any litellm model: gpt-4o-mini, anthropic/claude-haiku-4-5, "
               "gemini/gemini-1.5-flash, ollama/llama3.2, or openai/<name> with an API base.", required=True),
         Param("temperature", "number", temperature, "Randomness: 0 is most deterministic.", minimum=0, maximum=2),
         Param("max_tokens", "integer", 0, "Longest reply in tokens (0: the model's default).", minimum=0, maximum=1_000_000),

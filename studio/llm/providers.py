@@ -1,7 +1,7 @@
 """Which provider a litellm model string belongs to, and where that provider's key lives.
 
 Why without litellm: the inspector, ``orchestra keys`` and the credential lookup need the
-provider of ``anthropic/claude-3-5-haiku-latest`` or ``gpt-4o-mini`` instantly, long before
+provider of ``anthropic/claude-haiku-4-5`` or ``gpt-4o-mini`` instantly, long before
 (or without ever) paying litellm's import. The rules follow litellm's: an explicit
 ``provider/`` prefix wins; otherwise the well-known model families map to their provider (a bare ``gemini-...`` is
 Vertex AI for litellm; Google AI Studio needs ``gemini/...``).

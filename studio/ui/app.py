@@ -54,7 +54,7 @@ def run_studio(argv: list[str]) -> int:
     app.setStyleSheet(theme.load_stylesheet())
     flows = [a for a in argv if not a.startswith("-")]
     settings = QSettings("Orchestra", "Orchestra Studio")
-    window = MainWindow(settings)
+    window = MainWindow(settings, deferred=True)
     window.show()
 
     def after_show() -> None:
@@ -63,6 +63,7 @@ def run_studio(argv: list[str]) -> int:
             print(f"STARTUP {time.time():.6f} {time.perf_counter() - t0:.6f} litellm={'litellm' in sys.modules}", flush=True)
             app.quit()
             return
+        window.finish_startup()
         open_initial(window, flows, settings)
 
     QTimer.singleShot(0, after_show)

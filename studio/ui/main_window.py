@@ -17,7 +17,7 @@ from PySide6.QtGui import QAction, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow
 
 from studio.core.errors import FlowFileError
-from studio.core.model import FlowModel
+from studio.core.registry import default_registry
 
 from . import dialogs, theme
 from .canvas.scene import FlowScene
@@ -35,7 +35,10 @@ MAX_RECENT = 10
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, settings: QSettings | None = None, autosave_ms: int = 5000, autosaver: Autosaver | None = None):
+    def __init__(self, settings: QSettings | None = None, autosave_ms: int = 5000, autosaver: Autosaver | None = None,
+                 deferred: bool = False):
+        """``deferred``: build only the frame; ``finish_startup`` (after the first show)
+        discovers node types and creates the document, so the window appears sooner."""
         super().__init__()
         self.setObjectName("mainWindow")
         self.settings = settings if settings is not None else QSettings("Orchestra", "Orchestra Studio")
@@ -48,7 +51,7 @@ class MainWindow(QMainWindow):
         self.autosaver = autosaver or Autosaver()
         self._autosaved_index = -1
 
-        self.palette = Palette(FlowModel().registry, self)
+        self.palette = Palette(None, self)
         self.inspector = Inspector(self.editor, self)
         self.problems = ProblemsPanel(self)
         self.palette_dock = self._dock("Nodes", "paletteDock", self.palette, Qt.LeftDockWidgetArea)
@@ -76,9 +79,16 @@ class MainWindow(QMainWindow):
         self._autosave_timer.timeout.connect(self.autosave)
         if autosave_ms > 0:
             self._autosave_timer.start(autosave_ms)
-        self.set_document(Document(parent=self))
         self.resize(1400, 860)
         self._restore_layout()
+        if not deferred:
+            self.finish_startup()
+
+    def finish_startup(self) -> None:
+        if self.document is not None:
+            return
+        self.palette.set_registry(default_registry())
+        self.set_document(Document(parent=self))
 
     def _dock(self, title: str, name: str, widget, area) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -188,6 +198,8 @@ class MainWindow(QMainWindow):
 
     def _update_title(self, *_: object) -> None:
         doc = self.document
+        if doc is None:
+            return
         self.setWindowTitle(f"{doc.display_name()}[*] — Orchestra Studio")
         self.setWindowModified(doc.modified)
 

@@ -35,7 +35,7 @@ class _Tree(QTreeWidget):
 class Palette(QWidget):
     activated = Signal(str)  # a type id to add at the canvas centre
 
-    def __init__(self, registry: Registry, parent=None):
+    def __init__(self, registry: Registry | None, parent=None):
         super().__init__(parent)
         self.setObjectName("palette")
         self.registry = registry
@@ -56,6 +56,12 @@ class Palette(QWidget):
         self.search.textChanged.connect(self._filter)
         self.search.returnPressed.connect(self._activate_first)
         self.tree.itemActivated.connect(self._on_activated)
+        self._items: dict[str, QTreeWidgetItem] = {}
+        if registry is not None:
+            self.populate()
+
+    def set_registry(self, registry: Registry) -> None:
+        self.registry = registry
         self.populate()
 
     def populate(self) -> None:

@@ -89,7 +89,7 @@ async def test_llm_node_mock_per_call_follows_attempts(mock_openai):
 
 async def test_mock_mode_needs_no_key(user_config, monkeypatch):
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-    ctx, rec = make_ctx(LLMNode, {"model": "anthropic/claude-3-5-haiku-latest"}, {"input": "hi"}, mock=True)
+    ctx, rec = make_ctx(LLMNode, {"model": "anthropic/claude-haiku-4-5"}, {"input": "hi"}, mock=True)
     out = await LLMNode().run(ctx)
-    assert out["text"].startswith("[mock response from anthropic/claude-3-5-haiku-latest")
+    assert out["text"].startswith("[mock response from anthropic/claude-haiku-4-5")
     assert rec.costs[0].usd is not None and rec.costs[0].usd > 0  # priced at Claude's real rate

@@ -238,6 +238,13 @@ class MockOpenAI:
         if reply.drop and not stream:
             request.transport.close()  # type: ignore[union-attr]
             return web.Response(status=200)  # never reaches the client
+        if reply.malformed and stream:
+            resp = web.StreamResponse(status=200, headers={"Content-Type": "text/event-stream"})
+            await resp.prepare(request)
+            await resp.write(b'data: {"id": "chatcmpl-broken", "object": "chat.completion.chunk", "choices": [\n\n')
+            await resp.write(b"data: [DONE]\n\n")
+            await resp.write_eof()
+            return resp
         if reply.malformed:
             return web.Response(status=200, text='{"id": "chatcmpl-broken", "choices": [', content_type="application/json")
 

@@ -94,3 +94,30 @@ def test_screenshot_patterns_with_problems(qtbot, window, tmp_path):
     _save(window, tmp_path, "studio_patterns.png")
     assert window.problems.tree.topLevelItemCount() >= 1
     assert window.scene.nodes["notes"].problems
+
+
+def test_screenshot_overview_of_a_large_flow(qtbot, window, tmp_path):
+    """Far out, nodes and wires are painted in batches; selection still works."""
+    push = window.document.push
+    for c in range(120):
+        row, col = divmod(c, 10)
+        ids = []
+        for k, t in enumerate(("input", "template", "output")):
+            cmd = C.AddNode(t, col * 800 + k * 250, row * 140, node_id=f"n{c}_{k}")
+            push(cmd)
+            ids.append(cmd.node_id)
+        push(C.Connect(ids[0], "value", ids[1], "text"))
+        push(C.Connect(ids[1], "text", ids[2], "value"))
+    window.view.fit(selection_only=False)
+    assert window.scene.overview
+    window.validation.run_now()
+    # rubber band selection works on the batched drawing
+    from helpers import drag
+
+    r = window.scene.nodes["n0_0"].sceneBoundingRect().united(window.scene.nodes["n11_2"].sceneBoundingRect())
+    drag(window, window.view.mapFromScene(r.topLeft() - QPointF(30, 30)), window.view.mapFromScene(r.bottomRight() + QPointF(30, 30)))
+    assert "n0_0" in window.scene.selected_node_ids() and "n11_2" in window.scene.selected_node_ids()
+    qtbot.wait(50)
+    _save(window, tmp_path, "studio_overview.png")
+    window.view.set_zoom(1.0 / window.view.zoom())
+    assert not window.scene.overview

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from typing import Callable, Iterable
 
-from PySide6.QtCore import QRectF, Signal
-from PySide6.QtWidgets import QGraphicsScene
+from PySide6.QtCore import QLineF, QRectF, Qt, Signal
+from PySide6.QtGui import QPainter, QPen
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
 from studio.core.model import Edge, FlowModel, ModelEvent
 
+from .. import theme
 from .frame_item import FrameItem, NoteItem
 from .node_item import NodeItem
 from .wire_item import WireItem
@@ -32,8 +34,11 @@ class FlowScene(QGraphicsScene):
         self.notes: dict[str, NoteItem] = {}
         self._unsubscribe: Callable[[], None] | None = None
         self._problems: dict[str, list] = {}
+        self.overview = False  # far zoomed out: nodes and wires are drawn in batches
+        self._overview_cache = None
         self.setSceneRect(QRectF(-100000, -100000, 200000, 200000))  # pan anywhere
         self.setItemIndexMethod(QGraphicsScene.BspTreeIndex)
+        self.selectionChanged.connect(lambda: self.overview and self.update())
 
     # -- model binding -----------------------------------------------------------
 
@@ -66,6 +71,68 @@ class FlowScene(QGraphicsScene):
             self._add_note(n)
         self.setItemIndexMethod(QGraphicsScene.BspTreeIndex)
 
+    # -- overview: thousands of nodes at a glance ------------------------------------
+
+    def set_overview(self, on: bool) -> None:
+        """Far out, paint nodes and wires in a few batched calls instead of one Python
+        paint() per item. The items stay (hit-testing, rubber band, selection work);
+        they are only flagged as having nothing to paint."""
+        if on == self.overview:
+            return
+        self.overview = on
+        self._overview_cache = None
+        for group in (self.nodes, self.wires):
+            for item in group.values():
+                item.setFlag(QGraphicsItem.ItemHasNoContents, on)
+        self.update()
+
+    def _overview_changed(self) -> None:
+        self._overview_cache = None
+        self.update()
+
+    def draw_overview(self, painter: QPainter, rect: QRectF) -> None:
+        if not self.overview:
+            return
+        if self._overview_cache is None:
+            lines: dict[str, list[QLineF]] = {}
+            for w in self.wires.values():
+                a, b = w.end_points()
+                lines.setdefault(w._pen_thin.color().name(), []).append(QLineF(a, b))
+            bodies: list[QRectF] = []
+            heads: dict[str, list[QRectF]] = {}
+            badges: dict[str, list[QRectF]] = {}
+            for it in self.nodes.values():
+                r = it.rect().translated(it.pos())
+                bodies.append(r)
+                heads.setdefault(it.color.name(), []).append(QRectF(r.x(), r.y(), r.width(), 26))
+                if it._badge is not None:
+                    badges.setdefault(it._badge[0].name(), []).append(QRectF(r.right() - 22, r.y() - 8, 26, 26))
+            self._overview_cache = (lines, bodies, heads, badges)
+        lines, bodies, heads, badges = self._overview_cache
+        painter.save()
+        painter.setRenderHint(QPainter.Antialiasing, False)
+        pen = QPen()
+        pen.setCosmetic(True)
+        for color, batch in lines.items():
+            pen.setColor(color)
+            painter.setPen(pen)
+            painter.drawLines(batch)
+        painter.setPen(Qt.NoPen)
+        painter.setBrush(theme.NODE_BODY)
+        painter.drawRects(bodies)
+        for table in (heads, badges):
+            for color, batch in table.items():
+                painter.setBrush(theme.QColor(color))
+                painter.drawRects(batch)
+        selected = [i for i in self.selectedItems() if isinstance(i, NodeItem)]
+        if selected:
+            pen = QPen(theme.NODE_SELECTED, 2)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            painter.setBrush(Qt.NoBrush)
+            painter.drawRects([i.rect().translated(i.pos()) for i in selected])
+        painter.restore()
+
     def _make_node_item(self, node_id: str) -> NodeItem:
         model = self.model
         node = model.nodes[node_id]
@@ -77,6 +144,8 @@ class FlowScene(QGraphicsScene):
         self.nodes[node_id] = item
         if node_id in self._problems:
             item.set_problems(self._problems[node_id])
+        if self.overview:
+            item.setFlag(QGraphicsItem.ItemHasNoContents, True)
         self.addItem(item)
 
     def _add_edge(self, edge: Edge) -> None:
@@ -88,6 +157,8 @@ class FlowScene(QGraphicsScene):
         if dst is not src:
             dst.wires.append(wire)
         self.wires[edge] = wire
+        if self.overview:
+            wire.setFlag(QGraphicsItem.ItemHasNoContents, True)
         self.addItem(wire)
 
     def _remove_edge(self, edge: Edge) -> None:
@@ -113,6 +184,8 @@ class FlowScene(QGraphicsScene):
 
     def _on_event(self, ev: ModelEvent) -> None:
         kind = ev.kind
+        if self.overview:
+            self._overview_changed()
         if kind == "node_moved":
             item = self.nodes.get(ev.id)
             if item is not None:
@@ -201,6 +274,8 @@ class FlowScene(QGraphicsScene):
             item = self.nodes.get(nid)
             if item is not None and old.get(nid) != by_node.get(nid):
                 item.set_problems(by_node.get(nid, []))
+        if self.overview:
+            self._overview_changed()
 
     def set_port_highlight(self, accept: dict[str, set] | None) -> None:
         """While a wire is dragged: ports that accept it light up, the rest dim."""

@@ -27,7 +27,8 @@ from .node_item import NodeItem
 from .wire_item import DragWireItem, WireItem
 
 NODE_MIME = "application/x-orchestra-node-type"
-MIN_ZOOM, MAX_ZOOM = 0.03, 4.0
+MIN_ZOOM, MAX_ZOOM = 0.02, 4.0
+OVERVIEW_ZOOM = 0.2  # below this, the scene paints nodes and wires in batches
 DRAG_THRESHOLD = 3
 
 
@@ -67,7 +68,15 @@ class FlowView(QGraphicsView):
         target = min(MAX_ZOOM, max(MIN_ZOOM, z * factor))
         if target != z:
             self.scale(target / z, target / z)
-            self.zoom_changed.emit(target)
+            self._zoomed()
+
+    def _zoomed(self) -> None:
+        z = self.zoom()
+        self.editor.scene.set_overview(z < OVERVIEW_ZOOM)
+        self.zoom_changed.emit(z)
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+        self.editor.scene.draw_overview(painter, rect)
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120.0
@@ -90,7 +99,7 @@ class FlowView(QGraphicsView):
         if self.zoom() > 1.5:
             self.scale(1.5 / self.zoom(), 1.5 / self.zoom())
         self.centerOn(rect.center())
-        self.zoom_changed.emit(self.zoom())
+        self._zoomed()
 
     def center_on_node(self, node_id: str) -> None:
         item = self.editor.scene.nodes.get(node_id)
