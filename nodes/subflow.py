@@ -1,7 +1,9 @@
 """Subflow: another flow file used as one node; its Input and Output nodes are the ports.
 
 The file is read (never executed) to learn the ports; it is resolved relative to this
-flow's folder and cached by modification time.
+flow's folder and cached by modification time. An exported flow carries an embedded
+copy of each subflow in the ``flow`` parameter, so it is self-contained: the embedded
+copy wins over the path when present.
 """
 
 from __future__ import annotations
@@ -68,28 +70,90 @@ def subflow_ports(path: Path | None) -> tuple[tuple[Port, ...], tuple[Port, ...]
     return _read(path)[0]
 
 
+def _ptype(name: Any) -> PortType:
+    try:
+        return PortType(name)
+    except ValueError:
+        return PortType.ANY
+
+
+def ports_of_interface(iface: Mapping[str, Any]) -> tuple[tuple[Port, ...], tuple[Port, ...]]:
+    ins = tuple(Port(i["name"], _ptype(i.get("type", "any")), i.get("description", "")) for i in iface.get("inputs", ())
+                if isinstance(i, dict) and isinstance(i.get("name"), str))
+    outs = tuple(Port(o["name"], PortType.ANY) for o in iface.get("outputs", ())
+                 if isinstance(o, dict) and isinstance(o.get("name"), str))
+    return ins, outs
+
+
+def embedded_ports(doc: Mapping[str, Any]) -> tuple[tuple[Port, ...], tuple[Port, ...]]:
+    """Ports of an embedded subflow document, read from its nodes (not its stored interface)."""
+    from studio.core.errors import FlowFileError
+    from studio.core.flowfile import interface_of, model_from_document
+
+    try:
+        return ports_of_interface(interface_of(model_from_document(doc)))
+    except FlowFileError:
+        return (), ()
+
+
+def load_subflow(params: Mapping[str, Any], base_dir: Path | None):
+    """The subflow's model: the embedded copy if any, else the file (FlowFileError if bad)."""
+    from studio.core.errors import FlowFileError
+    from studio.core.flowfile import load_flow, model_from_document
+
+    embedded = params.get("flow")
+    if isinstance(embedded, dict):
+        model = model_from_document(embedded, base_dir=base_dir)
+        return model
+    path = resolve_subflow(params, base_dir)
+    if path is None:
+        raise FlowFileError("no subflow file set")
+    return load_flow(path)
+
+
 class SubflowNode(NodeType):
     type_id = "subflow"
     title = "Subflow"
     category = "Flow"
     kind = "subflow"
     description = "Use another flow file as a single step."
-    params = (Param("path", "path", "", "The flow file, relative to this flow's folder.", required=True),)
+    params = (
+        Param("path", "path", "", "The flow file, relative to this flow's folder.", required=True),
+        Param("flow", "json", None, "An embedded copy of the subflow (exports carry one, so they are self-contained).",
+              nullable=True, advanced=True),
+    )
 
     @classmethod
     def file_problem(cls, params: Mapping[str, Any], base_dir: Path | None) -> str | None:
-        """Why the subflow file cannot be used, or None (an empty path is a bad_param)."""
+        """Why the subflow cannot be used, or None (an empty path is a bad_param)."""
+        embedded = params.get("flow")
+        if isinstance(embedded, dict):
+            from studio.core.errors import FlowFileError
+            from studio.core.flowfile import model_from_document
+
+            try:
+                model_from_document(embedded)
+            except FlowFileError as exc:
+                return f"the embedded subflow is not a usable flow: {exc}"
+            return None
         path = resolve_subflow(params, base_dir)
         return None if path is None else _read(path)[1]
 
     @classmethod
     def input_ports(cls, params: Mapping[str, Any], base_dir=None):
-        return subflow_ports(resolve_subflow(params, base_dir))[0]
+        return cls._ports(params, base_dir)[0]
 
     @classmethod
     def output_ports(cls, params: Mapping[str, Any], base_dir=None):
-        outs = subflow_ports(resolve_subflow(params, base_dir))[1]
+        outs = cls._ports(params, base_dir)[1]
         return (*outs, Port("error", PortType.JSON, "When wired, a failure becomes a value here.", required=False))
+
+    @classmethod
+    def _ports(cls, params: Mapping[str, Any], base_dir):
+        embedded = params.get("flow")
+        if isinstance(embedded, dict):
+            return embedded_ports(embedded)
+        return subflow_ports(resolve_subflow(params, base_dir))
 
 
 NODE_TYPE = SubflowNode

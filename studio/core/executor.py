@@ -155,7 +155,7 @@ class Run:
         self._trace_fh = None
         self.trace_path: Path | None = None
         self._secrets = [s.encode("utf-8") for s in self.options.secrets if s and len(s) >= 6]
-        self._subplans: dict[Path, Plan] = {}
+        self._subplans: dict[tuple[int, str], Plan] = {}
         self._loop_ids = frozenset(n for n, s in plan.nodes.items() if s.kind == "loop")
 
     # -- public API --------------------------------------------------------------
@@ -730,19 +730,14 @@ class Run:
     # -- subflow -------------------------------------------------------------------
 
     async def _run_subflow(self, frame: _Frame, spec: NodeSpec, ctx: NodeContext, scope: tuple) -> dict[str, Any]:
-        from nodes.subflow import resolve_subflow
-
-        from .flowfile import load_flow
+        from nodes.subflow import load_subflow
 
         if frame.depth + 1 > MAX_SUBFLOW_DEPTH:
             raise NodeFailure(f"subflows nested more than {MAX_SUBFLOW_DEPTH} deep (does a subflow include itself?)")
-        path = resolve_subflow(spec.params, frame.plan.base_dir)
-        if path is None:
-            raise NodeFailure("no subflow file set")
-        key = path.resolve()
+        key = (id(frame.plan), spec.id)
         plan = self._subplans.get(key)
         if plan is None:
-            plan = compile_plan(load_flow(key))
+            plan = compile_plan(load_subflow(spec.params, frame.plan.base_dir))
             self._subplans[key] = plan
         sub = _Frame(plan, {k: v for k, v in ctx.inputs.items()}, {}, root=False, depth=frame.depth + 1,
                      loops=frozenset(n for n, s in plan.nodes.items() if s.kind == "loop"))

@@ -41,8 +41,9 @@ class PlaceholderNode(NodeType):
 
     @classmethod
     def message(cls) -> str:
-        where = f" from package {cls.missing_package}" if cls.missing_package else ""
-        return f"node type {cls.missing_type!r} is not installed{where}"
+        if cls.missing_package:
+            return f"node type {cls.missing_type!r} is not installed (it comes from the package {cls.missing_package!r})"
+        return f"node type {cls.missing_type!r} is not installed (the file does not say which package provides it)"
 
     async def run(self, ctx):  # pragma: no cover - the validator stops such runs first
         raise RuntimeError(self.message())

@@ -14,6 +14,7 @@ import time
 from typing import Any, Callable, Mapping, Sequence
 
 from studio.core import credentials
+from studio.core.errors import RetryableError
 
 from .errors import map_error
 from .limits import provider_slot
@@ -186,6 +187,10 @@ async def _streamed(ll: Any, kwargs: dict[str, Any], on_token: TokenCallback | N
                     slot["name"] = fn.name
                 if getattr(fn, "arguments", None):
                     slot["arguments"] += fn.arguments
+    if usage is None and not pieces and not calls:
+        # nothing usable arrived (a body that was not an event stream, or a cut connection);
+        # litellm makes up a finish_reason for such streams, so only text, tools or usage count
+        raise RetryableError(f"{kwargs['model']}: the reply stream ended before any answer arrived")
     tool_calls = [ToolCall(c["id"] or f"call_{i}", c["name"], c["arguments"] or "{}")
                   for i, c in sorted(calls.items())]
     tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)

@@ -149,3 +149,16 @@ async def test_without_limit_calls_run_concurrently(mock_openai):
 async def test_json_mode_default_reply_is_json(mock_openai):
     c = await complete(MODEL, USER, api_base=mock_openai.base_url, response_format={"type": "json_object"})
     assert json.loads(c.text) == {"echo": "hello there"}
+
+
+async def test_broken_event_stream_is_retryable(mock_openai):
+    mock_openai.enqueue(Reply.malformed_body())
+    with pytest.raises(RetryableError):
+        await complete(MODEL, USER, api_base=mock_openai.base_url, stream=True)
+
+
+async def test_stream_that_is_not_an_event_stream_is_retryable(mock_openai):
+    # a proxy answering a streaming request with a plain body: nothing usable arrives
+    mock_openai.enqueue(Reply(not_sse=True))
+    with pytest.raises(RetryableError):
+        await complete(MODEL, USER, api_base=mock_openai.base_url, stream=True)

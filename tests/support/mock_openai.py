@@ -48,6 +48,7 @@ class Reply:
     hang: bool = False
     malformed: bool = False
     drop: bool = False  # close the connection: before replying, or mid-stream when streaming
+    not_sse: bool = False  # answer a streaming request with a plain JSON body (a misbehaving proxy)
     latency: float | None = None
     usage: tuple[int, int] | None = None  # (prompt_tokens, completion_tokens)
 
@@ -238,6 +239,8 @@ class MockOpenAI:
         if reply.drop and not stream:
             request.transport.close()  # type: ignore[union-attr]
             return web.Response(status=200)  # never reaches the client
+        if reply.not_sse and stream:
+            return web.json_response({"error": None, "note": "this proxy does not stream"})
         if reply.malformed and stream:
             resp = web.StreamResponse(status=200, headers={"Content-Type": "text/event-stream"})
             await resp.prepare(request)
