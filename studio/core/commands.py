@@ -408,9 +408,9 @@ class AddItem(_ItemCommand):
 
 
 def _check_item(item: Frame | Note) -> None:
-    """Refuse frame/note fields the file format would refuse on load."""
+    """Refuse frame/note fields the file format would refuse on load; round the rest."""
     for k in ("x", "y", "width", "height"):
-        _round(getattr(item, k))
+        setattr(item, k, _round(getattr(item, k)))
     for k in ("title", "text"):
         if hasattr(item, k) and not isinstance(getattr(item, k), str):
             raise CommandError(f"{k} is text")
@@ -419,11 +419,11 @@ def _check_item(item: Frame | Note) -> None:
 
 
 def AddFrame(title: str = "Group", x: float = 0, y: float = 0, width: float = 400, height: float = 300, color: str = "#3a4a6b") -> AddItem:
-    return AddItem(Frame("", title, color, _round(x), _round(y), _round(width), _round(height)))
+    return AddItem(Frame("", title, color, x, y, width, height))  # checked when applied
 
 
 def AddNote(text: str = "", x: float = 0, y: float = 0, width: float = 220, height: float = 120, color: str = "#6b5e2e") -> AddItem:
-    return AddItem(Note("", text, color, _round(x), _round(y), _round(width), _round(height)))
+    return AddItem(Note("", text, color, x, y, width, height))  # checked when applied
 
 
 class RemoveItem(_ItemCommand):
@@ -631,6 +631,11 @@ class UndoStack:
         c.redo(self.model)
         self._done.append(c)
         return True
+
+    @property
+    def undo_count(self) -> int:
+        """How many steps can be undone (merged edits count once)."""
+        return len(self._done)
 
     def can_undo(self) -> bool:
         return bool(self._done)

@@ -28,6 +28,23 @@ TEXT_DIM = QColor("#9aa3ad")
 ERROR = QColor("#e5484d")
 WARNING = QColor("#f5a524")
 
+# run states (canvas outlines, status chips, the Last run tab)
+RUN_COLORS = {
+    "queued": QColor("#6b7380"),
+    "running": QColor("#3b9eff"),
+    "waiting": QColor("#f5a524"),  # an Approval waiting for a person
+    "done": QColor("#46c46e"),
+    "failed": QColor("#e5484d"),
+    "skipped": QColor("#6b7380"),
+    "cached": QColor("#2ec4b6"),
+    "stopped": QColor("#a0a7b1"),
+}
+WIRE_LIT = QColor("#ffe08a")
+
+
+def run_color(status: str) -> QColor:
+    return RUN_COLORS.get(status, RUN_COLORS["queued"])
+
 PORT_COLORS = {
     "text": QColor("#5fb3f9"),
     "number": QColor("#7ee787"),

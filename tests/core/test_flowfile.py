@@ -18,10 +18,9 @@ from studio.core.model import FlowModel
 from studio.core.registry import PlaceholderNode
 from studio.core.validation import validate
 
-from .conftest import FLOWS, flow
+from corehelp import FLOWS, flow
 
 FIXTURES = sorted(FLOWS.glob("*.flow.json"))
-EDITED: list[str] = []  # names of fixtures the round-trip test has seen (for the count test)
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.name)

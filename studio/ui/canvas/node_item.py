@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterable
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen, QStaticText
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen, QPolygonF, QStaticText
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
 from studio.core.model import Node
@@ -31,6 +31,28 @@ ROW = 20.0
 PORT_R = 5.0
 RADIUS = 6.0
 LOD_DETAIL = 0.45
+BADGE_H = 16.0
+
+
+class RunLook:
+    """What a run shows on a node: its state, a progress tag and a badge line."""
+
+    __slots__ = ("status", "progress", "badge", "_progress_st", "_badge_st")
+
+    def __init__(self, status: str, progress: str = "", badge: str = ""):
+        self.status, self.progress, self.badge = status, progress, badge
+        self._progress_st = self._badge_st = None
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, RunLook) and (self.status, self.progress, self.badge) == (other.status, other.progress, other.badge)
+
+    def texts(self, width: float) -> tuple[QStaticText | None, QStaticText | None]:
+        _, small = fonts()
+        if self._badge_st is None and self.badge:
+            self._badge_st = _static(self.badge, width, small)
+        if self._progress_st is None and self.progress:
+            self._progress_st = _static(self.progress, width * 0.8, small)
+        return self._progress_st, self._badge_st
 
 _SELECTED_THIN = QPen(theme.NODE_SELECTED, 2)
 _SELECTED_THIN.setCosmetic(True)
@@ -73,6 +95,8 @@ class NodeItem(QGraphicsItem):
         self.wires: list["WireItem"] = []
         self.problems: list = []
         self._highlight: set[tuple[bool, str]] | None = None  # ports that accept the wire being dragged
+        self.run: RunLook | None = None  # the live or replayed run's state of this node (never the model's)
+        self.phase = 0.0  # animation phase while running
         self.setFlags(QGraphicsItem.ItemIsSelectable)
         self.setAcceptHoverEvents(False)
         self.rebuild(node_type, inputs, outputs)
@@ -109,7 +133,8 @@ class NodeItem(QGraphicsItem):
         if node.height and not node.collapsed:
             h = max(h, float(node.height))
         self._rect = QRectF(0, 0, w, h)
-        self._bounds = self._rect.adjusted(-PORT_R - 2, -8, PORT_R + 2, 2)
+        # room below for the run badge (latency, tokens, cost) and above for progress
+        self._bounds = self._rect.adjusted(-PORT_R - 4, -22, PORT_R + 4, BADGE_H + 4)
         self._body, self._header = _paths(w, h)
 
         self._title_src = (node.title or node_type.title or node.type, w - 40)
@@ -177,6 +202,11 @@ class NodeItem(QGraphicsItem):
             self._highlight = ports
             self.update()
 
+    def set_run(self, look: "RunLook | None") -> None:
+        if look != self.run:
+            self.run = look
+            self.update()
+
     def set_problems(self, problems: list) -> None:
         self.problems = problems
         self._update_badge()
@@ -199,12 +229,24 @@ class NodeItem(QGraphicsItem):
     # -- painting ----------------------------------------------------------------
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
+        run = self.run
+        if run is not None and run.status == "skipped":
+            before = painter.opacity()
+            painter.setOpacity(before * 0.45)
+            self._paint(painter, option, run)
+            painter.setOpacity(before)
+        else:
+            self._paint(painter, option, run)
+
+    def _paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, run: "RunLook | None") -> None:
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         selected = self.isSelected()
         if lod < LOD_DETAIL:
             # overview: two rectangles, no text, no antialiasing (thousands stay fast)
             painter.fillRect(self._rect, theme.NODE_BODY)
             painter.fillRect(QRectF(0, 0, self._rect.width(), HEADER), self.color)
+            if run is not None:
+                painter.fillRect(QRectF(0, self._rect.height() - 6, self._rect.width(), 6), theme.run_color(run.status))
             if self._badge is not None:
                 painter.fillRect(QRectF(self._rect.width() - 22, -8, 26, 26), self._badge[0])
             if selected:
@@ -220,6 +262,8 @@ class NodeItem(QGraphicsItem):
         painter.setPen(QPen(theme.NODE_SELECTED, 2) if selected else QPen(theme.NODE_BORDER, 1))
         painter.setBrush(Qt.NoBrush)
         painter.drawPath(self._body)
+        if run is not None:
+            self._paint_run_outline(painter, run, selected)
         if not self._texts_ready:
             self._prepare_texts()
         title_font, small_font = fonts()
@@ -249,6 +293,8 @@ class NodeItem(QGraphicsItem):
                     painter.drawStaticText(QPointF(self._out_label_x[spot.name], spot.pos.y() - 8), spot.label)
                 else:
                     painter.drawStaticText(QPointF(10, spot.pos.y() - 8), spot.label)
+        if run is not None:
+            self._paint_run_texts(painter, run)
         if self._badge is not None:
             color, text = self._badge
             c = QPointF(self._rect.width() - 4, 0)
@@ -258,6 +304,66 @@ class NodeItem(QGraphicsItem):
             painter.setPen(QColor("#ffffff"))
             sz = text.size()
             painter.drawStaticText(QPointF(c.x() - sz.width() / 2, c.y() - sz.height() / 2), text)
+
+
+    # -- run overlay ---------------------------------------------------------------
+
+    def _paint_run_outline(self, painter: QPainter, run: RunLook, selected: bool) -> None:
+        color = theme.run_color(run.status)
+        r = self._rect
+        if run.status in ("running", "waiting"):
+            pen = QPen(color, 2.5, Qt.CustomDashLine, Qt.RoundCap)
+            pen.setDashPattern([4, 3])
+            pen.setDashOffset(-self.phase * 14)
+            painter.setPen(pen)
+            painter.setBrush(Qt.NoBrush)
+            painter.drawRoundedRect(r.adjusted(-3, -3, 3, 3), RADIUS + 2, RADIUS + 2)
+        elif run.status != "queued":
+            painter.setPen(QPen(color, 2))
+            painter.setBrush(Qt.NoBrush)
+            painter.drawRoundedRect(r.adjusted(-2.5, -2.5, 2.5, 2.5), RADIUS + 2, RADIUS + 2)
+        # the status chip at the header's right end
+        c = QPointF(r.width() - 20, HEADER / 2)
+        painter.setPen(QPen(theme.NODE_BORDER, 1))
+        painter.setBrush(color if run.status != "queued" else theme.NODE_BODY)
+        painter.drawEllipse(c, 7, 7)
+        white = QPen(QColor("#ffffff"), 1.8, Qt.SolidLine, Qt.RoundCap, Qt.RoundJoin)
+        painter.setPen(white)
+        painter.setBrush(Qt.NoBrush)
+        x, y = c.x(), c.y()
+        st = run.status
+        if st == "done":
+            painter.drawPolyline(QPolygonF([QPointF(x - 3.5, y), QPointF(x - 1, y + 2.8), QPointF(x + 3.5, y - 2.8)]))
+        elif st == "failed":
+            painter.drawLine(QPointF(x - 3, y - 3), QPointF(x + 3, y + 3))
+            painter.drawLine(QPointF(x - 3, y + 3), QPointF(x + 3, y - 3))
+        elif st == "running":
+            painter.drawArc(QRectF(x - 4, y - 4, 8, 8), int(-self.phase * 360 * 16) % (360 * 16), 270 * 16)
+        elif st == "waiting":
+            painter.drawLine(QPointF(x - 2, y - 3), QPointF(x - 2, y + 3))
+            painter.drawLine(QPointF(x + 2, y - 3), QPointF(x + 2, y + 3))
+        elif st == "cached":  # a bolt: reused, not run
+            painter.drawPolyline(QPolygonF([QPointF(x + 1, y - 4), QPointF(x - 2, y + 0.5), QPointF(x + 2, y - 0.5), QPointF(x - 1, y + 4)]))
+        elif st in ("skipped", "stopped"):
+            painter.drawLine(QPointF(x - 3, y), QPointF(x + 3, y))
+        else:  # queued: an empty ring
+            painter.setPen(QPen(color, 1.5))
+            painter.drawEllipse(c, 3.5, 3.5)
+
+    def _paint_run_texts(self, painter: QPainter, run: RunLook) -> None:
+        progress, badge = run.texts(self._rect.width())
+        if badge is not None:
+            painter.setPen(theme.TEXT_DIM)
+            painter.drawStaticText(QPointF(4, self._rect.height() + 3), badge)
+        if progress is not None:
+            sz = progress.size()
+            box = QRectF(0, -19, sz.width() + 12, 16)
+            color = theme.run_color(run.status)
+            painter.setPen(Qt.NoPen)
+            painter.setBrush(color.darker(160))
+            painter.drawRoundedRect(box, 7, 7)
+            painter.setPen(QColor("#ffffff"))
+            painter.drawStaticText(QPointF(box.x() + 6, box.y() + 1), progress)
 
 
 _static_cache: dict[tuple[str, float, int], QStaticText] = {}

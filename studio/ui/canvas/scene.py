@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Callable, Iterable
 
-from PySide6.QtCore import QLineF, QRectF, Qt, Signal
+import time
+
+from PySide6.QtCore import QLineF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
@@ -18,7 +20,7 @@ from studio.core.model import Edge, FlowModel, ModelEvent
 
 from .. import theme
 from .frame_item import FrameItem, NoteItem
-from .node_item import NodeItem
+from .node_item import NodeItem, RunLook
 from .wire_item import WireItem
 
 
@@ -39,6 +41,12 @@ class FlowScene(QGraphicsScene):
         self.setSceneRect(QRectF(-100000, -100000, 200000, 200000))  # pan anywhere
         self.setItemIndexMethod(QGraphicsScene.BspTreeIndex)
         self.selectionChanged.connect(lambda: self.overview and self.update())
+        # run overlay: node states and lit wires (run state lives outside the model)
+        self._run_looks: dict[str, RunLook] = {}
+        self._lit: set[WireItem] = set()
+        self._anim = QTimer(self)
+        self._anim.setInterval(50)
+        self._anim.timeout.connect(self._animate)
 
     # -- model binding -----------------------------------------------------------
 
@@ -142,6 +150,7 @@ class FlowScene(QGraphicsScene):
     def _add_node(self, node_id: str) -> None:
         item = self._make_node_item(node_id)
         self.nodes[node_id] = item
+        item.run = self._run_looks.get(node_id)
         if node_id in self._problems:
             item.set_problems(self._problems[node_id])
         if self.overview:
@@ -165,6 +174,7 @@ class FlowScene(QGraphicsScene):
         wire = self.wires.pop(edge, None)
         if wire is None:
             return
+        self._lit.discard(wire)
         for end in (wire.src, wire.dst):
             if wire in end.wires:
                 end.wires.remove(wire)
@@ -285,6 +295,69 @@ class FlowScene(QGraphicsScene):
             return
         for nid, item in self.nodes.items():
             item.set_highlight(accept.get(nid, set()))
+
+    # -- run overlay -------------------------------------------------------------
+
+    def set_run_look(self, node_id: str, look: RunLook | None) -> None:
+        if look is None:
+            self._run_looks.pop(node_id, None)
+        else:
+            self._run_looks[node_id] = look
+        item = self.nodes.get(node_id)
+        if item is not None:
+            item.set_run(look)
+        if look is not None and look.status in ("running", "waiting") and not self._anim.isActive():
+            self._anim.start()
+
+    def clear_run(self) -> None:
+        self._run_looks.clear()
+        for item in self.nodes.values():
+            item.set_run(None)
+        for w in self._lit:
+            w.lit_level = 0.0
+            w.update()
+        self._lit.clear()
+
+    def run_look(self, node_id: str) -> RunLook | None:
+        return self._run_looks.get(node_id)
+
+    def flash_wires(self, node_ids, seconds: float = 0.7) -> None:
+        """The wires leaving these nodes carried a value: light them briefly."""
+        until = time.perf_counter() + seconds
+        for nid in node_ids:
+            item = self.nodes.get(nid)
+            if item is None:
+                continue
+            for w in item.wires:
+                if w.src is item:
+                    w.lit_until = until
+                    w.lit_level = 1.0
+                    self._lit.add(w)
+                    w.update()
+        if self._lit and not self._anim.isActive():
+            self._anim.start()
+
+    def _animate(self) -> None:
+        now = time.perf_counter()
+        busy = False
+        for nid, look in self._run_looks.items():
+            if look.status in ("running", "waiting"):
+                item = self.nodes.get(nid)
+                if item is not None:
+                    item.phase = (now * 0.8) % 1.0
+                    item.update()
+                busy = True
+        for w in list(self._lit):
+            left = w.lit_until - now
+            if left <= 0:
+                w.lit_level = 0.0
+                self._lit.discard(w)
+            else:
+                w.lit_level = min(1.0, left / 0.4)
+                busy = True
+            w.update()
+        if not busy:
+            self._anim.stop()
 
     def content_rect(self) -> QRectF:
         rect = QRectF()

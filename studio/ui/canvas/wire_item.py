@@ -47,6 +47,8 @@ class WireItem(QGraphicsItem):
         self.setZValue(-1)
         self.setFlags(QGraphicsItem.ItemIsSelectable)
         self._shape: QPainterPath | None = None
+        self.lit_until = 0.0  # a run passed a value along: the wire glows until then
+        self.lit_level = 0.0  # 0..1, set by the scene's run animation
         self.refresh()
 
     def type(self) -> int:  # noqa: A003 - Qt API
@@ -59,7 +61,7 @@ class WireItem(QGraphicsItem):
         b = self.dst.port_pos(False, self.edge.dst_port)
         self._a, self._b = a, b
         self._path = bezier(a, b)
-        self._bounds = self._path.controlPointRect().adjusted(-4, -4, 4, 4)
+        self._bounds = self._path.controlPointRect().adjusted(-6, -6, 6, 6)
         self._shape = None
         stale = (True, self.edge.src_port) not in self.src.ports or (False, self.edge.dst_port) not in self.dst.ports
         self.stale = stale
@@ -92,6 +94,16 @@ class WireItem(QGraphicsItem):
             painter.drawLine(self._a, self._b)
             return
         painter.setBrush(Qt.NoBrush)
+        if self.lit_level > 0.01:
+            glow = QColor(theme.WIRE_LIT)
+            glow.setAlphaF(0.35 * self.lit_level)
+            painter.setPen(QPen(glow, 9, Qt.SolidLine, Qt.RoundCap))
+            painter.drawPath(self._path)
+            core = QColor(theme.WIRE_LIT)
+            core.setAlphaF(0.4 + 0.6 * self.lit_level)
+            painter.setPen(QPen(core, 3.2, Qt.SolidLine, Qt.RoundCap))
+            painter.drawPath(self._path)
+            return
         painter.setPen(self._pen_sel if self.isSelected() else self._pen)
         painter.drawPath(self._path)
 

@@ -1,11 +1,13 @@
-"""Helpers shared by the core tests: fixture flows and a compact way to write a flow."""
+"""Helpers shared by the core tests: fixture flows and a compact way to write a flow.
+
+Imported as ``corehelp`` (pytest puts tests/core on sys.path; the name is unique
+across the test folders, which have no __init__.py).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from studio.core import flowfile
 from studio.core.model import FlowModel
@@ -24,10 +26,3 @@ def flow(*nodes: tuple, wires: tuple[str, ...] | list[str] = (), **extra: Any) -
 
 def codes(problems) -> list[str]:
     return [p.code for p in problems]
-
-
-@pytest.fixture
-def fixture_paths() -> list[Path]:
-    paths = sorted(FLOWS.glob("*.flow.json"))
-    assert len(paths) >= 7
-    return paths

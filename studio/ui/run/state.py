@@ -1,0 +1,418 @@
+"""What a run looks like to the studio: per node and per instance, folded from events.
+
+One ``RunState`` is fed the events of a live run (in batches, on the GUI thread) or of a
+trace read from disk, through the same ``feed`` -- so a replayed run shows exactly what
+the live one showed. It is plain data, never part of the flow model or its undo stack.
+
+Feeding is the hot path of a busy run (thousands of events a second, most of them
+streamed tokens), so each event costs a dict lookup or two; what changed is collected in
+``dirty`` and the controller repaints only those nodes, once per frame.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from studio.core import events as ev
+from studio.core.events import Event
+
+TERMINAL = frozenset({"done", "failed", "skipped", "cached"})
+
+
+@dataclass
+class Instance:
+    """One run of one node in one scope (a fan-out item, a loop iteration, or the root)."""
+
+    node: str
+    scope: tuple
+    status: str = "queued"
+    inputs: dict[str, Any] | None = None
+    outputs: dict[str, Any] | None = None
+    error: str | None = None
+    error_type: str | None = None
+    handled: bool = False
+    attempts: int = 0
+    retries: list[dict[str, Any]] = field(default_factory=list)  # failed attempts that were retried
+    stream: list[str] = field(default_factory=list)  # streamed text pieces
+    latency_s: float | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float | None = 0.0
+    cached: bool = False
+    cache_key: str | None = None
+    skip_reason: str | None = None
+    approval: dict[str, Any] | None = None
+    started_t: float | None = None
+
+    @property
+    def text(self) -> str:
+        if len(self.stream) > 1:
+            self.stream[:] = ["".join(self.stream)]
+        return self.stream[0] if self.stream else ""
+
+
+@dataclass
+class NodeView:
+    """A node's summary over all its instances: what its canvas item shows."""
+
+    node: str
+    status: str = "queued"
+    running: int = 0
+    done: int = 0
+    failed: int = 0
+    skipped: int = 0
+    cached: int = 0
+    retries: int = 0
+    latency_s: float = 0.0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    cost_unknown: int = 0
+    fanout: tuple[int, int, int] | None = None  # done, failed, total
+    iteration: tuple[int, Any] | None = None  # iteration, max_iterations
+    error: str | None = None
+    finished_t: float | None = None  # run time of the last finish (wires light briefly)
+
+    @property
+    def instances(self) -> int:
+        return self.done + self.failed + self.skipped + self.cached
+
+
+class RunState:
+    def __init__(self, node_ids: Iterable[str] = (), live: bool = True, budget_usd: float | None = None):
+        self.live = live
+        self.nodes: dict[str, NodeView] = {n: NodeView(n) for n in node_ids}
+        self.instances: dict[tuple[str, tuple], Instance] = {}
+        self.by_node: dict[str, list[tuple]] = {}  # node -> scopes in first-seen order
+        self.status = "running"  # running, succeeded, failed, budget_exceeded, cancelled
+        self.error: str | None = None
+        self.error_node: str | None = None
+        self.outputs: dict[str, Any] = {}
+        self.run_id: str | None = None
+        self.flow: str | None = None
+        self.mock = False
+        self.budget_usd = budget_usd
+        self.inputs: dict[str, Any] = {}
+        self.cost_usd = 0.0
+        self.cost_unknown = 0
+        self.tokens_in = 0
+        self.tokens_out = 0
+        self.t = 0.0  # run time of the newest event
+        self.wall_s: float | None = None
+        self.started_at = time.time()  # wall clock, for the history label
+        self.started_perf = time.perf_counter()
+        self.pending_approvals: dict[tuple[str, tuple], dict[str, Any]] = {}
+        self.dirty: set[str] = set()
+        self.flashes: list[str] = []  # nodes that just passed a value on (their wires light)
+        self.approvals_opened: list[tuple[str, tuple, dict]] = []
+        self.approvals_closed: list[tuple[str, tuple]] = []
+        self.stream_touched: set[tuple[str, tuple]] = set()
+        self.ended = False
+
+    # -- folding events ------------------------------------------------------------
+
+    def _instance(self, node: str, scope: tuple) -> Instance:
+        key = (node, scope)
+        inst = self.instances.get(key)
+        if inst is None:
+            inst = self.instances[key] = Instance(node, scope)
+            self.by_node.setdefault(node, []).append(scope)
+        return inst
+
+    def _node(self, node: str) -> NodeView:
+        nv = self.nodes.get(node)
+        if nv is None:
+            nv = self.nodes[node] = NodeView(node)
+        return nv
+
+    def feed(self, events: Iterable[Event]) -> None:
+        for e in events:
+            self.t = e.t
+            handler = _HANDLERS.get(e.type)
+            if handler is not None:
+                handler(self, e)
+
+    def _started(self, e: Event) -> None:
+        d = e.data
+        if e.node is None:
+            return
+        inst = self._instance(e.node, e.scope)
+        inst.status = "running"
+        inst.inputs = d.get("inputs")
+        inst.started_t = e.t
+        inst.stream = []
+        nv = self._node(e.node)
+        nv.running += 1
+        nv.status = "running"
+        if "total" in d:
+            nv.fanout = (0, 0, d["total"])
+        if d.get("max_iterations") is not None:
+            nv.iteration = (0, d["max_iterations"])
+        self.dirty.add(e.node)
+
+    def _progress(self, e: Event) -> None:
+        d = e.data
+        kind = d.get("kind")
+        node = e.node
+        if node is None:
+            return
+        if kind == "token":
+            inst = self.instances.get((node, e.scope))
+            if inst is not None:
+                inst.stream.append(d.get("text") or "")
+                self.stream_touched.add((node, e.scope))
+            return
+        if kind == "stream_reset":
+            inst = self.instances.get((node, e.scope))
+            if inst is not None:
+                inst.stream = []
+                self.stream_touched.add((node, e.scope))
+            return
+        nv = self._node(node)
+        if kind == "fanout":
+            nv.fanout = (d.get("done", 0), d.get("failed", 0), d.get("total", 0))
+        elif kind == "iteration":
+            nv.iteration = (d.get("iteration", 0), d.get("max_iterations"))
+        elif kind == "cost":
+            usd = d.get("cost_usd")
+            self.tokens_in += d.get("tokens_in") or 0
+            self.tokens_out += d.get("tokens_out") or 0
+            nv.tokens_in += d.get("tokens_in") or 0
+            nv.tokens_out += d.get("tokens_out") or 0
+            if usd is None:
+                self.cost_unknown += 1
+                nv.cost_unknown += 1
+            else:
+                self.cost_usd += usd
+                nv.cost_usd += usd
+        else:
+            return
+        self.dirty.add(node)
+
+    def _finished(self, e: Event) -> None:
+        d = e.data
+        node = e.node
+        if node is None:
+            return
+        inst = self._instance(node, e.scope)
+        was_running = inst.status == "running"
+        cached = bool(d.get("cached"))
+        inst.status = "cached" if cached else "done"
+        inst.outputs = d.get("outputs")
+        inst.latency_s = d.get("latency_s")
+        inst.attempts = d.get("attempts", 0)
+        inst.tokens_in = d.get("tokens_in", 0)
+        inst.tokens_out = d.get("tokens_out", 0)
+        inst.cost_usd = d.get("cost_usd")
+        inst.cached = cached
+        inst.cache_key = d.get("cache_key")
+        nv = self._node(node)
+        if was_running:
+            nv.running -= 1
+        if cached:
+            nv.cached += 1
+        else:
+            nv.done += 1
+        nv.latency_s += inst.latency_s or 0.0
+        if nv.running == 0:
+            nv.status = "failed" if nv.failed and not nv.done else ("cached" if nv.cached and not nv.done else "done")
+        nv.finished_t = e.t
+        if nv.fanout is not None and "count" in (inst.outputs or {}):
+            total = nv.fanout[2]
+            nv.fanout = (total - (inst.outputs or {}).get("failed", 0), (inst.outputs or {}).get("failed", 0), total)
+        self.flashes.append(node)
+        self.dirty.add(node)
+
+    def _failed(self, e: Event) -> None:
+        d = e.data
+        node = e.node
+        if node is None:
+            return
+        inst = self._instance(node, e.scope)
+        nv = self._node(node)
+        if d.get("will_retry"):
+            inst.retries.append({"attempt": d.get("attempt"), "error": d.get("error"), "error_type": d.get("error_type"),
+                                 "retry_in_s": d.get("retry_in_s")})
+            nv.retries += 1
+            inst.stream = []
+            self.dirty.add(node)
+            return
+        was_running = inst.status == "running"
+        inst.status = "failed"
+        inst.error = d.get("error")
+        inst.error_type = d.get("error_type")
+        inst.handled = bool(d.get("handled"))
+        inst.attempts = d.get("attempt", 0)
+        if d.get("outputs") is not None:
+            inst.outputs = d.get("outputs")
+        if inst.started_t is not None:
+            inst.latency_s = e.t - inst.started_t
+        if was_running:
+            nv.running -= 1
+        nv.failed += 1
+        nv.error = inst.error
+        if nv.running == 0:
+            nv.status = "failed"
+        if inst.handled:
+            self.flashes.append(node)  # the error travelled on along the error port
+        self.dirty.add(node)
+
+    def _skipped(self, e: Event) -> None:
+        if e.node is None:
+            return
+        inst = self._instance(e.node, e.scope)
+        inst.status = "skipped"
+        inst.skip_reason = e.data.get("reason")
+        nv = self._node(e.node)
+        nv.skipped += 1
+        if nv.running == 0 and not (nv.done or nv.failed or nv.cached):
+            nv.status = "skipped"
+        self.dirty.add(e.node)
+
+    def _approval_requested(self, e: Event) -> None:
+        key = (e.node, e.scope)
+        req = {"value": e.data.get("value"), "message": e.data.get("message", ""), "timeout_s": e.data.get("timeout_s")}
+        self._instance(e.node, e.scope).approval = dict(req)
+        self.pending_approvals[key] = req
+        self.approvals_opened.append((e.node, e.scope, req))
+        self._node(e.node).status = "waiting"
+        self.dirty.add(e.node)
+
+    def _approval_resolved(self, e: Event) -> None:
+        key = (e.node, e.scope)
+        self.pending_approvals.pop(key, None)
+        inst = self._instance(e.node, e.scope)
+        if inst.approval is not None:
+            inst.approval.update(action=e.data.get("action"), decided_value=e.data.get("value"), by=e.data.get("by"),
+                                 reason=e.data.get("reason"))
+        self.approvals_closed.append(key)
+        nv = self._node(e.node)
+        if nv.status == "waiting":
+            nv.status = "running"
+        self.dirty.add(e.node)
+
+    def _run_started(self, e: Event) -> None:
+        d = e.data
+        self.run_id = d.get("run_id")
+        self.flow = d.get("flow")
+        self.mock = bool(d.get("mock"))
+        self.budget_usd = d.get("budget_usd", self.budget_usd)
+        self.inputs = d.get("inputs") or {}
+
+    def _run_ended(self, e: Event) -> None:
+        d = e.data
+        self.status = {ev.RUN_FINISHED: "succeeded", ev.RUN_CANCELLED: "cancelled"}.get(e.type) or d.get("status") or "failed"
+        self.error = d.get("error")
+        self.error_node = e.node if e.type == ev.RUN_FAILED else None
+        self.outputs = d.get("outputs") or {}
+        totals = d.get("totals") or {}
+        self.wall_s = totals.get("wall_s", e.t)
+        if "cost_usd" in totals:
+            self.cost_usd = totals["cost_usd"] or 0.0
+        self.ended = True
+        for key in list(self.pending_approvals):
+            self.approvals_closed.append(key)
+        self.pending_approvals.clear()
+        # whatever was still running when the run stopped did not finish
+        for nv in self.nodes.values():
+            if nv.status in ("running", "waiting"):
+                nv.status = "failed" if self.status == "failed" and nv.node == self.error_node else "stopped"
+                nv.running = 0
+                self.dirty.add(nv.node)
+        for inst in self.instances.values():
+            if inst.status == "running":
+                inst.status = "stopped"
+
+    # -- questions ------------------------------------------------------------------
+
+    def take_dirty(self) -> set[str]:
+        d, self.dirty = self.dirty, set()
+        return d
+
+    def take_flashes(self) -> list[str]:
+        f, self.flashes = self.flashes, []
+        return f
+
+    def scopes_of(self, node: str) -> list[tuple]:
+        return self.by_node.get(node, [])
+
+    def instance(self, node: str, scope: tuple | None = None) -> Instance | None:
+        if scope is None:
+            scopes = self.by_node.get(node)
+            if not scopes:
+                return None
+            scope = scopes[-1]
+        return self.instances.get((node, scope))
+
+    def nodes_done(self) -> tuple[int, int]:
+        """(finished nodes, nodes in the plan): a node counts once it is settled."""
+        total = len(self.nodes)
+        done = sum(1 for nv in self.nodes.values() if nv.status in TERMINAL and nv.running == 0)
+        return done, total
+
+    def elapsed(self) -> float:
+        if self.wall_s is not None:
+            return self.wall_s
+        if self.live:
+            return time.perf_counter() - self.started_perf
+        return self.t
+
+    def root_outputs(self) -> dict[str, dict[str, Any]]:
+        """Node -> {"outputs", "cache_key"} for every root-scope node that finished:
+        what a later "run from here" may pin."""
+        out = {}
+        for (node, scope), inst in self.instances.items():
+            if scope == () and inst.status in ("done", "cached") and isinstance(inst.outputs, dict):
+                out[node] = {"outputs": inst.outputs, "cache_key": inst.cache_key}
+        return out
+
+
+_HANDLERS = {
+    ev.NODE_STARTED: RunState._started,
+    ev.NODE_PROGRESS: RunState._progress,
+    ev.NODE_FINISHED: RunState._finished,
+    ev.NODE_FAILED: RunState._failed,
+    ev.NODE_SKIPPED: RunState._skipped,
+    ev.APPROVAL_REQUESTED: RunState._approval_requested,
+    ev.APPROVAL_RESOLVED: RunState._approval_resolved,
+    ev.RUN_STARTED: RunState._run_started,
+    ev.RUN_FINISHED: RunState._run_ended,
+    ev.RUN_FAILED: RunState._run_ended,
+    ev.RUN_CANCELLED: RunState._run_ended,
+}
+
+
+def scope_label(scope: tuple, loops: Iterable[str] = ()) -> str:
+    """"item 3 of research / iteration 2 of fix" for a scope path ("run" for the root)."""
+    if not scope:
+        return "run"
+    loops = set(loops)
+    parts = []
+    for sid, idx in scope:
+        parts.append(f"iteration {idx} of {sid}" if sid in loops else f"item {idx} of {sid}")
+    return " / ".join(parts)
+
+
+def fmt_cost(usd: float | None, unknown: int = 0) -> str:
+    if usd is None:
+        return "cost ?"
+    text = f"${usd:.4f}" if usd < 1 else f"${usd:.2f}"
+    if usd and usd < 0.0001:
+        text = f"${usd:.6f}"
+    return text + ("+?" if unknown else "")
+
+
+def fmt_latency(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
+
+
+def fmt_tokens(n: int) -> str:
+    return f"{n / 1000:.1f}k" if n >= 10000 else str(n)
