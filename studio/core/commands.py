@@ -242,9 +242,11 @@ class MoveNodes(Command):
 
     def __init__(self, positions: Mapping[str, tuple[float, float]], frames: Mapping[str, tuple[float, float]] | None = None,
                  notes: Mapping[str, tuple[float, float]] | None = None, mergeable: bool = True):
-        self.new = {k: (_round(x), _round(y)) for k, (x, y) in positions.items()}
-        self.new_frames = {k: (_round(x), _round(y)) for k, (x, y) in (frames or {}).items()}
-        self.new_notes = {k: (_round(x), _round(y)) for k, (x, y) in (notes or {}).items()}
+        # kept as given; checked and rounded when applied (a refused move raises from
+        # push, where callers expect CommandError, not from the constructor)
+        self.new = dict(positions)
+        self.new_frames = dict(frames or {})
+        self.new_notes = dict(notes or {})
         self.old: dict[str, tuple[float, float]] = {}
         self.old_frames: dict[str, tuple[float, float]] = {}
         self.old_notes: dict[str, tuple[float, float]] = {}
@@ -259,6 +261,9 @@ class MoveNodes(Command):
             for iid in new:
                 if iid not in getattr(model, table):
                     raise CommandError(f"no {table[:-1]} {iid!r}")
+        rounded = [{k: (_round(x), _round(y)) for k, (x, y) in m.items()}
+                   for m in (self.new, self.new_frames, self.new_notes)]
+        self.new, self.new_frames, self.new_notes = rounded
         for nid, (x, y) in self.new.items():
             node = model.nodes[nid]
             self.old.setdefault(nid, (node.x, node.y))
@@ -527,7 +532,7 @@ class PasteFragment(Command):
                 nodes, edges, frames, notes = fragment_parts(self.fragment)
             except FlowFileError as exc:
                 raise CommandError(f"cannot paste: {exc}") from None
-            dx, dy = self.offset
+            dx, dy = (_round(v) for v in self.offset)
             taken: set[str] = set()
             steps: list[Command] = []
             for n in nodes:

@@ -277,16 +277,34 @@ def providers_with_keys() -> list[KeyInfo]:
 # -- redaction -----------------------------------------------------------------------
 
 
-def known_secrets() -> frozenset[str]:
-    """Every key value this process knows of: looked up, stored, or in a provider's env var."""
+def known_secrets(include_keyring: bool = True) -> frozenset[str]:
+    """Every key value this process knows of: looked up, stored, or in a provider's env var.
+
+    With ``include_keyring`` the keyring is asked for every known provider too (answers
+    are cached), so a run's trace writer, built before any call looks a key up, still
+    knows the keys the run is about to use.
+    """
     found = set()
     for env_var in ENV_VARS.values():
         v = os.environ.get(env_var, "").strip()
         if len(v) >= _MIN_SECRET_LEN:
             found.add(v)
+    if include_keyring:
+        for provider in sorted(set(ENV_VARS) | set(_indexed_cached())):
+            value, _ = _keyring_get(provider)
+            _remember(value)
     with _lock:
         found |= _seen
     return frozenset(found)
+
+
+def _indexed_cached() -> list[str]:
+    raw, _ = _keyring_get(_INDEX_USER)
+    try:
+        names = json.loads(raw) if raw else []
+    except ValueError:
+        return []
+    return [n for n in names if isinstance(n, str)]
 
 
 _SECRET_FIELD = re.compile(

@@ -95,8 +95,9 @@ def node_kinds(model: FlowModel) -> dict[str, str]:
     return kinds
 
 
-def analyze(model: FlowModel) -> Structure:
-    kinds = node_kinds(model)
+def analyze(model: FlowModel, kinds: dict[str, str] | None = None) -> Structure:
+    """The structure of ``model``; ``kinds`` (node -> kind) when the caller has them."""
+    kinds = kinds if kinds is not None else node_kinds(model)
     succ: dict[str, dict[str, None]] = {n: {} for n in model.nodes}
     pred: dict[str, dict[str, None]] = {n: {} for n in model.nodes}
     feedback: list[Edge] = []
@@ -128,13 +129,19 @@ def analyze(model: FlowModel) -> Structure:
 
     def back_within(starts: Iterable[str], allowed: set[str]) -> set[str]:
         seen = {s for s in starts if s in allowed}
-        todo = deque(seen)
+        todo = list(seen)
         while todo:
-            n = todo.popleft()
-            for p in (*pred[n], *fb_pred.get(n, ())):
+            n = todo.pop()
+            for p in pred[n]:
                 if p in allowed and p not in seen:
                     seen.add(p)
                     todo.append(p)
+            fb = fb_pred.get(n)
+            if fb:
+                for p in fb:
+                    if p in allowed and p not in seen:
+                        seen.add(p)
+                        todo.append(p)
         return seen
 
     def port_targets(node: str, ports: Iterable[str]) -> list[str]:
@@ -260,7 +267,7 @@ def _fanouts(model, st: Structure, kinds, back_within, port_targets) -> None:
         collect = mine[0]
         seen.discard(collect)
         members = back_within([p for p in pred[collect] if p in seen], seen)
-        for n in sorted(seen - members):
+        for n in sorted(seen - members) if len(seen) > len(members) else ():
             for p in pred[n]:
                 if p in members or p == fo:
                     st.problems.append(Problem(
@@ -289,15 +296,19 @@ def _nest(st: Structure) -> None:
 
     A scope's parent is the smallest scope holding its head. The family is laminar
     exactly when (1) every scope lies inside its parent (members and Collect) and (2)
-    the scopes holding any node, smallest first, are a chain of parents. Both are one
-    sweep, so deep nesting stays cheap.
+    every node is held by exactly the chain of parents above its innermost scope --
+    which, given (1), is a count: as many scopes hold it as that chain is long. Both
+    are one sweep; the pair to blame is only looked for when a count is off.
     """
-    by_size = sorted(st.scopes.values(), key=lambda s: (len(s.members), s.id))
-    containing: dict[str, list[str]] = {}  # node -> scopes holding it, smallest first
+    by_size = sorted(st.scopes.values(), key=lambda s: (-len(s.members), s.id))  # largest first
+    innermost: dict[str, str] = {}
+    held: dict[str, int] = {}
     for s in by_size:
+        sid = s.id
         for n in s.members:
-            containing.setdefault(n, []).append(s.id)
-    parent = {s.id: (containing[s.id][0] if s.id in containing else None) for s in by_size}
+            innermost[n] = sid  # smaller scopes come later and win
+            held[n] = held.get(n, 0) + 1
+    parent = {s.id: innermost.get(s.id) for s in by_size}
     reported: set[frozenset[str]] = set()
 
     def overlap(a: str, b: str) -> None:
@@ -311,23 +322,26 @@ def _nest(st: Structure) -> None:
             f"the {st.scopes[a].kind} {a!r} and the {st.scopes[b].kind} {b!r} overlap without one containing the other",
             node=a, hint="Loop bodies and fan-out regions must nest: move the shared steps fully inside one of them."))
 
-    for s in by_size:
+    depth: dict[str, int] = {}
+    for s in by_size:  # largest first: a parent is never smaller than its child
         p = parent[s.id]
+        depth[s.id] = depth.get(p, 0) + 1 if p is not None else 1
         if p is not None:
             outer = st.scopes[p].members
             if not (s.members <= outer and (s.tail is None or s.tail in outer)):
                 overlap(s.id, p)
-    for n, chain in containing.items():
-        for a, b in zip(chain, chain[1:]):
-            if parent[a] != b:
-                overlap(a, b)
-                break
+    for n, count in held.items():
+        if count != depth[innermost[n]]:
+            chain = sorted((s for s in st.scopes.values() if n in s.members), key=lambda s: (len(s.members), s.id))
+            for a, b in zip(chain, chain[1:]):
+                if parent[a.id] != b.id:
+                    overlap(a.id, b.id)
+                    break
     for s in by_size:
         s.parent = parent[s.id]
     scope_of = st.scope_of
     for n in st.succ:
-        inner = containing.get(n)
-        scope_of[n] = inner[0] if inner else None
+        scope_of[n] = innermost.get(n)
     for s in st.scopes.values():
         if s.tail is not None:
             scope_of[s.tail] = s.parent

@@ -103,6 +103,26 @@ class Param:
             raise ValueError(f"unknown parameter kind {self.kind!r} for {self.name!r}")
         if self.kind == "enum" and not self.choices:
             raise ValueError(f"enum parameter {self.name!r} needs choices")
+        # Most stored values are the default; check_params skips those when the default
+        # itself passes (validation runs after every edit, over every node).
+        object.__setattr__(self, "_default_valid", self.default is not MISSING and self._full_check(self.default) is None)
+
+    def is_valid_default(self, value: Any) -> bool:
+        """True when ``value`` is this parameter's default and the default is valid."""
+        d = self.default
+        return self._default_valid and (value is d or type(value) is type(d) and value == d)  # type: ignore[attr-defined]
+
+    def _full_check(self, value: Any) -> str | None:
+        why = self.check(value)
+        if why is None and isinstance(value, str) and value:
+            if self.kind == "prompt":
+                try:
+                    template_variables(value)
+                except TemplateProblem as exc:
+                    return str(exc)
+            elif self.kind == "expression":
+                return expression_problem(value)
+        return why
 
     @property
     def display_label(self) -> str:
@@ -314,18 +334,12 @@ class NodeType:
                 if p.required and p.default is MISSING:
                     problems.append((p.name, "is required"))
                 continue
-            why = p.check(params[p.name])
+            value = params[p.name]
+            if p.is_valid_default(value):
+                continue
+            why = p._full_check(value)
             if why:
                 problems.append((p.name, why))
-            elif p.kind == "prompt" and params[p.name]:
-                try:
-                    template_variables(params[p.name])
-                except TemplateProblem as exc:
-                    problems.append((p.name, str(exc)))
-            elif p.kind == "expression" and params[p.name]:
-                why = expression_problem(params[p.name])
-                if why:
-                    problems.append((p.name, why))
         return problems
 
     @classmethod

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import logging
 import pkgutil
+import re
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -79,7 +80,7 @@ class Registry:
         ph = self._placeholders.get(key)
         if ph is None:
             ph = type(
-                f"Placeholder_{type_id}",
+                "Placeholder_" + re.sub(r"\W", "_", type_id),  # a file's type may hold any character
                 (PlaceholderNode,),
                 {"missing_type": type_id, "missing_package": package, "title": f"Missing: {type_id}"},
             )

@@ -13,7 +13,7 @@ import re
 from functools import lru_cache
 from typing import Any, Mapping
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta
+from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, UndefinedError, meta
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from .errors import NodeFailure
@@ -122,7 +122,10 @@ def evaluate(source: str, values: Mapping[str, Any]) -> Any:
         raise TemplateProblem(f"{why} (in {source!r})")
     fn = _compiled_expression(source)
     try:
-        return fn(**values)
+        result = fn(**values)
+        if isinstance(result, Undefined):
+            str(result)  # an unsafe attribute or a missing name: raise its error here, not later
+        return result
     except UndefinedError as exc:
         raise TemplateProblem(f"expression {source!r} uses an undefined value: {exc.message}") from None
     except SecurityError as exc:

@@ -113,7 +113,7 @@ def validate(model: FlowModel, structure: Structure | None = None) -> list[Probl
     _check_nodes(v)
     _check_edges(v)
     _check_required_inputs(v)
-    st = structure or analyze(model)
+    st = structure or analyze(model, v.kinds)
     v.problems.extend(st.problems)
     _check_branches(v)
     _check_reachability(v, st)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -64,19 +65,31 @@ def parse_price(model: str, entry: Any, where: str = "pricing") -> Price:
 
 
 class _JsonFile:
-    """A JSON object read from disk, re-read when the file changes."""
+    """A JSON object read from disk, re-read when the file changes.
+
+    The file is looked at (stat) at most once a second: cost is computed for every call of
+    a 500-item fan-out, and an edit to pricing.json only has to show up in the next run.
+    """
+
+    RECHECK_S = 1.0
 
     def __init__(self, path_fn):
         self._path_fn = path_fn
         self._key: tuple[str, float] | None = None
         self._data: dict[str, Any] = {}
+        self._checked: tuple[str, float] = ("", 0.0)
         self._lock = threading.Lock()
 
     def get(self) -> dict[str, Any]:
         path = self._path_fn()
+        now = time.monotonic()
+        if self._checked[0] == str(path) and now - self._checked[1] < self.RECHECK_S:
+            return self._data if self._key is not None and self._key[0] == str(path) else {}
+        self._checked = (str(path), now)
         try:
             mtime = path.stat().st_mtime
         except OSError:
+            self._key, self._data = None, {}
             return {}
         key = (str(path), mtime)
         with self._lock:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import warnings
 from concurrent.futures import Future
 from types import ModuleType
 
@@ -38,6 +39,9 @@ def litellm() -> ModuleType:
             module.telemetry = False
             for name in _LOGGERS:
                 logging.getLogger(name).setLevel(logging.ERROR)
+            # pydantic complaints about litellm's own types are noise for our users
+            warnings.filterwarnings("ignore", module=r"litellm(\.|$)")
+            warnings.filterwarnings("ignore", category=UserWarning, message=r".*ReadOnly. qualifier")
             _MODULE = module
     return _MODULE
 

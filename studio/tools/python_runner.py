@@ -24,13 +24,19 @@ from .base import Tool, ToolContext
 MAX_OUTPUT = 200_000
 
 # Runs inside the child before the user's code: set the limits, then run main.py.
+# Where ``resource`` is missing (Windows) only the wall-clock limit applies.
 _LAUNCHER = """\
-import resource, runpy, sys
+import runpy, sys
 mem, cpu, fsize = (int(x) for x in sys.argv[1:4])
-resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
-resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
-resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+try:
+    import resource
+except ImportError:
+    resource = None
+if resource is not None:
+    resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 sys.argv = ["main.py"]
 del resource, mem, cpu, fsize
 runpy.run_path("main.py", run_name="__main__")
@@ -65,10 +71,12 @@ async def run_python(code: str, *, stdin: str = "", timeout_s: float = 10.0, mem
         env = {"PATH": os.defpath, "HOME": tmp, "TMPDIR": tmp, "LANG": "C.UTF-8", "PYTHONIOENCODING": "utf-8",
                "PYTHONDONTWRITEBYTECODE": "1"}
         cpu = max(1, int(timeout_s + 0.999))
+        if os.name == "nt":  # Windows needs these to start Python at all
+            env.update({k: os.environ[k] for k in ("SYSTEMROOT", "SYSTEMDRIVE") if k in os.environ})
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-I", "-c", _LAUNCHER, str(memory_mb * 1024 * 1024), str(cpu), str(file_mb * 1024 * 1024),
             cwd=tmp, env=env, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, start_new_session=True,
+            stderr=asyncio.subprocess.PIPE, start_new_session=os.name == "posix",
         )
         out_task = asyncio.ensure_future(_drain(proc.stdout, MAX_OUTPUT))  # type: ignore[arg-type]
         err_task = asyncio.ensure_future(_drain(proc.stderr, MAX_OUTPUT))  # type: ignore[arg-type]
@@ -98,7 +106,7 @@ async def run_python(code: str, *, stdin: str = "", timeout_s: float = 10.0, mem
     stderr = _text(err, err_total)
     code_ = proc.returncode
     if code_ is not None and code_ < 0 and not timed_out:
-        if -code_ == signal.SIGXCPU or -code_ == signal.SIGKILL:
+        if -code_ in (getattr(signal, "SIGXCPU", -1), getattr(signal, "SIGKILL", -1)):
             stderr += f"\n[stopped: CPU time limit of {cpu} s]"
     if timed_out:
         stderr += f"\n[stopped: time limit of {timeout_s:g} s]"
@@ -108,7 +116,10 @@ async def run_python(code: str, *, stdin: str = "", timeout_s: float = 10.0, mem
 
 def _kill(proc: asyncio.subprocess.Process) -> None:
     try:
-        os.killpg(proc.pid, signal.SIGKILL)
+        if hasattr(os, "killpg"):
+            os.killpg(proc.pid, signal.SIGKILL)  # its whole session: children too
+        else:
+            proc.kill()
     except (ProcessLookupError, PermissionError):
         try:
             proc.kill()

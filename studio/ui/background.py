@@ -24,6 +24,9 @@ class Background(QObject):
 
     def submit(self, fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
                on_error: Callable[[BaseException], None] | None = None):
+        if self._closed:
+            return None
+
         def job() -> None:
             try:
                 result = fn()

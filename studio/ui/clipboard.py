@@ -8,6 +8,7 @@ put anything malformed into a model.
 
 from __future__ import annotations
 
+import atexit
 import json
 from typing import Any, Iterable
 
@@ -36,12 +37,36 @@ def is_empty(doc: dict[str, Any]) -> bool:
     return not (doc.get("nodes") or doc.get("frames") or doc.get("notes"))
 
 
+_exit_hook_registered = False
+
+
 def put(doc: dict[str, Any]) -> None:
+    global _exit_hook_registered
     text = flowfile.dumps(doc)
     mime = QMimeData()
     mime.setData(MIME, text.encode("utf-8"))
     mime.setText(text)
     QGuiApplication.clipboard().setMimeData(mime)
+    if not _exit_hook_registered:
+        atexit.register(_hand_over_as_text)
+        _exit_hook_registered = True
+
+
+def _hand_over_as_text() -> None:
+    """Replace our QMimeData by a plain-text copy Qt made itself, while Python still runs.
+
+    Qt deletes the clipboard's data in a C++ static destructor after the interpreter is
+    gone; data we created has a Python wrapper, and deleting it then crashes the process
+    (SIGSEGV in shiboken at exit). Plain text keeps the copy pasteable: ``get`` accepts
+    flow JSON as text too.
+    """
+    app = QGuiApplication.instance()
+    if app is None:
+        return
+    board = QGuiApplication.clipboard()
+    mime = board.mimeData()
+    if mime is not None and mime.hasFormat(MIME):
+        board.setText(bytes(mime.data(MIME)).decode("utf-8", "replace"))
 
 
 def get() -> dict[str, Any] | None:

@@ -32,6 +32,7 @@ class Editor(QObject):
         self.scene = scene
         self.document: Document | None = None
         self._paste_count = 0
+        self.default_model: Callable[[], str] | None = None  # Settings → Defaults: the model of new LLM nodes
 
     def set_document(self, document: Document) -> None:
         self.document = document
@@ -50,8 +51,23 @@ class Editor(QObject):
 
     # -- nodes and wires -----------------------------------------------------------
 
+    def _new_params(self, type_id: str) -> dict | None:
+        """A new node's parameters: the type's defaults, with the default model set."""
+        model = self.default_model() if self.default_model is not None else ""
+        if not model:
+            return None
+        try:
+            nt = self.model.registry.get(type_id)
+            params = nt.default_params()
+        except Exception:
+            return None
+        if "model" not in params:
+            return None
+        params["model"] = model
+        return params
+
     def add_node(self, type_id: str, pos: QPointF, select: bool = True) -> str | None:
-        cmd = C.AddNode(type_id, pos.x(), pos.y())
+        cmd = C.AddNode(type_id, pos.x(), pos.y(), self._new_params(type_id))
         if not self.push(cmd):
             return None
         if select:
@@ -80,9 +96,9 @@ class Editor(QObject):
     def add_node_wired(self, type_id: str, pos: QPointF, anchor: tuple[str, str, bool]) -> str | None:
         """Add a node and wire it to ``anchor`` (node, port, anchor_is_output) in one step."""
         node_id, port, from_output = anchor
-        add = C.AddNode(type_id, pos.x(), pos.y())
+        add = C.AddNode(type_id, pos.x(), pos.y(), self._new_params(type_id))
         nt = self.model.registry.get(type_id)
-        params = nt.default_params()
+        params = add.params or nt.default_params()
         anchor_type = self._port_type(node_id, port, from_output)
         ports = nt.input_ports(params, self.model.base_dir) if from_output else nt.output_ports(params, self.model.base_dir)
         match = next((p for p in ports if (can_connect(anchor_type, p.type) if from_output else can_connect(p.type, anchor_type))), None)

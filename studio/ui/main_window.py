@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QPointF, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QUndoGroup
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QTabWidget
 
 from studio.core.errors import FlowFileError
 from studio.core.registry import default_registry
@@ -28,6 +28,11 @@ from .inspector import Inspector
 from .palette import Palette
 from .problems_panel import ProblemsPanel
 from .recovery import Autosaver
+from .run.controller import RunController
+from .run.history import HistoryPanel
+from .run.last_run import LastRunView
+from .run.run_panel import RunPanel
+from .run.toolbar import RunToolbar
 from .validation_runner import ValidationRunner
 
 FILE_FILTER = "Orchestra flows (*.flow.json);;JSON files (*.json);;All files (*)"
@@ -53,12 +58,29 @@ class MainWindow(QMainWindow):
 
         self.palette = Palette(None, self)
         self.inspector = Inspector(self.editor, self)
+        self.last_run = LastRunView(self)
+        self.inspector_tabs = QTabWidget(self)
+        self.inspector_tabs.setObjectName("inspectorTabs")
+        self.inspector_tabs.addTab(self.inspector, "Parameters")
+        self.inspector_tabs.addTab(self.last_run, "Last run")
         self.problems = ProblemsPanel(self)
+        self.run_panel = RunPanel(self)
+        self.history_panel = HistoryPanel(self)
+        self.run_toolbar = RunToolbar(self)
+        self.addToolBar(Qt.TopToolBarArea, self.run_toolbar)
         self.palette_dock = self._dock("Nodes", "paletteDock", self.palette, Qt.LeftDockWidgetArea)
-        self.inspector_dock = self._dock("Inspector", "inspectorDock", self.inspector, Qt.RightDockWidgetArea)
+        self.inspector_dock = self._dock("Inspector", "inspectorDock", self.inspector_tabs, Qt.RightDockWidgetArea)
         self.problems_dock = self._dock("Problems", "problemsDock", self.problems, Qt.BottomDockWidgetArea)
-        self.resizeDocks([self.palette_dock, self.inspector_dock], [220, 320], Qt.Horizontal)
-        self.resizeDocks([self.problems_dock], [150], Qt.Vertical)
+        self.run_dock = self._dock("Run", "runDock", self.run_panel, Qt.BottomDockWidgetArea)
+        self.history_dock = self._dock("History", "historyDock", self.history_panel, Qt.BottomDockWidgetArea)
+        self.splitDockWidget(self.problems_dock, self.history_dock, Qt.Horizontal)
+        self.tabifyDockWidget(self.problems_dock, self.run_dock)
+        self.problems_dock.raise_()  # Problems first; a run brings the Run tab forward
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [220, 340], Qt.Horizontal)
+        self.resizeDocks([self.problems_dock, self.history_dock], [800, 380], Qt.Horizontal)
+        self.resizeDocks([self.problems_dock], [190], Qt.Vertical)
+        self.runs = RunController(self, self.settings, self)
+        self.editor.default_model = lambda: str(self.settings.value("run/default_model", "") or "")
 
         self.validation = ValidationRunner(self)
         self.validation.finished.connect(self._show_problems)
@@ -146,8 +168,17 @@ class MainWindow(QMainWindow):
         self._act(v, "Zoom &In", lambda: self.view.set_zoom(1.25), QKeySequence.ZoomIn)
         self._act(v, "Zoom &Out", lambda: self.view.set_zoom(0.8), QKeySequence.ZoomOut)
         v.addSeparator()
-        for dock in (self.palette_dock, self.inspector_dock, self.problems_dock):
+        for dock in (self.palette_dock, self.inspector_dock, self.problems_dock, self.run_dock, self.history_dock):
             v.addAction(dock.toggleViewAction())
+
+        r = mb.addMenu("&Run")
+        tb = self.run_toolbar
+        for action in (tb.run_action, tb.run_from_action, tb.stop_action):
+            r.addAction(action)
+        r.addSeparator()
+        r.addAction(tb.mock_action)
+        r.addSeparator()
+        self._act(r, "&Settings…", self.open_settings, "Ctrl+,", "settingsAction")
 
         a = mb.addMenu("&Arrange")
         self._act(a, "&Auto-layout", self.editor.auto_layout, "Ctrl+L")
@@ -195,6 +226,7 @@ class MainWindow(QMainWindow):
         self.validation.set_model(document.model)
         self._autosaved_index = -1
         self._update_title()
+        self.runs.document_changed()
 
     def _update_title(self, *_: object) -> None:
         doc = self.document
@@ -314,7 +346,25 @@ class MainWindow(QMainWindow):
         self.save_layout()
         self._drop_recovery()
         self._autosave_timer.stop()
+        self.runs.shutdown()
         event.accept()
+
+    def open_settings(self) -> None:
+        from .settings_dialog import SettingsDialog
+
+        dlg = getattr(self, "_settings_dialog", None)
+        if dlg is None or not dlg.isVisible():
+            dlg = self._settings_dialog = SettingsDialog(self.settings, self)
+            dlg.saved.connect(self._settings_saved)
+        dlg.show()
+        dlg.raise_()
+
+    def _settings_saved(self) -> None:
+        tb = self.run_toolbar
+        tb.budget.setValue(float(self.settings.value("run/budget", 0.0) or 0.0))
+        tb.concurrency.setValue(int(self.settings.value("run/concurrency", 16) or 16))
+        self.runs._keys_signature = None
+        self.runs._check_keys()
 
     # -- autosave ------------------------------------------------------------------------
 

@@ -184,3 +184,18 @@ def test_cli_keys_set_asks_with_hidden_input(memory_keyring, monkeypatch):
     assert cli_main(["keys", "set", "anthropic"]) == 0
     assert asked and "hidden" in asked[0]
     assert memory_keyring.store[("orchestra-studio", "anthropic")] == KEY
+
+
+def test_known_secrets_include_keyring_keys_not_yet_used(memory_keyring):
+    memory_keyring.set_password("orchestra-studio", "anthropic", "sk-ant-stored-elsewhere-42")
+    memory_keyring.set_password("orchestra-studio", "__providers__", '["my-gateway"]')
+    memory_keyring.set_password("orchestra-studio", "my-gateway", "gw-secret-value-777")
+    credentials.forget_cached()
+    secrets = credentials.known_secrets()
+    assert {"sk-ant-stored-elsewhere-42", "gw-secret-value-777"} <= secrets
+    assert "sk-ant-stored-elsewhere-42" not in json.dumps(credentials.redact({"e": "x sk-ant-stored-elsewhere-42"}))
+
+
+def test_known_secrets_without_a_keyring_does_not_fail(no_keyring, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-env-value-31337")
+    assert "sk-env-value-31337" in credentials.known_secrets()

@@ -64,3 +64,26 @@ def hello(tmp_path) -> Path:
     target = tmp_path / "hello.flow.json"
     target.write_bytes((PROJECTS / "hello.flow.json").read_bytes())
     return target
+
+
+# -- running flows from the window (issue 6) ------------------------------------------
+
+DUMMY_KEY = "sk-test-dummy-0123456789abcdef"
+
+
+@pytest.fixture
+def loopback(monkeypatch, tmp_path, settings):
+    """The loopback OpenAI-compatible server on its own thread (the studio's runs use their
+    own loop thread too), every LLM call of a run sent there, prices for its models."""
+    import json
+
+    from support.mock_openai import MockOpenAIThread
+
+    monkeypatch.setenv("OPENAI_API_KEY", DUMMY_KEY)
+    cfg = tmp_path / "user-config"
+    cfg.mkdir(exist_ok=True)
+    monkeypatch.setenv("ORCHESTRA_CONFIG_DIR", str(cfg))
+    (cfg / "pricing.json").write_text(json.dumps({"openai/*": {"input_per_1m": 1.0, "output_per_1m": 2.0}}))
+    with MockOpenAIThread() as server:
+        settings.setValue("run/api_base", server.base_url)
+        yield server

@@ -45,7 +45,7 @@ class FlowScene(QGraphicsScene):
         self._run_looks: dict[str, RunLook] = {}
         self._lit: set[WireItem] = set()
         self._anim = QTimer(self)
-        self._anim.setInterval(50)
+        self._anim.setInterval(80)
         self._anim.timeout.connect(self._animate)
 
     # -- model binding -----------------------------------------------------------
@@ -151,6 +151,8 @@ class FlowScene(QGraphicsScene):
         item = self._make_node_item(node_id)
         self.nodes[node_id] = item
         item.run = self._run_looks.get(node_id)
+        if getattr(self, "_run_cache", False):
+            item.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
         if node_id in self._problems:
             item.set_problems(self._problems[node_id])
         if self.overview:
@@ -298,7 +300,25 @@ class FlowScene(QGraphicsScene):
 
     # -- run overlay -------------------------------------------------------------
 
+    CACHE_LIMIT = 300  # items cached as pixmaps during runs up to this many nodes (memory)
+
+    def _set_run_cache(self, on: bool) -> None:
+        """While a run is shown, nodes and wires paint from pixmap caches: the executor's
+        thread holds the GIL most of the time, and every Python paint() then waits for
+        it; with caches only the items whose state changed call into Python."""
+        if on == getattr(self, "_run_cache", False):
+            return
+        if on and len(self.nodes) > self.CACHE_LIMIT:
+            return
+        self._run_cache = on
+        mode = QGraphicsItem.DeviceCoordinateCache if on else QGraphicsItem.NoCache
+        for group in (self.nodes, self.wires):
+            for item in group.values():
+                item.setCacheMode(mode)
+
     def set_run_look(self, node_id: str, look: RunLook | None) -> None:
+        if look is not None and not getattr(self, "_run_cache", False):
+            self._set_run_cache(True)
         if look is None:
             self._run_looks.pop(node_id, None)
         else:
@@ -310,6 +330,7 @@ class FlowScene(QGraphicsScene):
             self._anim.start()
 
     def clear_run(self) -> None:
+        self._set_run_cache(False)
         self._run_looks.clear()
         for item in self.nodes.values():
             item.set_run(None)

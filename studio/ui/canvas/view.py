@@ -40,6 +40,9 @@ class FlowView(QGraphicsView):
         self.editor = editor
         self.setRenderHints(QPainter.Antialiasing | QPainter.TextAntialiasing)
         self.setViewportUpdateMode(QGraphicsView.SmartViewportUpdate)
+        # the grid is static: painting it from a cached pixmap keeps a live run's repaints
+        # (a running node's animation, badges) from redrawing it in Python every frame
+        self.setCacheMode(QGraphicsView.CacheBackground)
         self.setOptimizationFlags(QGraphicsView.DontSavePainterState | QGraphicsView.DontAdjustForAntialiasing)
         self.setTransformationAnchor(QGraphicsView.AnchorUnderMouse)
         self.setResizeAnchor(QGraphicsView.AnchorViewCenter)

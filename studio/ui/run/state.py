@@ -110,6 +110,7 @@ class RunState:
         self.approvals_closed: list[tuple[str, tuple]] = []
         self.stream_touched: set[tuple[str, tuple]] = set()
         self.ended = False
+        self.trace_path = None
 
     # -- folding events ------------------------------------------------------------
 
@@ -396,7 +397,7 @@ def scope_label(scope: tuple, loops: Iterable[str] = ()) -> str:
 
 
 def fmt_cost(usd: float | None, unknown: int = 0) -> str:
-    if usd is None:
+    if usd is None or (unknown and not usd):
         return "cost ?"
     text = f"${usd:.4f}" if usd < 1 else f"${usd:.2f}"
     if usd and usd < 0.0001:
