@@ -65,6 +65,9 @@ def run_studio(argv: list[str]) -> int:
             return
         window.finish_startup()
         open_initial(window, flows, settings)
+        # the run host (a child process) imports the executor and litellm while the person
+        # looks at the canvas, so the first run starts at once
+        QTimer.singleShot(300, window.runs.worker.prestart)
 
     QTimer.singleShot(0, after_show)
     return app.exec()

@@ -1,12 +1,15 @@
 """Running flows from the window against the loopback OpenAI-compatible server (issue 6).
 
-The executor runs on its own thread; these tests drive the window as a person would
-(toolbar actions, the approval dialog, the history list) and wait with qtbot.
+Runs go to the run host process (studio.core.runhost) as in the studio; one test covers
+the in-process thread mode too. These tests drive the window as a person would (toolbar
+actions, the approval dialog, the history list) and wait with qtbot.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import time
 
 import pytest
@@ -296,3 +299,40 @@ def test_screenshots_mid_run_and_finished(qtbot, window, loopback, tmp_path):
     for folder in out:
         assert window.grab().save(str(folder / "run_finished.png"))
     assert window.runs.latest.status == "succeeded"
+
+
+def test_runs_go_to_the_run_host_and_survive_its_crash(qtbot, window, loopback):
+    from studio.ui.run import worker as worker_mod
+
+    run_flows.chain(window)
+    _mock_off(qtbot, window)
+    assert window.runs.worker.mode == "process"
+    loopback.on_model("summarizer", Reply.hanging())
+    window.run_toolbar.run_action.trigger()
+    qtbot.waitUntil(lambda: loopback.count >= 1, timeout=RUN_TIMEOUT)
+    proc = worker_mod.hub().client.proc
+    assert proc is not None and proc.pid != os.getpid()
+    os.kill(proc.pid, signal.SIGKILL)  # the host dies mid-run: the window says so and lives on
+    _wait_done(qtbot, window, timeout=10000)
+    state = window.runs.latest
+    assert state.status == "failed" and "run host stopped" in (state.error or "")
+    loopback.on_model("summarizer", Reply.text("fine"))
+    again = _run(qtbot, window)  # the next run starts a new host
+    assert again.status == "succeeded", again.error
+    assert worker_mod.hub().client.proc is not proc
+
+
+def test_thread_mode_runs_the_same_flow(qtbot, monkeypatch, settings, loopback):
+    monkeypatch.setenv("ORCHESTRA_RUN_HOST", "thread")
+    from studio.ui.main_window import MainWindow
+
+    w = MainWindow(settings, autosave_ms=0)
+    qtbot.addWidget(w)
+    w.show()
+    assert w.runs.worker.mode == "thread"
+    run_flows.chain(w)
+    _mock_off(qtbot, w)
+    state = _run(qtbot, w)
+    assert state.status == "succeeded", state.error
+    assert state.outputs == {"headline": "echo: Headline for echo: Summarize the sea"}
+    assert loopback.count == 2

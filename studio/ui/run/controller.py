@@ -13,17 +13,22 @@
   the GUI thread); the Run panel says which provider and nodes, until the person
   chooses for themselves.
 * History opens a trace into a RunState without running anything.
+* Before a run (``sharing.py``): a flow whose node types are not installed is refused
+  with the packages to install; the flow's own tool code in an untrusted folder is run
+  only after the person trusts the folder (asked once; declining runs nothing).
 """
 
 from __future__ import annotations
 
 import time
+from html import escape
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QLabel
 
+from studio.core import flowfile
 from studio.core.executor import RunOptions
 from studio.core.plan import FlowInvalid, compile_plan
 
@@ -158,9 +163,12 @@ class RunController(QObject):
             return
         self._keys_signature = sig
         if used:
-            from studio.llm.runtime import warm_up
+            if self.worker.mode == "process":
+                self.worker.prestart()  # the run host imports litellm now, so the first run does not wait
+            else:
+                from studio.llm.runtime import warm_up
 
-            warm_up()  # import litellm now, on its own thread, so the first run does not wait
+                warm_up()  # import litellm now, on its own thread, so the first run does not wait
 
         def look() -> dict[str, list[str]]:
             from studio.core.credentials import key_info
@@ -219,10 +227,25 @@ class RunController(QObject):
     def running(self) -> bool:
         return self.worker.busy
 
+    @property
+    def mock_chosen(self) -> bool:
+        """The person toggled Mock themselves (the Tests panel follows only that choice)."""
+        return self._mock_chosen
+
+    def _not_run(self, why: str) -> bool:
+        self.panel.show_state(None, f"<span style='color:{theme.ERROR.name()}'>Not run: {escape(why)}</span>")
+        self.window.statusBar().showMessage(f"Not run: {why}", 8000)
+        self.window.run_dock.raise_()
+        return False
+
     def run(self, pinned: dict[str, dict[str, Any]] | None = None, note: str = "") -> bool:
         if self.running:
             return False
         model = self.model
+        sharing = getattr(self.window, "sharing", None)
+        why = sharing.missing_reason() if sharing is not None else None
+        if why:  # before compiling: the reason, not "the flow has N error(s)"
+            return self._not_run(why)
         try:
             plan = compile_plan(model)
         except FlowInvalid as exc:
@@ -240,6 +263,9 @@ class RunController(QObject):
             self.panel.show_state(None, f"<span style='color:{theme.ERROR.name()}'>Not run: {why}</span>")
             self.window.run_dock.raise_()
             return False
+        why = sharing.confirm_trust() if sharing is not None else None
+        if why:  # the flow's own code, in a folder the person did not trust: nothing runs
+            return self._not_run(why)
         try:
             from studio.core.credentials import known_secrets
 
@@ -266,7 +292,7 @@ class RunController(QObject):
         self._note = note
         self.panel.show_state(state, note)
         try:
-            self.worker.start(plan, options)
+            self.worker.start(plan, options, flowfile.to_document(model))
         except Exception as exc:  # noqa: BLE001 - shown, never a crash
             state.status, state.error, state.ended = "failed", f"could not start: {exc}", True
             self.panel.show_state(state)
@@ -487,6 +513,9 @@ class RunController(QObject):
                 f"{fmt_tokens(state.tokens_in + state.tokens_out)} tokens · "
                 f"<span style='color:{theme.ERROR.name() if over else theme.TEXT.name()}'>{cost_text}</span>")
         self.status_label.setText(text)
+        if state.live and not state.ended and state is self.latest:
+            # the Run panel's header counts along with the status bar (its outputs wait for the end)
+            self.panel.show_state(state, getattr(self, "_note", ""))
 
     # -- history ------------------------------------------------------------------------
 

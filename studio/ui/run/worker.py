@@ -1,9 +1,13 @@
-"""The executor's own thread: an asyncio loop that runs flows away from the GUI thread.
+"""Runs flows away from the GUI: in the run host process (default) or on a thread.
 
-Why a thread: litellm spends ~5 ms of CPU per call (13 ms streaming); on the GUI thread a
-busy run froze the window for half a second (DESIGN §5). Here the executor, litellm and
-the HTTP stack run on one asyncio loop in a daemon thread that lives as long as the
-window; the GUI thread only folds events into the run state and paints.
+Why not the GUI thread: litellm spends ~5 ms of CPU per call (13 ms streaming); on the GUI
+thread a busy run froze the window for half a second (DESIGN §5). Why not merely another
+thread (``ORCHESTRA_RUN_HOST=thread`` keeps that mode): the run then holds the process's
+GIL, and a 500-call fan-out stalled the window for 600 ms at a time, because every Python
+paint and handler of the window waited for the GIL. So by default runs go to the run host
+(``studio.core.runhost``), one child process shared by every window of the studio, started
+when the first window is up; the GUI thread only folds decoded events into the run state
+and paints. The thread mode runs the same executor on an asyncio loop in a daemon thread.
 
 Events cross over in batches: the run's listener (called on the loop thread for every
 event) appends to a buffer, and the first event into an empty buffer posts ONE queued
@@ -20,8 +24,11 @@ loop; the executor cancels every in-flight call and waits for them.
 from __future__ import annotations
 
 import asyncio
+import atexit
+import os
 import threading
 import time
+import uuid
 from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -30,8 +37,58 @@ from studio.core import events as ev
 from studio.core.context import ApprovalDecision, ApprovalRequest
 from studio.core.events import Event
 from studio.core.executor import Run, RunOptions, RunResult, start_run
+from studio.core import runhost
 
 FRAME_S = 1 / 60
+
+
+def host_mode() -> str:
+    """"process" (the run host, default) or "thread" (``ORCHESTRA_RUN_HOST=thread``)."""
+    return "thread" if os.environ.get("ORCHESTRA_RUN_HOST", "").strip().lower() == "thread" else "process"
+
+
+class _Hub:
+    """The one run host of this studio process, and which worker each of its runs belongs to."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.workers: dict[str, "RunWorker"] = {}
+        self.client = runhost.HostClient(self.dispatch)
+
+    def dispatch(self, msg: dict[str, Any]) -> None:  # on the client's reader thread
+        with self.lock:  # held while a worker takes the message: detach() waits for it
+            if msg.get("t") == "gone":
+                for w in list(self.workers.values()):
+                    w._host_message(msg)
+                return
+            w = self.workers.get(msg.get("run"))
+            if w is not None:
+                w._host_message(msg)
+
+    def attach(self, run_id: str, worker: "RunWorker") -> None:
+        with self.lock:
+            self.workers[run_id] = worker
+
+    def detach(self, worker: "RunWorker") -> None:
+        with self.lock:
+            for k in [k for k, w in self.workers.items() if w is worker]:
+                del self.workers[k]
+
+    def close(self) -> None:
+        self.client.close()
+
+
+_hub: _Hub | None = None
+_hub_lock = threading.Lock()
+
+
+def hub() -> _Hub:
+    global _hub
+    with _hub_lock:
+        if _hub is None:
+            _hub = _Hub()
+            atexit.register(_hub.close)
+        return _hub
 
 
 class RunWorker(QObject):
@@ -56,6 +113,10 @@ class RunWorker(QObject):
         self._frame_timer = QTimer(self)
         self._frame_timer.setSingleShot(True)
         self._frame_timer.timeout.connect(self._take)
+        self.mode = host_mode()
+        self._run_id: str | None = None  # process mode: the run in the host
+        self._final: Any = None  # process mode: RunResult or exception, once the host said so
+        self._final_set = False
 
     # -- the thread ------------------------------------------------------------------
 
@@ -85,10 +146,26 @@ class RunWorker(QObject):
 
     @property
     def busy(self) -> bool:
+        if self.mode == "process":
+            return self._run_id is not None
         return self._future is not None and not self._future.done()
+
+    def prestart(self) -> None:
+        """Start the run host now (it imports litellm), so the first run does not wait."""
+        if self.mode == "process":
+            try:
+                hub().client.start()
+            except OSError:
+                pass  # the first run reports it
 
     def shutdown(self) -> None:
         """Cancel a run still going and stop the thread (the window is closing)."""
+        if self.mode == "process":
+            self.cancel()
+            if _hub is not None:
+                _hub.detach(self)
+            self._run_id = None
+            return
         if self._loop is None:
             return
         self.cancel()
@@ -111,10 +188,16 @@ class RunWorker(QObject):
 
     # -- running ---------------------------------------------------------------------
 
-    def start(self, plan, options: RunOptions) -> Run:
-        """Start a run of a compiled plan; events arrive through ``events``."""
+    def start(self, plan, options: RunOptions, document: dict[str, Any] | None = None) -> Run | str:
+        """Start a run of a compiled plan; events arrive through ``events``.
+
+        In process mode ``document`` (the flow's file document, the plan's source) is sent
+        to the run host, which compiles it again there; the run's id is returned.
+        """
         if self.busy:
             raise RuntimeError("a run is already going")
+        if self.mode == "process" and document is not None:
+            return self._start_in_host(plan, options, document)
         options.approval_handler = self._approval
         run = start_run(plan, options)
         run.add_listener(self._listen)
@@ -132,7 +215,70 @@ class RunWorker(QObject):
         fut.add_done_callback(self._done)
         return run
 
+    def _start_in_host(self, plan, options: RunOptions, document: dict[str, Any]) -> str:
+        run_id = options.run_id or uuid.uuid4().hex[:12]
+        trace = options.trace
+        msg = {
+            "op": "run", "run": run_id, "flow": document,
+            "base_dir": str(plan.base_dir) if plan.base_dir else None, "env": dict(os.environ),
+            "options": {"inputs": ev.jsonable(options.inputs), "concurrency": options.concurrency,
+                        "budget_usd": options.budget_usd, "mock": options.mock,
+                        "pinned": ev.jsonable(options.pinned), "settings": ev.jsonable(options.settings),
+                        "trace": str(trace) if not isinstance(trace, (bool, type(None))) else trace,
+                        "secrets": list(options.secrets)},
+        }
+        with self._lock:
+            self._buf = []
+            self._signaled = False
+        self._final, self._final_set = None, False
+        self._run_id = run_id
+        h = hub()
+        h.attach(run_id, self)
+        try:
+            h.client.send(msg)
+        except Exception:
+            h.detach(self)
+            self._run_id = None
+            raise
+        return run_id
+
+    def _host_message(self, msg: dict[str, Any]) -> None:  # on the host client's reader thread
+        t = msg.get("t")
+        if t == "events":
+            batch = [Event.from_json(d) for d in msg.get("events", ())]
+            with self._lock:
+                self._buf.extend(batch)
+                if self._signaled:
+                    return
+                self._signaled = True
+            self._wake.emit()
+            return
+        if t == "finished":
+            final: Any = runhost.result_from_json(msg["result"])
+        elif t == "error":
+            final = RuntimeError(msg.get("error") or "the run could not start")
+        elif t == "gone":
+            final = RuntimeError(f"the run host stopped unexpectedly (exit code {msg.get('code')}); "
+                                 "the next run starts a new one")
+        else:
+            return
+        with self._lock:
+            if self._final_set:
+                return
+            self._final, self._final_set = final, True
+            if self._signaled:
+                return
+            self._signaled = True
+        self._wake.emit()
+
     def cancel(self) -> None:
+        if self.mode == "process":
+            if self._run_id is not None and _hub is not None:
+                try:
+                    _hub.client.send({"op": "cancel", "run": self._run_id})
+                except Exception:  # noqa: BLE001 - a host that is gone has stopped the run anyway
+                    pass
+            return
         run = self.run
         if run is not None and self._loop is not None:
             self._loop.call_soon_threadsafe(run.cancel)
@@ -166,9 +312,18 @@ class RunWorker(QObject):
         with self._lock:
             batch, self._buf = self._buf, []
             self._signaled = False
+            final, final_set = self._final, self._final_set
         self._last_take = time.perf_counter()
         if batch:
             self.events.emit(batch)
+        if self.mode == "process":
+            if final_set and self._run_id is not None:
+                if _hub is not None:
+                    _hub.detach(self)
+                self._run_id = None
+                self._final, self._final_set = None, False
+                self.finished.emit(final)
+            return
         fut = self._future
         if fut is not None and fut.done():
             self._future = None
@@ -196,6 +351,11 @@ class RunWorker(QObject):
 
     def resolve_approval(self, node: str, scope: tuple, decision: ApprovalDecision) -> None:
         """The person answered: complete the waiting handler (from the GUI thread)."""
+        if self.mode == "process":
+            if self._run_id is not None and _hub is not None:
+                _hub.client.send({"op": "approval", "run": self._run_id, "node": node,
+                                  "scope": [list(s) for s in scope], "decision": runhost.decision_to_json(decision)})
+            return
         def answer() -> None:
             fut = self._approvals.get((node, tuple(scope)))
             if fut is not None and not fut.done():
