@@ -109,7 +109,9 @@ def encode_event(event: Event) -> bytes:
     try:
         return orjson.dumps(doc, default=_default, option=_OPTS)
     except (orjson.JSONEncodeError, TypeError, RecursionError):
-        return json.dumps(event.to_json(), ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+        safe = {"type": event.type, "node": event.node, "scope": [list(s) for s in event.scope],
+                "t": round(event.t, 6), "data": jsonable(event.data)}
+        return json.dumps(safe, ensure_ascii=False, separators=(",", ":"), default=repr).encode("utf-8") + b"\n"
 
 
 def dumps_event(event: Event) -> str:
