@@ -160,6 +160,7 @@ class _Host:
             if isinstance(env, dict):
                 os.environ.clear()
                 os.environ.update({str(k): str(v) for k, v in env.items()})
+                os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # litellm may be importing now
             from .credentials import forget_cached
 
             forget_cached()  # keys may have changed in the studio's Settings since the last run
