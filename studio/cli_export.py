@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from studio.core.errors import FlowFileError
-    from studio.core.export import ExportError, export_text
+    from studio.core.export import ExportError, export_for_sharing
     from studio.core.flowfile import atomic_write, load_flow
 
     try:
@@ -32,13 +32,7 @@ def main(args: argparse.Namespace) -> int:
         text = to_mermaid(model)
     else:
         try:
-            from studio.core.credentials import known_secrets
-
-            secrets = known_secrets()
-        except Exception:
-            secrets = frozenset()
-        try:
-            text = export_text(model, secrets, args.description)
+            text = export_for_sharing(model, args.description)
         except (ExportError, FlowFileError) as exc:
             print(f"orchestra export: {exc}", file=sys.stderr)
             return 1

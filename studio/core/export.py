@@ -40,6 +40,21 @@ def export_text(model: FlowModel, secrets: Iterable[str] = (), description: str 
     return dumps(export_document(model, secrets, description))
 
 
+def export_for_sharing(model: FlowModel, description: str | None = None) -> str:
+    """The text ``orchestra export`` and the studio's File → Export write: ``export_text``
+    checked against every API key this process knows (environment and keyring).
+
+    The keyring may block (a locked wallet), so the studio calls this off the GUI thread.
+    """
+    try:
+        from .credentials import known_secrets
+
+        secrets = known_secrets()
+    except Exception:  # no keyring here: the environment's keys were still not found
+        secrets = frozenset()
+    return export_text(model, secrets, description)
+
+
 def _embed_subflows(doc: dict[str, Any], base_dir: Path | None, depth: int, seen: tuple[str, ...]) -> None:
     from .flowfile import load_flow
 

@@ -52,6 +52,15 @@ def put(doc: dict[str, Any]) -> None:
         _exit_hook_registered = True
 
 
+def put_text(text: str) -> None:
+    """Plain text on the clipboard (a Mermaid diagram, a pip command).
+
+    ``setText`` lets Qt make the QMimeData itself (no Python wrapper), which is what the
+    exit hook below hands over to as well, so nothing of ours is left for Qt's static
+    destructors."""
+    QGuiApplication.clipboard().setText(text)
+
+
 def _hand_over_as_text() -> None:
     """Replace our QMimeData by a plain-text copy Qt made itself, while Python still runs.
 

@@ -1,4 +1,4 @@
-"""The main window: palette | canvas | inspector, Problems below, menus and files.
+"""The main window: palette | canvas | inspector, Problems/Run/Tests below, menus and files.
 
 It owns one Document at a time and wires the parts together: the scene and
 inspector follow the document's model, the undo group follows its stack, live
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QPointF, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QUndoGroup
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QTabWidget
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
 from studio.core.errors import FlowFileError
 from studio.core.registry import default_registry
@@ -24,6 +24,7 @@ from .canvas.scene import FlowScene
 from .canvas.view import FlowView
 from .document import Document
 from .editor import Editor
+from .flow_notice import NoticeBar
 from .inspector import Inspector
 from .palette import Palette
 from .problems_panel import ProblemsPanel
@@ -33,6 +34,8 @@ from .run.history import HistoryPanel
 from .run.last_run import LastRunView
 from .run.run_panel import RunPanel
 from .run.toolbar import RunToolbar
+from .sharing import SharingController
+from .tests_panel import FlowTestRunner, TestsPanel
 from .validation_runner import ValidationRunner
 
 FILE_FILTER = "Orchestra flows (*.flow.json);;JSON files (*.json);;All files (*)"
@@ -50,7 +53,15 @@ class MainWindow(QMainWindow):
         self.scene = FlowScene(self)
         self.editor = Editor(self.scene, self)
         self.view = FlowView(self.editor, self)
-        self.setCentralWidget(self.view)
+        self.notices = NoticeBar(self)  # what an opened flow needs before it can run
+        canvas_host = QWidget(self)
+        canvas_host.setObjectName("canvasHost")
+        host_layout = QVBoxLayout(canvas_host)
+        host_layout.setContentsMargins(0, 0, 0, 0)
+        host_layout.setSpacing(0)
+        host_layout.addWidget(self.notices)
+        host_layout.addWidget(self.view, 1)
+        self.setCentralWidget(canvas_host)
         self.undo_group = QUndoGroup(self)
         self.document: Document | None = None
         self.autosaver = autosaver or Autosaver()
@@ -66,6 +77,7 @@ class MainWindow(QMainWindow):
         self.problems = ProblemsPanel(self)
         self.run_panel = RunPanel(self)
         self.history_panel = HistoryPanel(self)
+        self.tests_panel = TestsPanel(self)
         self.run_toolbar = RunToolbar(self)
         self.addToolBar(Qt.TopToolBarArea, self.run_toolbar)
         self.palette_dock = self._dock("Nodes", "paletteDock", self.palette, Qt.LeftDockWidgetArea)
@@ -73,13 +85,17 @@ class MainWindow(QMainWindow):
         self.problems_dock = self._dock("Problems", "problemsDock", self.problems, Qt.BottomDockWidgetArea)
         self.run_dock = self._dock("Run", "runDock", self.run_panel, Qt.BottomDockWidgetArea)
         self.history_dock = self._dock("History", "historyDock", self.history_panel, Qt.BottomDockWidgetArea)
+        self.tests_dock = self._dock("Tests", "testsDock", self.tests_panel, Qt.BottomDockWidgetArea)
         self.splitDockWidget(self.problems_dock, self.history_dock, Qt.Horizontal)
         self.tabifyDockWidget(self.problems_dock, self.run_dock)
+        self.tabifyDockWidget(self.run_dock, self.tests_dock)
         self.problems_dock.raise_()  # Problems first; a run brings the Run tab forward
         self.resizeDocks([self.palette_dock, self.inspector_dock], [220, 340], Qt.Horizontal)
         self.resizeDocks([self.problems_dock, self.history_dock], [800, 380], Qt.Horizontal)
         self.resizeDocks([self.problems_dock], [190], Qt.Vertical)
         self.runs = RunController(self, self.settings, self)
+        self.sharing = SharingController(self, self.notices, self)
+        self.tests = FlowTestRunner(self, self.tests_panel, self)
         self.editor.default_model = lambda: str(self.settings.value("run/default_model", "") or "")
 
         self.validation = ValidationRunner(self)
@@ -143,6 +159,11 @@ class MainWindow(QMainWindow):
         self._act(f, "&Save", self.save, QKeySequence.Save)
         self._act(f, "Save &As…", self.save_as, QKeySequence.SaveAs)
         f.addSeparator()
+        self._act(f, "&Export…", self.sharing.export_dialog, "Ctrl+E", "exportAction").setToolTip(
+            "Write one self-contained file to share: subflows embedded, required packages listed, no keys")
+        self._act(f, "Export as &Mermaid…", self.sharing.export_mermaid_dialog, None, "exportMermaidAction")
+        self._act(f, "Copy Mermaid &Diagram", self.sharing.copy_mermaid, None, "copyMermaidAction")
+        f.addSeparator()
         self._act(f, "&Quit", self.close, QKeySequence.Quit)
 
         e = mb.addMenu("&Edit")
@@ -168,7 +189,8 @@ class MainWindow(QMainWindow):
         self._act(v, "Zoom &In", lambda: self.view.set_zoom(1.25), QKeySequence.ZoomIn)
         self._act(v, "Zoom &Out", lambda: self.view.set_zoom(0.8), QKeySequence.ZoomOut)
         v.addSeparator()
-        for dock in (self.palette_dock, self.inspector_dock, self.problems_dock, self.run_dock, self.history_dock):
+        for dock in (self.palette_dock, self.inspector_dock, self.problems_dock, self.run_dock, self.tests_dock,
+                     self.history_dock):
             v.addAction(dock.toggleViewAction())
 
         r = mb.addMenu("&Run")
@@ -177,6 +199,8 @@ class MainWindow(QMainWindow):
             r.addAction(action)
         r.addSeparator()
         r.addAction(tb.mock_action)
+        r.addSeparator()
+        self._act(r, "Run &Tests", self._run_tests, "Ctrl+T", "runTestsAction")
         r.addSeparator()
         self._act(r, "&Settings…", self.open_settings, "Ctrl+,", "settingsAction")
 
@@ -192,6 +216,11 @@ class MainWindow(QMainWindow):
         a.addSeparator()
         self._act(a, "Group in &Frame", lambda: self.editor.add_frame(self._canvas_center()), "Ctrl+G")
         self._act(a, "Add &Note", lambda: self.editor.add_note(self._canvas_center()))
+
+    def _run_tests(self) -> None:
+        self.tests_dock.show()
+        self.tests_dock.raise_()
+        self.tests.run_tests()
 
     def _paste(self) -> None:
         pos = self.view.mapFromGlobal(self.view.cursor().pos())
@@ -227,6 +256,8 @@ class MainWindow(QMainWindow):
         self._autosaved_index = -1
         self._update_title()
         self.runs.document_changed()
+        self.sharing.document_changed()
+        self.tests.document_changed()
 
     def _update_title(self, *_: object) -> None:
         doc = self.document
@@ -346,6 +377,8 @@ class MainWindow(QMainWindow):
         self.save_layout()
         self._drop_recovery()
         self._autosave_timer.stop()
+        self.tests.shutdown()
+        self.sharing.shutdown()
         self.runs.shutdown()
         event.accept()
 

@@ -168,3 +168,25 @@ def severity_icon(severity: str, size: int = 14) -> QIcon:
     p.drawPoint(QPointF(size / 2, size * 0.76))
     p.end()
     return QIcon(pm)
+
+
+@lru_cache(maxsize=16)
+def result_icon(result: str, size: int = 14) -> QIcon:
+    """A test case's mark: "pass" (green tick), "fail" (red cross), "running" (blue dot)."""
+    pm = QPixmap(size, size)
+    pm.fill(Qt.transparent)
+    p = QPainter(pm)
+    p.setRenderHint(QPainter.Antialiasing)
+    p.setPen(Qt.NoPen)
+    color = {"pass": RUN_COLORS["done"], "fail": ERROR, "running": RUN_COLORS["running"]}.get(result, RUN_COLORS["queued"])
+    p.setBrush(color)
+    p.drawEllipse(QRectF(1, 1, size - 2, size - 2))
+    p.setPen(QPen(QColor("#1e2127"), 2, Qt.SolidLine, Qt.RoundCap, Qt.RoundJoin))
+    s = float(size)
+    if result == "pass":
+        p.drawPolyline(QPolygonF([QPointF(s * 0.28, s * 0.52), QPointF(s * 0.44, s * 0.68), QPointF(s * 0.72, s * 0.34)]))
+    elif result == "fail":
+        p.drawLine(QPointF(s * 0.33, s * 0.33), QPointF(s * 0.67, s * 0.67))
+        p.drawLine(QPointF(s * 0.67, s * 0.33), QPointF(s * 0.33, s * 0.67))
+    p.end()
+    return QIcon(pm)

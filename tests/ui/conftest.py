@@ -3,7 +3,7 @@
 Every test gets its own QSettings file and recovery folder under tmp_path, litellm's
 model list is never loaded (it would import litellm in a thread), and the studio's
 questions are answered without a modal dialog ("discard" on close unless a test
-says otherwise).
+says otherwise); the trust question and file choosers fail the test unless it answers them.
 """
 
 from __future__ import annotations
@@ -34,6 +34,13 @@ def _studio_env(tmp_path, monkeypatch):
         raise AssertionError(f"unexpected error dialog: {title}: {text}")
 
     monkeypatch.setattr(dialogs, "error", unexpected_error)
+
+    def unexpected_question(*args, **kwargs):
+        raise AssertionError(f"unexpected dialog: {args[1:]}")
+
+    # a modal dialog would hang a headless run: a test that expects one patches it
+    monkeypatch.setattr(dialogs, "ask_trust", unexpected_question)
+    monkeypatch.setattr(dialogs, "save_file_name", unexpected_question)
 
 
 @pytest.fixture

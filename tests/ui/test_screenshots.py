@@ -121,3 +121,39 @@ def test_screenshot_overview_of_a_large_flow(qtbot, window, tmp_path):
     _save(window, tmp_path, "studio_overview.png")
     window.view.set_zoom(1.0 / window.view.zoom())
     assert not window.scene.overview
+
+
+def test_screenshot_received_flow_with_missing_types(qtbot, window, tmp_path, loopback):
+    """The bar above the canvas names what is missing; Run says why it refused."""
+    import sharing_flows
+
+    assert window.open_file(sharing_flows.with_missing_type(tmp_path / "received"))
+    window.validation.run_now()
+    window.run_toolbar.run_action.trigger()
+    qtbot.wait(50)
+    assert window.notices.missing.isVisible() and not window.runs.running
+    bar = window.notices.missing
+    assert bar.text.height() >= bar.text.heightForWidth(bar.text.width()) - 1  # no clipped line
+    _save(window, tmp_path, "studio_missing_types.png")
+
+
+def test_screenshot_received_flow_with_its_own_code(qtbot, window, tmp_path, loopback):
+    import sharing_flows
+
+    assert window.open_file(sharing_flows.with_tool_code(tmp_path / "received"))
+    window.validation.run_now()
+    qtbot.wait(50)
+    assert window.notices.code.isVisible()
+    _save(window, tmp_path, "studio_flow_code.png")
+
+
+def test_screenshot_tests_panel_with_results(qtbot, window, tmp_path, loopback):
+    import sharing_flows
+
+    assert window.open_file(sharing_flows.with_tests(tmp_path / "project"))
+    with qtbot.waitSignal(window.tests.finished, timeout=30000):
+        window.tests_panel.run_button.click()
+    window.tests_dock.raise_()
+    window.scene.select_nodes(["greet"])
+    qtbot.wait(50)
+    _save(window, tmp_path, "studio_tests_panel.png")
