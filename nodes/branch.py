@@ -50,6 +50,9 @@ class BranchNode(NodeType):
         Param("cases", "cases", [{"name": "yes", "when": "value"}], "Cases in order: a port name and its condition."),
         Param("model", "model", "gpt-4o-mini", "For mode 'model': the model that picks a case name."),
         Param("instructions", "text", "", "For mode 'model': what the model should base its choice on."),
+        # read by studio.llm.choose; without it a mock run always takes the first case
+        Param("mock_responses", "list", [], "For mode 'model' in mock mode: the case the model picks, one entry "
+              "per loop iteration (the last repeats); empty: the first case.", advanced=True),
     )
 
     @classmethod

@@ -49,3 +49,24 @@ async def test_mock_mode_takes_the_first_case_without_calling(mock_openai):
     assert (await BranchNode().run(ctx))["route"] == "billing"
     assert mock_openai.count == 0
     assert len(rec.costs) == 1
+
+
+async def test_mock_mode_takes_the_case_a_mock_response_names(mock_openai):
+    ctx, _ = make_ctx(BranchNode, {"mode": "model", "cases": CASES, "model": "openai/gpt-4o-mini",
+                                   "mock_responses": ["Bug."]}, {"value": "x"}, mock=True)
+    assert (await BranchNode().run(ctx))["route"] == "bug"
+    assert mock_openai.count == 0
+
+
+def test_mock_responses_is_a_declared_branch_parameter():
+    # regression: choose.py reads mock_responses, but the Branch did not declare it, so a flow that
+    # set it (as docs/llm-and-tools.md says) got an unknown_param warning and the inspector hid it
+    from studio.core.model import FlowModel
+    from studio.core.commands import AddNode, UndoStack
+    from studio.core.validation import validate
+
+    assert "mock_responses" in {p.name for p in BranchNode.params}
+    model = FlowModel("branch")
+    UndoStack(model).push(AddNode("branch", node_id="route", params={
+        "mode": "model", "cases": CASES, "mock_responses": ["bug"]}))
+    assert [p for p in validate(model) if p.code == "unknown_param"] == []
