@@ -41,4 +41,10 @@ def main(args: argparse.Namespace) -> int:
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
+    if not args.mermaid:
+        from studio.core.export import files_note
+
+        note = files_note(model)
+        if note:
+            print(f"orchestra export: note: {note}", file=sys.stderr)
     return 0

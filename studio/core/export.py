@@ -4,6 +4,9 @@
   subflows included), so the receiver needs nothing but the file.
 * ``requires`` names every node type and the package (with version) that provides it,
   so a receiver learns what is missing before anything runs.
+* Files the flow reads beside it (the fixed ``path``/``pattern`` of its file tools, e.g.
+  a docs folder it searches) cannot travel inside a JSON file; the export lists them as
+  ``requires.files`` and ``orchestra export`` / File → Export say to send them along.
 * Secrets are impossible by construction: the format has no field for credentials, and
   the export refuses to write a file in which any known key appears anywhere (a key
   pasted into a prompt, say), naming where it was found.
@@ -32,8 +35,42 @@ def export_document(model: FlowModel, secrets: Iterable[str] = (), description: 
         doc["description"] = description
     doc = copy.deepcopy(doc)
     _embed_subflows(doc, model.base_dir, depth=0, seen=())
+    files = files_read(model)
+    if files:
+        doc.setdefault("requires", {})["files"] = files
     _refuse_secrets(doc, [s for s in secrets if s and len(s) >= 6])
     return doc
+
+
+FILE_TOOLS = {"read_file": "path", "list_files": "pattern", "search_files": "pattern"}
+
+
+def files_read(model: FlowModel) -> list[str]:
+    """Folder-relative paths or globs that the flow's file tools read (fixed arguments only).
+
+    A path that arrives on a wire at run time cannot be known here; those are left out.
+    """
+    found: set[str] = set()
+    for node in model.nodes.values():
+        if node.type not in ("tool", "agent"):
+            continue
+        tools = [node.params.get("tool")] if node.type == "tool" else list(node.params.get("tools") or [])
+        args = node.params.get("arguments") if isinstance(node.params.get("arguments"), dict) else {}
+        for tool in tools:
+            key = FILE_TOOLS.get(tool) if isinstance(tool, str) else None
+            value = args.get(key) if key else None
+            if isinstance(value, str) and value.strip() and value.strip() != "*":
+                found.add(value.strip())
+    return sorted(found)
+
+
+def files_note(model: FlowModel) -> str:
+    """What to tell the person exporting a flow that reads files beside it ('' when none)."""
+    files = files_read(model)
+    if not files:
+        return ""
+    return ("this flow reads files beside it: " + ", ".join(files)
+            + " -- send them along, in the same place relative to the flow file")
 
 
 def export_text(model: FlowModel, secrets: Iterable[str] = (), description: str | None = None) -> str:

@@ -194,8 +194,11 @@ class SharingController(QObject):
             return
 
         def job() -> str:
+            from studio.core.export import files_note
+
             text = export_for_sharing(snapshot)
             flowfile.atomic_write(path, text.encode("utf-8"))
+            self._files_note = files_note(snapshot)
             return str(path)
 
         def failed(exc: BaseException) -> None:
@@ -210,7 +213,11 @@ class SharingController(QObject):
         self.background.submit(job, self._exported, failed)
 
     def _exported(self, path: str) -> None:
-        self.window.statusBar().showMessage(f"Exported {path} (self-contained; no keys in it)", 8000)
+        note = getattr(self, "_files_note", "")
+        if note:
+            self.window.statusBar().showMessage(f"Exported {path}; {note}", 15000)
+        else:
+            self.window.statusBar().showMessage(f"Exported {path} (self-contained; no keys in it)", 8000)
         self.exported.emit(path)
 
     def _export_error(self, why: str) -> None:
