@@ -157,3 +157,34 @@ def test_screenshot_tests_panel_with_results(qtbot, window, tmp_path, loopback):
     window.scene.select_nodes(["greet"])
     qtbot.wait(50)
     _save(window, tmp_path, "studio_tests_panel.png")
+
+
+def test_screenshot_example_project_after_a_mock_run(qtbot, window, tmp_path):
+    """The README's picture: research_report after a mock run (badges, k of n, cost)."""
+    import shutil
+
+    from conftest import PROJECTS
+
+    work = tmp_path / "projects"
+    shutil.copytree(PROJECTS, work, ignore=shutil.ignore_patterns("outbox"))
+    assert window.open_file(work / "research_report.flow.json")
+    window.run_toolbar.mock_action.setChecked(True)
+    window.scene.select_nodes(["research"] if "research" in window.document.model.nodes else [])
+    for _ in range(2):  # the second run shows warm timings (the first waits for litellm's import)
+        window.run_toolbar.run_action.trigger()
+        qtbot.waitUntil(lambda: not window.runs.running and window.runs.latest is not None
+                        and window.runs.latest.ended, timeout=60000)
+        assert window.runs.latest.status == "succeeded", window.runs.latest.error
+    window.run_dock.raise_()
+    window.resize(1600, 900)
+    window.history_dock.hide()
+    qtbot.wait(50)
+    # the fan-out region at a readable zoom: planner, fan-out, workers, collect, writer
+    window.scene.select_nodes(["plan", "each", "research", "section", "gather", "write"])
+    window.view.fit(selection_only=True)
+    window.scene.select_nodes(["research"])
+    qtbot.wait(100)
+    path = _save(window, tmp_path, "studio_readme.png")
+    assert path.stat().st_size > 20000
+    fanouts = [n for n in window.document.model if n.type == "fanout"]
+    assert fanouts and " of " in (window.scene.nodes[fanouts[0].id].run.progress or "")
