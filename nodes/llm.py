@@ -1,7 +1,8 @@
 """LLM: one model call -- a system prompt and a prompt template whose variables are inputs.
 
 Text or JSON replies (JSON parsed onto the ``json`` port, checked against an optional
-schema; an invalid reply is retried and finally fails showing the raw text), tokens
+schema; an invalid reply is retried and finally fails showing the raw text; a schema whose
+root is an array makes ``json`` a list port, e.g. for a Fan-out), tokens
 streamed as progress events, fallback models within an attempt, mock responses in mock
 mode. Cost is reported once per billed call through the run's context.
 """
@@ -50,7 +51,11 @@ class LLMNode(NodeType):
     def output_ports(cls, params: Mapping[str, Any], base_dir=None):
         ports = [Port("text", PortType.TEXT, "The reply as text.")]
         if params.get("response_format") == "json":
-            ports.append(Port("json", PortType.JSON, "The reply parsed as JSON."))
+            schema = params.get("json_schema")
+            if isinstance(schema, Mapping) and schema.get("type") == "array":  # e.g. feeds a Fan-out
+                ports.append(Port("json", PortType.LIST, "The reply parsed as JSON (a list, as the schema says)."))
+            else:
+                ports.append(Port("json", PortType.JSON, "The reply parsed as JSON."))
         ports.append(Port("messages", PortType.MESSAGES, "The conversation including the reply.", required=False))
         return (*ports, ERROR_PORT)
 
@@ -107,8 +112,13 @@ class LLMNode(NodeType):
 
 def _with_json_instruction(system: str, schema: Any) -> str:
     """JSON mode needs the word JSON in the messages (OpenAI) and helps every model."""
+    from studio.llm.calls import WRAPPER_KEY, needs_wrapper
+
     line = "Reply with a single JSON value and nothing else."
-    if isinstance(schema, Mapping) and schema:
+    if needs_wrapper(schema):  # sent wrapped in an object (studio.llm.calls.json_format)
+        line = (f'Reply with a single JSON object and nothing else: {{"{WRAPPER_KEY}": ...}}, where the '
+                f"{WRAPPER_KEY} matches this JSON Schema: " + json.dumps(schema, ensure_ascii=False, sort_keys=True))
+    elif isinstance(schema, Mapping) and schema:
         line += " It must match this JSON Schema: " + json.dumps(schema, ensure_ascii=False, sort_keys=True)
     return f"{system}\n\n{line}" if system else line
 

@@ -1,5 +1,10 @@
 """`orchestra run FLOW`: run a flow headless with a live view, then outputs and costs.
 
+Progress goes to standard error: a live table on a terminal, one line per event
+otherwise (streamed tokens as "node │ text" lines); --json prints one document on
+standard output instead. API keys never appear in what it prints: every key the run
+knows of is replaced by [redacted] (a provider may echo the key in an error message).
+
 Exit codes: 0 success; 1 the run failed (the message names the node and the error);
 2 the flow is invalid or unreadable; 3 the budget was spent; 130 cancelled (Ctrl-C;
 the trace is kept).
@@ -33,6 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--trace", metavar="PATH", help="where to write the JSON-lines trace (default: the user data folder)")
     p.add_argument("--json", action="store_true", help="print one JSON document with outputs, per-node results and totals")
     p.add_argument("--api-base", metavar="URL", help="send every LLM call of this run to this OpenAI-compatible endpoint")
+    p.add_argument("--plain", action="store_true",
+                   help="one line per event instead of the live table (the default when standard error is not a terminal)")
     p.set_defaults(func=main)
 
 
@@ -144,8 +151,20 @@ async def _run(plan, inputs: dict[str, Any], args: argparse.Namespace) -> int:
         approval_handler=_approval_handler(args.approve), settings=settings,
         trace=Path(args.trace) if args.trace else True, secrets=secrets,
     )
+    view = RunView.create(plain=getattr(args, "plain", False), secrets=secrets)
+    if any(spec.paid or spec.kind == "subflow" for spec in plan.nodes.values()):
+        # litellm takes seconds to import; pay that before the run starts, so the first
+        # model node's latency (and the run's wall time) is the call's, not the import's
+        from studio.llm import is_loaded, warm_up
+
+        if not is_loaded():
+            if not args.json:
+                view.console.print("loading litellm…", style="dim", highlight=False)
+            try:
+                await asyncio.wrap_future(warm_up())
+            except Exception:  # the first model call will report it where it belongs
+                pass
     run = start_run(plan, options)
-    view = RunView.create()
     if not args.json:
         run.add_listener(view.on_event)
     else:
@@ -170,28 +189,30 @@ async def _run(plan, inputs: dict[str, Any], args: argparse.Namespace) -> int:
             "error_node": result.error_node, "nodes": per_node, "totals": result.totals,
             "trace": str(result.trace_path) if result.trace_path else None,
         }
+        from studio.core.credentials import redact
         from studio.core.events import jsonable
 
-        print(json.dumps(jsonable(doc), indent=2, ensure_ascii=False))
+        # what is printed is often saved (`> run.json`): no key in it, like the trace
+        print(json.dumps(redact(jsonable(doc), view.redaction_set()), indent=2, ensure_ascii=False))
         return code
     out = view.console
     if result.outputs:
         out.print("[bold]Outputs[/bold]")
         for name, value in result.outputs.items():
             text = value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False, default=repr)
-            out.print(f"[bold cyan]{name}[/bold cyan]:", highlight=False)
-            out.print(text, markup=False, highlight=False)
+            out.print(f"[bold cyan]{view.clean(name)}[/bold cyan]:", highlight=False)
+            out.print(view.clean(text), markup=False, highlight=False)
     out.print(view.summary_table())
     t = result.totals
     cost = fmt_cost(t["cost_usd"], t.get("cost_unknown_calls", 0))
     out.print(f"{result.status} in {t['wall_s']:.2f} s · tokens {t['tokens_in']} in / {t['tokens_out']} out · cost {cost}"
-              + (f" · budget ${args.budget:g}" if args.budget is not None else ""), highlight=False)
-    if result.trace_path:
-        out.print(f"trace: {result.trace_path}", highlight=False, markup=False)
+              + (f" · budget ${args.budget:g}" if args.budget is not None else ""), highlight=False, soft_wrap=True)
+    if result.trace_path:  # never wrapped: a path is copied from the terminal or a log
+        out.print(f"trace: {result.trace_path}", highlight=False, markup=False, soft_wrap=True)
     if code == EXIT_FAILED:
-        print(f"orchestra run: failed at {result.error_node or 'the flow'}: {result.error}", file=sys.stderr)
+        print(view.clean(f"orchestra run: failed at {result.error_node or 'the flow'}: {result.error}"), file=sys.stderr)
     elif code == EXIT_BUDGET:
-        print(f"orchestra run: {result.error}", file=sys.stderr)
+        print(view.clean(f"orchestra run: {result.error}"), file=sys.stderr)
     elif code == EXIT_CANCELLED:
         print("orchestra run: cancelled; the trace is kept", file=sys.stderr)
     return code

@@ -3,11 +3,21 @@
 It keeps a small per-node summary (status, instances, fan-out counts, loop iteration,
 streamed text, cost) and renders it with rich. On a terminal it redraws in place; when
 output goes to a file or a pipe it prints one plain line per notable event instead, so
-CI logs and captured output still show progress, streamed tokens included.
+CI logs and captured output still show progress, streamed tokens included (gathered per
+node instance for 200 ms, one ``node │ text`` line each).
+
+Which one: the live view needs a stream that is a real terminal. FORCE_COLOR (set by
+many CI systems) keeps colours but not in-place redrawing, which would leave cursor
+codes and erased frames in a log. ``--plain`` (or TTY_INTERACTIVE=0) asks for the lines
+on a terminal too; TTY_INTERACTIVE=1 asks for the live view on anything (rich's variables).
+
+Everything it prints goes through ``credentials.redact_text``: a provider that echoes
+the key in an error message does not put it on the screen or into a captured log.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -18,8 +28,11 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from studio.core import credentials
 from studio.core import events as ev
 from studio.core.events import Event
+
+_REDRAW_S = 0.05  # the live table is rebuilt at most this often (rich draws it 10 times a second)
 
 
 def fmt_cost(usd: float | None, unknown: int = 0) -> str:
@@ -62,15 +75,35 @@ class RunView:
     lines: dict[str, NodeLine] = field(default_factory=dict)
     run_cost: float = 0.0
     started: float = field(default_factory=time.perf_counter)
+    secrets: frozenset[str] = frozenset()
     _live: Live | None = None
     _last_stream_print: dict[str, float] = field(default_factory=dict)
     _pending_stream: dict[str, str] = field(default_factory=dict)
+    _last_redraw: float = 0.0
+    _secrets_version: int = -1
+    _redact_with: frozenset[str] = frozenset()
 
     @classmethod
-    def create(cls, stream: TextIO | None = None) -> "RunView":
+    def create(cls, stream: TextIO | None = None, plain: bool = False, secrets=()) -> "RunView":
         out = stream or sys.stderr
         console = Console(file=out, highlight=False, soft_wrap=False)
-        return cls(console, console.is_terminal)
+        return cls(console, not plain and _can_redraw(console), secrets=frozenset(secrets))
+
+    def redaction_set(self) -> frozenset[str]:
+        """The keys to hide: those given, plus every key this process has seen so far."""
+        version = credentials.secrets_version()
+        if version != self._secrets_version:
+            self._secrets_version = version
+            try:
+                self._redact_with = self.secrets | credentials.known_secrets(include_keyring=False)
+            except Exception:
+                self._redact_with = self.secrets
+        return self._redact_with
+
+    def clean(self, text: str) -> str:
+        """``text`` with every key this process knows of replaced by [redacted]."""
+        secrets = self.redaction_set()
+        return credentials.redact_text(text, secrets) if secrets and text else text
 
     def __enter__(self) -> "RunView":
         if self.live_mode:
@@ -94,7 +127,9 @@ class RunView:
 
     def on_event(self, e: Event) -> None:
         where = "".join(f"{s}[{i}]/" for s, i in e.scope)
-        if e.type == ev.NODE_STARTED:
+        if e.type == ev.RUN_STARTED:
+            self.started = time.perf_counter()  # the clock shows the run's time, not set-up's
+        elif e.type == ev.NODE_STARTED:
             ln = self.line(e.node)
             ln.running += 1
             ln.instances += 1
@@ -161,13 +196,17 @@ class RunView:
         elif e.type == ev.APPROVAL_RESOLVED:
             self._print(f"  {where}{e.node}: {e.data.get('action')} ({e.data.get('by')})")
         if self._live is not None:
-            self._live.update(self.render())
+            now = time.perf_counter()
+            if now - self._last_redraw >= _REDRAW_S or e.type != ev.NODE_PROGRESS:
+                # not per token: a 500-item fan-out streams thousands of events a second
+                self._last_redraw = now
+                self._live.update(self.render())
 
     def _print(self, text: str) -> None:
         if self._live is not None:
-            self._live.console.print(Text(text))
+            self._live.console.print(Text(self.clean(text)))
         else:
-            self.console.print(Text(text))
+            self.console.print(Text(self.clean(text)))
 
     def _flush_streams(self, force: bool = False, node: str | None = None) -> None:
         if self.live_mode and not force:
@@ -179,7 +218,7 @@ class RunView:
             if force or now - self._last_stream_print.get(key, 0.0) >= 0.2:
                 chunk = self._pending_stream.pop(key)
                 if chunk and not self.live_mode:
-                    self.console.print(Text(f"  {key} │ {chunk}"), soft_wrap=True)
+                    self.console.print(Text(self.clean(f"  {key} │ {chunk}")), soft_wrap=True)
                 self._last_stream_print[key] = now
 
     # -- rendering -----------------------------------------------------------------
@@ -203,7 +242,7 @@ class RunView:
             elif ln.running > 1:
                 prog = f"{ln.running} running"
             table.add_row(ln.node, ln.status, prog, fmt_cost(ln.cost_usd) if ln.cost_usd else "",
-                          ln.stream.replace("\n", " ")[-60:])
+                          self.clean(ln.stream).replace("\n", " ")[-60:])
         done = sum(1 for ln in self.lines.values() if ln.status in ("done", "cached"))
         head = Text(f"{time.perf_counter() - self.started:6.1f} s   {done} node(s) done   cost {fmt_cost(self.run_cost)}")
         return Group(head, table)
@@ -223,6 +262,18 @@ class RunView:
                           fmt_cost(ln.cost_usd if not ln.cost_unknown or ln.cost_usd else None, ln.cost_unknown)
                           if (ln.tokens_in or ln.cost_usd or ln.cost_unknown) else "")
         return table
+
+
+def _can_redraw(console: Console) -> bool:
+    """Whether to redraw in place: a real terminal, unless TTY_INTERACTIVE says otherwise."""
+    forced = os.environ.get("TTY_INTERACTIVE")
+    if forced in ("0", "1"):
+        return forced == "1"
+    try:
+        isatty = console.file.isatty()
+    except (AttributeError, ValueError):
+        isatty = False
+    return bool(isatty) and console.is_interactive
 
 
 def _short(value: Any, limit: int = 60) -> str:

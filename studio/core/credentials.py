@@ -69,6 +69,7 @@ class KeyInfo:
 
 _lock = threading.Lock()
 _seen: set[str] = set()  # every key value this process looked up or stored
+_generation = 0  # bumped whenever _seen grows, so writers can refresh their redaction list cheaply
 
 
 def env_var_for(provider: str) -> str:
@@ -77,17 +78,28 @@ def env_var_for(provider: str) -> str:
     return ENV_VARS.get(provider) or f"{re.sub(r'[^A-Z0-9]', '_', provider.upper())}_API_KEY"
 
 
+_PROVIDER_RE = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
+
+
 def _normalise(provider: str) -> str:
     p = (provider or "").strip().lower()
-    if not p or not re.match(r"^[a-z0-9][a-z0-9_.\-]*$", p):
+    if not p or not _PROVIDER_RE.match(p):
         raise ValueError(f"{provider!r} is not a provider name (e.g. openai, anthropic, gemini)")
     return p
 
 
 def _remember(value: str | None) -> None:
-    if value and len(value) >= _MIN_SECRET_LEN:
+    global _generation
+    if value and len(value) >= _MIN_SECRET_LEN and value not in _seen:
         with _lock:
-            _seen.add(value)
+            if value not in _seen:
+                _seen.add(value)
+                _generation += 1
+
+
+def secrets_version() -> int:
+    """A number that changes whenever this process learns a new key (see ``known_secrets``)."""
+    return _generation
 
 
 # -- keyring -------------------------------------------------------------------------
@@ -113,13 +125,13 @@ def _keyring_get(provider: str, fresh: bool = False) -> tuple[str | None, str | 
 
     Answers are cached for a few seconds per backend; our own set/delete clear the cache.
     """
-    from keyring.errors import KeyringError
-
     backend = _backend()
     now = time.monotonic()
     hit = _cache.get(provider)
     if hit is not None and not fresh and hit[0] is backend and now - hit[1] < _CACHE_S:
         return hit[2], hit[3]
+    from keyring.errors import KeyringError
+
     try:
         value, problem = backend.get_password(SERVICE, provider) or None, None
     except KeyringError as exc:

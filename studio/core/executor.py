@@ -33,6 +33,7 @@ from typing import Any, AsyncIterator, Callable, Mapping, Sequence
 
 from . import events as ev
 from . import gctune
+from .credentials import known_secrets, secrets_version
 from .context import ApprovalDecision, ApprovalHandler, ApprovalRequest, CostReport, NodeContext
 from .errors import BudgetExceeded, NodeFailure, OrchestraError, RetryableError
 from .events import Event
@@ -154,7 +155,8 @@ class Run:
         self._sem: asyncio.Semaphore | None = None
         self._trace_fh = None
         self.trace_path: Path | None = None
-        self._secrets = [s.encode("utf-8") for s in self.options.secrets if s and len(s) >= 6]
+        self._secrets: list[bytes] = []  # what the trace must never contain (see _refresh_secrets)
+        self._secrets_version = -1
         self._subplans: dict[tuple[int, str], Plan] = {}
         self._loop_ids = frozenset(n for n, s in plan.nodes.items() if s.kind == "loop")
 
@@ -205,11 +207,33 @@ class Run:
             self._queue.put(e)
         if self._trace_fh is not None:
             line = ev.encode_event(e)
+            if secrets_version() != self._secrets_version:
+                self._refresh_secrets()
             for s in self._secrets:
                 if s in line:
                     line = line.replace(s, b"[redacted]")
             self._trace_fh.write(line)
         return e
+
+    def _refresh_secrets(self) -> None:
+        """The byte strings the trace replaces with [redacted].
+
+        The run's ``secrets`` plus every key this process knows of (provider environment
+        variables, keys looked up or stored), so a trace is redacted even when the caller
+        passed nothing; refreshed whenever a key is looked up during the run (one integer
+        compare per event otherwise). Longest first, and also as JSON escapes them.
+        """
+        self._secrets_version = secrets_version()
+        found = {s for s in self.options.secrets if s and len(s) >= 6}
+        try:
+            found |= known_secrets(include_keyring=False)
+        except Exception:  # redaction must never stop a run; the given secrets still apply
+            pass
+        forms: set[bytes] = set()
+        for s in found:
+            forms.add(s.encode("utf-8"))
+            forms.add(json.dumps(s, ensure_ascii=False)[1:-1].encode("utf-8"))
+        self._secrets = sorted(forms, key=len, reverse=True)
 
     def _open_trace(self) -> None:
         t = self.options.trace

@@ -82,7 +82,43 @@ def _compiled(source: str):
     return _env.from_string(source)
 
 
+@lru_cache(maxsize=1024)
+def _simple_parts(source: str) -> tuple[str, ...] | None:
+    """Text and slot names alternating, for a template of plain ``{{ name }}`` slots only.
+
+    None when anything else jinja2 would interpret is there (tags, comments, filters,
+    whitespace control, reserved names): those take jinja2's full path.
+    """
+    if "\r" in source:
+        return None  # jinja2 normalises line endings in the text
+    if "{" not in source:
+        return (source,)
+    parts = _SIMPLE_SLOT.split(source)
+    texts = parts[0::2]
+    if any(_JINJA_MARK.search(t) for t in texts) or _RESERVED.intersection(parts[1::2]):
+        return None
+    # a brace right against a slot ("{{{ x }}}") is read differently by jinja2's lexer
+    if any(t.endswith("{") for t in texts[:-1]) or any(t.startswith("}") for t in texts[1:]):
+        return None
+    return tuple(parts)
+
+
 def render(source: str, values: Mapping[str, Any]) -> str:
+    parts = _simple_parts(source)
+    if parts is not None:
+        # what jinja2 produces for plain slots (str() of each value, autoescape off),
+        # without its render machinery: an LLM node in a 500-item fan-out renders once
+        # per call. A missing value takes jinja2's path for its StrictUndefined error.
+        try:
+            out = [parts[0]]
+            for i in range(1, len(parts), 2):
+                out.append(str(values[parts[i]]))
+                out.append(parts[i + 1])
+            return "".join(out)
+        except KeyError:
+            pass
+        except Exception:
+            pass  # a value whose str() fails: jinja2 reports it the usual way
     try:
         return _compiled(source).render(**values)
     except RecursionError:

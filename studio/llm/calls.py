@@ -120,10 +120,28 @@ def _combined(failures: list[tuple[str, BaseException]]) -> BaseException:
 _FENCE_RE = re.compile(r"^\s*```(?:json|JSON)?\s*\n(.*?)\n?```\s*$", re.DOTALL)
 
 
+WRAPPER_KEY = "value"
+
+
+def needs_wrapper(schema: Any) -> bool:
+    """True when a reply schema's root is not an object (a list of sub-topics, say).
+
+    OpenAI's structured outputs refuse such a schema with a 400 ("schema must be a JSON
+    Schema of 'type: object'") and its JSON mode always answers an object, so these
+    schemas are sent wrapped as ``{"value": <schema>}`` and the reply is unwrapped.
+    """
+    return isinstance(schema, Mapping) and bool(schema) and schema.get("type") != "object"
+
+
 def json_format(schema: Any) -> dict[str, Any]:
-    """The response_format for JSON mode, with a schema when one is given."""
+    """The response_format for JSON mode, with a schema when one is given (wrapped in an
+    object when its root is not one, see ``needs_wrapper``)."""
     if isinstance(schema, Mapping) and schema:
-        return {"type": "json_schema", "json_schema": {"name": "output", "schema": dict(schema)}}
+        sent = dict(schema)
+        if needs_wrapper(schema):
+            sent = {"type": "object", "properties": {WRAPPER_KEY: sent}, "required": [WRAPPER_KEY],
+                    "additionalProperties": False}
+        return {"type": "json_schema", "json_schema": {"name": "output", "schema": sent}}
     return {"type": "json_object"}
 
 
@@ -141,6 +159,8 @@ def parse_json_reply(text: str, schema: Any = None, model: str = "") -> Any:
         value = json.loads(body)
     except ValueError as exc:
         raise RetryableError(f"{who}did not return valid JSON ({exc}). Raw text: {_clip(raw)}") from None
+    if needs_wrapper(schema) and isinstance(value, dict) and list(value) == [WRAPPER_KEY]:
+        value = value[WRAPPER_KEY]  # sent wrapped (json_format); a bare reply is taken as it is
     if isinstance(schema, Mapping) and schema:
         import jsonschema
 

@@ -119,19 +119,20 @@ async def complete(
                 raise
             raise mapped from exc
 
-    text, calls, finish, usage, tokens_in, tokens_out = result
+    text, calls, finish, usage, tokens_in, tokens_out, reported = result
     estimated = False
     if usage is None:  # a stream from a server that does not report usage: count ourselves
         tokens_in = _count(ll, model, messages=list(messages))
         tokens_out = _count(ll, model, text=text + "".join(c.arguments for c in calls))
         estimated = True
+        reported = None
     return Completion(
         text=text,
         model=model,
         tool_calls=calls,
         tokens_in=tokens_in,
         tokens_out=tokens_out,
-        cost_usd=cost_of(model, tokens_in, tokens_out, pricing, usage=usage),
+        cost_usd=cost_of(model, tokens_in, tokens_out, pricing, usage=usage, reported=reported),
         finish_reason=finish,
         tokens_estimated=estimated,
         latency_s=time.perf_counter() - started,
@@ -149,7 +150,10 @@ def _from_response(resp: Any):
     usage = getattr(resp, "usage", None)
     tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)
     tokens_out = int(getattr(usage, "completion_tokens", 0) or 0)
-    return text, calls, getattr(choice, "finish_reason", None), usage, tokens_in, tokens_out
+    # litellm prices every response it returns (None when the model is not in its map)
+    hidden = getattr(resp, "_hidden_params", None)
+    reported = hidden.get("response_cost") if isinstance(hidden, dict) else None
+    return text, calls, getattr(choice, "finish_reason", None), usage, tokens_in, tokens_out, reported
 
 
 async def _streamed(ll: Any, kwargs: dict[str, Any], on_token: TokenCallback | None):
@@ -195,7 +199,9 @@ async def _streamed(ll: Any, kwargs: dict[str, Any], on_token: TokenCallback | N
                   for i, c in sorted(calls.items())]
     tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)
     tokens_out = int(getattr(usage, "completion_tokens", 0) or 0)
-    return "".join(pieces), tool_calls, finish, usage, tokens_in, tokens_out
+    # litellm prices the final usage chunk of a stream as ``usage.cost`` (absent when unknown)
+    reported = getattr(usage, "cost", None) if usage is not None else None
+    return "".join(pieces), tool_calls, finish, usage, tokens_in, tokens_out, reported
 
 
 def _count(ll: Any, model: str, **kw: Any) -> int:

@@ -220,3 +220,56 @@ def test_parameter_checks():
     assert any(n == "fallback_models" for n, _ in LLMNode.check_params({**good, "fallback_models": [""]}))
     names = {p.name for p in LLMNode.params}
     assert {"timeout_s", "retries", "retry_backoff_s"} <= names
+
+
+# -- JSON replies whose schema is not an object (regression: OpenAI refuses a root array) --
+
+LIST_SCHEMA = {"type": "array", "items": {"type": "string"}, "minItems": 2}
+
+
+async def test_array_schema_is_sent_wrapped_in_an_object_and_unwrapped(mock_openai):
+    mock_openai.enqueue(Reply.text('{"value": ["history", "economics"]}'))
+    ctx, _ = ctx_for(mock_openai, {"response_format": "json", "json_schema": LIST_SCHEMA})
+    out = await LLMNode().run(ctx)
+    assert out["json"] == ["history", "economics"]
+    body = mock_openai.requests[0].body
+    sent = body["response_format"]["json_schema"]["schema"]
+    assert sent["type"] == "object" and sent["properties"]["value"] == LIST_SCHEMA
+    assert sent["required"] == ["value"]
+    assert '{"value": ...}' in body["messages"][0]["content"]
+
+
+async def test_array_schema_accepts_a_bare_array_too(mock_openai):
+    mock_openai.enqueue(Reply.text('["a", "b", "c"]'))
+    ctx, _ = ctx_for(mock_openai, {"response_format": "json", "json_schema": LIST_SCHEMA})
+    assert (await LLMNode().run(ctx))["json"] == ["a", "b", "c"]
+
+
+async def test_array_schema_in_mock_mode(mock_openai):
+    ctx, _ = ctx_for(mock_openai, {"response_format": "json", "json_schema": LIST_SCHEMA,
+                                   "mock_per": "call", "mock_responses": [["x", "y"]]}, mock=True)
+    assert (await LLMNode().run(ctx))["json"] == ["x", "y"]
+    ctx, _ = ctx_for(mock_openai, {"response_format": "json", "json_schema": LIST_SCHEMA}, mock=True)
+    assert (await LLMNode().run(ctx))["json"] == ["mock", "mock"]  # the placeholder has the schema's shape
+    assert mock_openai.count == 0
+
+
+def test_array_schema_gives_a_list_port_that_feeds_a_fanout():
+    from studio.core.types import PortType
+    from tests.support.flows import Flow
+
+    ports = {p.name: p for p in LLMNode.output_ports({"response_format": "json", "json_schema": LIST_SCHEMA})}
+    assert ports["json"].type == PortType.LIST
+    obj = {p.name: p for p in LLMNode.output_ports({"response_format": "json", "json_schema": {"type": "object"}})}
+    assert obj["json"].type == PortType.JSON
+    f = Flow()
+    f.node("plan", "llm", prompt="{{ topic }}", response_format="json", json_schema=LIST_SCHEMA)
+    f.node("each", "fanout")
+    f.node("gather", "collect")
+    f.node("out", "output", name="result")
+    f.wire("plan.json", "each.items")
+    f.wire("each.item", "gather.item")
+    f.wire("gather.results", "out.value")
+    from studio.core.validation import validate
+
+    assert [p for p in validate(f.model) if p.code == "type_mismatch"] == []

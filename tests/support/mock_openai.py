@@ -12,7 +12,8 @@ What it serves at ``/v1/chat/completions``:
   the default reply is a JSON object);
 - on demand, per request (``enqueue``) or per model (``on_model``): 429 with Retry-After,
   500, a hang, a malformed (non-JSON) body, a dropped connection (before the reply, or
-  mid-stream), set latency, a fixed reply or tool calls, fixed usage;
+  mid-stream), set latency, a pause between streamed pieces, a fixed reply or tool calls,
+  fixed usage;
 - ``requests`` keeps every request body (and its Authorization header), so tests can
   count calls; ``max_in_flight`` is the most requests it served at once.
 
@@ -50,6 +51,7 @@ class Reply:
     drop: bool = False  # close the connection: before replying, or mid-stream when streaming
     not_sse: bool = False  # answer a streaming request with a plain JSON body (a misbehaving proxy)
     latency: float | None = None
+    token_delay: float | None = None  # seconds between streamed pieces (default: the server's)
     usage: tuple[int, int] | None = None  # (prompt_tokens, completion_tokens)
 
     # -- readable constructors -------------------------------------------------
@@ -130,8 +132,9 @@ def _skeleton(schema: dict[str, Any]) -> Any:
 class MockOpenAI:
     """The server. ``await start()`` on the loop that will use it; ``await close()`` after."""
 
-    def __init__(self, latency: float = 0.0, require_key: str | None = None):
+    def __init__(self, latency: float = 0.0, require_key: str | None = None, token_delay: float = 0.0):
         self.latency = latency
+        self.token_delay = token_delay
         self.require_key = require_key
         self.requests: list[SeenRequest] = []
         self._queue: deque[Reply] = deque()
@@ -261,7 +264,8 @@ class MockOpenAI:
         model = body.get("model", "gpt-4o-mini")
         finish = "tool_calls" if tool_calls else "stop"
         if stream:
-            return await self._stream(request, body, model, content, tool_calls, usage, finish, reply.drop)
+            delay = self.token_delay if reply.token_delay is None else reply.token_delay
+            return await self._stream(request, body, model, content, tool_calls, usage, finish, reply.drop, delay)
         message: dict[str, Any] = {"role": "assistant", "content": content}
         if tool_calls:
             message["tool_calls"] = tool_calls
@@ -294,7 +298,8 @@ class MockOpenAI:
             return json.dumps({"echo": last_user}), []
         return f"echo: {last_user}", []
 
-    async def _stream(self, request, body, model, content, tool_calls, usage, finish, drop) -> web.StreamResponse:
+    async def _stream(self, request, body, model, content, tool_calls, usage, finish, drop,
+                      delay: float = 0.0) -> web.StreamResponse:
         resp = web.StreamResponse(status=200, headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await resp.prepare(request)
         cid = f"chatcmpl-{uuid.uuid4().hex[:12]}"
@@ -313,6 +318,8 @@ class MockOpenAI:
             words = content.split(" ")
             pieces = [w if i == len(words) - 1 else w + " " for i, w in enumerate(words)]
         for n, piece in enumerate(pieces):
+            if delay and n:
+                await asyncio.sleep(delay)
             await resp.write(chunk({"content": piece}))
             if drop and n >= min(2, len(pieces) - 1):
                 request.transport.close()  # type: ignore[union-attr]
@@ -338,8 +345,8 @@ class MockOpenAI:
 class MockOpenAIThread:
     """The server on its own event loop in a daemon thread (benchmarks, manual runs)."""
 
-    def __init__(self, latency: float = 0.0, port: int = 0):
-        self.server = MockOpenAI(latency=latency)
+    def __init__(self, latency: float = 0.0, port: int = 0, token_delay: float = 0.0):
+        self.server = MockOpenAI(latency=latency, token_delay=token_delay)
         self._port = port
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="mock-openai", daemon=True)
@@ -360,8 +367,9 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - manual us
     parser = argparse.ArgumentParser(description="Serve a loopback OpenAI-compatible API for trying flows offline.")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before each reply")
+    parser.add_argument("--token-delay", type=float, default=0.0, help="seconds between streamed pieces")
     args = parser.parse_args(argv)
-    with MockOpenAIThread(latency=args.latency, port=args.port) as server:
+    with MockOpenAIThread(latency=args.latency, port=args.port, token_delay=args.token_delay) as server:
         print(server.base_url, flush=True)
         try:
             threading.Event().wait()
