@@ -28,6 +28,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from . import theme
+from .loop_thread import LoopThread
 
 RESULT_ROLE = Qt.UserRole + 1
 
@@ -229,53 +230,6 @@ class TestsPanel(QWidget):
         self._summarize(stopped)
 
 
-class _LoopThread:
-    """An asyncio loop on a daemon thread of its own, for the test cases (started on
-    first use, drained and stopped by ``close``)."""
-
-    def __init__(self, name: str):
-        self.name = name
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-
-    def submit(self, coro):
-        if self._loop is None:
-            loop = asyncio.new_event_loop()
-            ready = threading.Event()
-
-            def main() -> None:
-                asyncio.set_event_loop(loop)
-                loop.call_soon(ready.set)
-                loop.run_forever()
-
-            self._thread = threading.Thread(target=main, name=self.name, daemon=True)
-            self._thread.start()
-            ready.wait(5)
-            self._loop = loop
-        return asyncio.run_coroutine_threadsafe(coro, self._loop)
-
-    def close(self, timeout: float = 3.0) -> None:
-        loop, self._loop = self._loop, None
-        if loop is None:
-            return
-
-        async def drain() -> None:  # cancel what still runs and let it finish cancelling
-            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-        try:
-            asyncio.run_coroutine_threadsafe(drain(), loop).result(timeout)
-        except Exception:  # noqa: BLE001 - closing anyway
-            pass
-        loop.call_soon_threadsafe(loop.stop)
-        if self._thread is not None:
-            self._thread.join(timeout)
-        if not loop.is_running():
-            loop.close()
-
-
 class FlowTestRunner(QObject):
     """Runs the open flow's test cases on a loop thread of its own and feeds the panel."""
 
@@ -290,7 +244,7 @@ class FlowTestRunner(QObject):
         self.panel = panel
         self._token = 0
         self._future = None
-        self._loop = _LoopThread("orchestra-tests")
+        self._loop = LoopThread("orchestra-tests")
         self._unsubscribe = None
         self._cases_sig: str | None = None
         self._timer = QTimer(self)

@@ -39,6 +39,8 @@ from studio.core.events import Event
 from studio.core.executor import Run, RunOptions, RunResult, start_run
 from studio.core import runhost
 
+from ..loop_thread import LoopThread
+
 FRAME_S = 1 / 60
 
 
@@ -100,8 +102,7 @@ class RunWorker(QObject):
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._thread_loop = LoopThread("orchestra-runs")
         self._lock = threading.Lock()
         self._buf: list[Event] = []
         self._signaled = False
@@ -118,31 +119,18 @@ class RunWorker(QObject):
         self._final: Any = None  # process mode: RunResult or exception, once the host said so
         self._final_set = False
 
-    # -- the thread ------------------------------------------------------------------
+    # -- the thread (thread mode) --------------------------------------------------
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
-        if self._loop is None:
-            loop = asyncio.new_event_loop()
-            ready = threading.Event()
-
-            def main() -> None:
-                asyncio.set_event_loop(loop)
-                loop.call_soon(ready.set)
-                loop.run_forever()
-
-            self._thread = threading.Thread(target=main, name="orchestra-runs", daemon=True)
-            self._thread.start()
-            ready.wait(5)
-            self._loop = loop
-        return self._loop
+        return self._thread_loop.loop
 
     def call(self, fn: Callable[[], Any]) -> None:
         """Run ``fn`` on the executor's loop (thread-safe)."""
         self.loop.call_soon_threadsafe(fn)
 
     def submit(self, coro) -> "asyncio.Future":
-        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+        return self._thread_loop.submit(coro)
 
     @property
     def busy(self) -> bool:
@@ -166,25 +154,15 @@ class RunWorker(QObject):
                 _hub.detach(self)
             self._run_id = None
             return
-        if self._loop is None:
+        if not self._thread_loop.started:
             return
         self.cancel()
-        loop = self._loop
         if self._future is not None:
             try:
                 self._future.result(2)
             except Exception:
                 pass
-
-        def stop() -> None:
-            loop.stop()
-
-        loop.call_soon_threadsafe(stop)
-        if self._thread is not None:
-            self._thread.join(3)
-        if not loop.is_running():
-            loop.close()
-        self._loop = None
+        self._thread_loop.close()
 
     # -- running ---------------------------------------------------------------------
 
@@ -280,8 +258,8 @@ class RunWorker(QObject):
                     pass
             return
         run = self.run
-        if run is not None and self._loop is not None:
-            self._loop.call_soon_threadsafe(run.cancel)
+        if run is not None and self._thread_loop.started:
+            self.loop.call_soon_threadsafe(run.cancel)
 
     def _done(self, fut) -> None:  # on the loop thread: make sure the GUI hears of the end
         with self._lock:
@@ -361,8 +339,8 @@ class RunWorker(QObject):
             if fut is not None and not fut.done():
                 fut.set_result(decision)
 
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(answer)
+        if self._thread_loop.started:
+            self.loop.call_soon_threadsafe(answer)
 
 
 __all__ = ["FRAME_S", "RunWorker", "ev"]
