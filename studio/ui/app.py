@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 PROJECTS = Path(__file__).resolve().parents[2] / "projects"
-EXAMPLE = "hello.flow.json"
+EXAMPLE = "support_router.flow.json"  # LLM nodes, a route to watch, runs in mock mode without a key
 
 
 def _first_example() -> Path | None:

@@ -190,7 +190,7 @@ def test_startup_choice(tmp_path, settings, hello):
 
     assert choose_startup_flow([str(hello)], settings) == (hello, False)
     path, example = choose_startup_flow([], settings)
-    assert example and path.name == "hello.flow.json"
+    assert example and path.name == "support_router.flow.json"
     settings.setValue("opened_example", True)
     assert choose_startup_flow([], settings) == (None, False)
     settings.setValue("last_flow", str(hello))
