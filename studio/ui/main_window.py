@@ -303,14 +303,14 @@ class MainWindow(QMainWindow):
         self._drop_recovery()
         self.set_document(document)
         self.add_recent(path)
-        self.view.fit()
+        self.view.fit_readable()
         self.statusBar().showMessage(f"Opened {path}", 5000)
         return True
 
     def open_document(self, document: Document) -> None:
         """Show an already built document (an example, a recovered file)."""
         self.set_document(document)
-        self.view.fit()
+        self.view.fit_readable()
 
     def save(self) -> bool:
         doc = self.document

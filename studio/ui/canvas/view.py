@@ -104,6 +104,24 @@ class FlowView(QGraphicsView):
         self.centerOn(rect.center())
         self._zoomed()
 
+    def fit_readable(self, min_zoom: float = 0.6) -> None:
+        """Fit the flow, but never below a zoom where node text is readable.
+
+        A wide flow would otherwise open as unlabelled boxes (below ~0.45 nodes are drawn
+        without text); then the flow's start (its left, where people begin reading) is
+        shown at ``min_zoom`` and F fits the whole of it.
+        """
+        self.fit(selection_only=False)
+        if self.zoom() >= min_zoom:
+            return
+        rect = self.editor.scene.content_rect().adjusted(-40, -40, 40, 40)
+        self.scale(min_zoom / self.zoom(), min_zoom / self.zoom())
+        visible = self.mapToScene(self.viewport().rect()).boundingRect()
+        x = rect.left() + visible.width() / 2
+        y = rect.center().y() if rect.height() <= visible.height() else rect.top() + visible.height() / 2
+        self.centerOn(x, y)
+        self._zoomed()
+
     def center_on_node(self, node_id: str) -> None:
         item = self.editor.scene.nodes.get(node_id)
         if item is not None:
