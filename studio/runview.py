@@ -32,8 +32,6 @@ from studio.core import credentials
 from studio.core import events as ev
 from studio.core.events import Event
 
-_REDRAW_S = 0.05  # the live table is rebuilt at most this often (rich draws it 10 times a second)
-
 
 def fmt_cost(usd: float | None, unknown: int = 0) -> str:
     if usd is None:
@@ -79,7 +77,6 @@ class RunView:
     _live: Live | None = None
     _last_stream_print: dict[str, float] = field(default_factory=dict)
     _pending_stream: dict[str, str] = field(default_factory=dict)
-    _last_redraw: float = 0.0
     _secrets_version: int = -1
     _redact_with: frozenset[str] = frozenset()
 
@@ -107,7 +104,9 @@ class RunView:
 
     def __enter__(self) -> "RunView":
         if self.live_mode:
-            self._live = Live(self.render(), console=self.console, refresh_per_second=10, transient=True)
+            # rich's refresh thread asks for the table 10 times a second: the clock keeps
+            # going between events, and a burst of token events costs no redraws
+            self._live = Live(console=self.console, refresh_per_second=10, transient=True, get_renderable=self.render)
             self._live.__enter__()
         return self
 
@@ -195,12 +194,6 @@ class RunView:
             self._print(f"? {where}{e.node} asks: {e.data.get('message')}")
         elif e.type == ev.APPROVAL_RESOLVED:
             self._print(f"  {where}{e.node}: {e.data.get('action')} ({e.data.get('by')})")
-        if self._live is not None:
-            now = time.perf_counter()
-            if now - self._last_redraw >= _REDRAW_S or e.type != ev.NODE_PROGRESS:
-                # not per token: a 500-item fan-out streams thousands of events a second
-                self._last_redraw = now
-                self._live.update(self.render())
 
     def _print(self, text: str) -> None:
         if self._live is not None:
@@ -230,7 +223,7 @@ class RunView:
         table.add_column("progress")
         table.add_column("cost", justify="right")
         table.add_column("output so far", overflow="ellipsis", no_wrap=True, max_width=60)
-        for ln in self.lines.values():
+        for ln in list(self.lines.values()):  # a copy: rich calls this from its refresh thread
             if ln.status in ("done", "cached", "skipped") and not ln.running:
                 continue
             prog = ""
@@ -243,8 +236,8 @@ class RunView:
                 prog = f"{ln.running} running"
             table.add_row(ln.node, ln.status, prog, fmt_cost(ln.cost_usd) if ln.cost_usd else "",
                           self.clean(ln.stream).replace("\n", " ")[-60:])
-        done = sum(1 for ln in self.lines.values() if ln.status in ("done", "cached"))
-        head = Text(f"{time.perf_counter() - self.started:6.1f} s   {done} node(s) done   cost {fmt_cost(self.run_cost)}")
+        done = sum(1 for ln in list(self.lines.values()) if ln.status in ("done", "cached"))
+        head = Text(f"{time.perf_counter() - self.started:6.1f} s   {done} node(s) done   cost {fmt_cost(self.run_cost) if self.run_cost else '$0'}")
         return Group(head, table)
 
     def summary_table(self) -> Table:

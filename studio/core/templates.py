@@ -42,9 +42,9 @@ def template_variables(source: str) -> tuple[str, ...]:
     """
     if "{" not in source:
         return ()
-    names = _SIMPLE_SLOT.findall(source)
-    if not _JINJA_MARK.search(_SIMPLE_SLOT.sub("", source)) and not _RESERVED.intersection(names):
-        return tuple(dict.fromkeys(names))
+    parts = _simple_parts(source)
+    if parts is not None:
+        return tuple(dict.fromkeys(parts[1::2]))
     return _parsed_variables(source)
 
 

@@ -17,7 +17,7 @@ from studio.core import credentials
 from studio.core.errors import RetryableError
 
 from .errors import map_error
-from .limits import provider_slot
+from .limits import semaphore as provider_semaphore
 from .pricing import cost_of
 from .providers import needs_key, provider_of
 from .runtime import litellm
@@ -107,7 +107,9 @@ async def complete(
         kwargs.update(extra)
 
     started = time.perf_counter()
-    async with provider_slot(provider or "other", provider_limits):
+    # the semaphore itself, not provider_slot(): a generator-based context manager per
+    # call is measurable in a 500-call fan-out, and this is the same slot
+    async with provider_semaphore(provider or "other", provider_limits):
         try:
             if stream:
                 result = await _streamed(ll, kwargs, on_token)

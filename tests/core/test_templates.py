@@ -50,6 +50,26 @@ def test_fast_path_agrees_with_jinja(source: str) -> None:
     assert fast == slow
 
 
+VALUES = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=5),
+                   st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=2), st.integers(), max_size=2))
+
+
+@settings(max_examples=400, derandomize=True, database=None, deadline=None)
+@given(st.lists(st.one_of(PIECES, st.sampled_from(["{{{ a }}}", "\r\n", "{{- a }}", "{{ b -}}"])), max_size=8).map("".join),
+       st.dictionaries(st.sampled_from(["a", "b", "text", "x_1"]), VALUES))
+def test_render_fast_path_agrees_with_jinja(source: str, values: dict) -> None:
+    """render's shortcut for plain slots gives exactly jinja2's text, or both fail."""
+    try:
+        slow = templates._compiled(source).render(**values)
+    except Exception:
+        slow = "error"
+    try:
+        fast = render(source, values)
+    except TemplateProblem:
+        fast = "error"
+    assert fast == slow
+
+
 def test_render_and_evaluate() -> None:
     assert render("Hi {{ name }}!", {"name": "Ada"}) == "Hi Ada!"
     assert render("{{ data | tojson }}", {"data": {"é": 1}}) == '{"é": 1}'

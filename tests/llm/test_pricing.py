@@ -58,3 +58,34 @@ def test_price_of_reports_per_token_prices(user_config):
     price = price_of("openai/gpt-4o-mini")
     assert price is not None
     assert price.input == pytest.approx(0.15e-6) and price.output == pytest.approx(0.6e-6)
+
+
+def test_litellm_reported_cost_is_used_unless_an_override_applies(user_config, monkeypatch):
+    from studio.llm import pricing
+
+    monkeypatch.setattr(pricing._JsonFile, "RECHECK_S", 0.0)  # the pricing.json below is seen at once
+    # the figure litellm computed for the response itself (cached tokens and all) is taken as is
+    assert cost_of("gpt-4o-mini", 1000, 1000, reported=0.0123) == pytest.approx(0.0123)
+    flow = {"gpt-4o-mini": {"input_per_1m": 1, "output_per_1m": 1}}
+    assert cost_of("gpt-4o-mini", 1000, 1000, flow, reported=0.0123) == pytest.approx(0.002)
+    (user_config / "pricing.json").write_text(json.dumps({"gpt-4o-mini": {"input_per_1m": 2, "output_per_1m": 2}}))
+    assert cost_of("gpt-4o-mini", 1000, 1000, reported=0.0123) == pytest.approx(0.004)
+    for junk in (None, "0.5", float("nan"), -1.0, True):  # not a usable figure: priced as usual
+        assert cost_of("openai/some-private-model", 10, 10, reported=junk) is None
+
+
+def test_an_edited_pricing_file_is_seen_by_the_next_lookup(user_config, monkeypatch):
+    from studio.llm import pricing
+
+    monkeypatch.setattr(pricing._JsonFile, "RECHECK_S", 0.0)  # the next run; here: the next call
+    path = user_config / "pricing.json"
+    path.write_text(json.dumps({"openai/team-model": {"input_per_1m": 3, "output_per_1m": 0}}))
+    assert cost_of("openai/team-model", 1_000_000, 0) == pytest.approx(3.0)
+    assert cost_of("openai/team-model", 1_000_000, 0) == pytest.approx(3.0)  # cached answer
+    path.write_text(json.dumps({"openai/team-model": {"input_per_1m": 5, "output_per_1m": 0}, "x": {}}))
+    import os
+
+    os.utime(path, ns=(path.stat().st_mtime_ns + 10**9,) * 2)  # a clearly newer file
+    assert cost_of("openai/team-model", 1_000_000, 0) == pytest.approx(5.0)
+    path.unlink()
+    assert cost_of("openai/team-model", 1_000_000, 0) is None
