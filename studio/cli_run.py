@@ -1,8 +1,9 @@
 """`orchestra run FLOW`: run a flow headless with a live view, then outputs and costs.
 
 Progress goes to standard error: a live table on a terminal, one line per event
-otherwise (streamed tokens as "node │ text" lines); --json prints one document on
-standard output instead. API keys never appear in what it prints: every key the run
+otherwise (streamed tokens as "node │ text" lines). The result -- outputs, the per-node
+table, the totals and the trace path -- goes to standard output, or with --json one
+JSON document does. API keys never appear in what it prints: every key the run
 knows of is replaced by [redacted] (a provider may echo the key in an error message).
 
 Exit codes: 0 success; 1 the run failed (the message names the node and the error);
@@ -195,7 +196,10 @@ async def _run(plan, inputs: dict[str, Any], args: argparse.Namespace) -> int:
         # what is printed is often saved (`> run.json`): no key in it, like the trace
         print(json.dumps(redact(jsonable(doc), view.redaction_set()), indent=2, ensure_ascii=False))
         return code
-    out = view.console
+    # the result goes to standard output (`> result.txt` keeps it); progress stayed on stderr
+    from rich.console import Console
+
+    out = Console(file=sys.stdout, highlight=False, soft_wrap=False)
     if result.outputs:
         out.print("[bold]Outputs[/bold]")
         for name, value in result.outputs.items():

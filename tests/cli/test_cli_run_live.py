@@ -101,17 +101,21 @@ def test_streamed_tokens_and_real_cost_when_output_is_not_a_terminal(server, flo
     assert "\x1b[" not in r.stderr or env_extra  # no cursor tricks in a log (colour only when forced)
     assert "\x1b[2K" not in r.stderr and "\x1b[1A" not in r.stderr  # never redrawn in place
 
+    # the result (outputs, table, totals) is on standard output, so `> result.txt` keeps it
+    out = ANSI.sub("", r.stdout)
+    assert "Per node" not in err and REPLY in out
+    lines = out.splitlines()
     # cost: gpt-4o-mini's price from litellm's map for the usage the server reported
     usd = gpt_4o_mini_cost(*USAGE)
     assert 0.0001 < usd < 0.01
     shown = f"${usd:.6f}"  # the view shows 6 decimals below one cent
-    row = table_row(err, "write")
+    row = table_row(out, "write")
     assert shown in row, row
     assert str(USAGE[0]) in row and str(USAGE[1]) in row, row
     status = next(ln for ln in lines if ln.startswith("succeeded in "))
     assert status.endswith(f"tokens {USAGE[0]} in / {USAGE[1]} out · cost {shown}"), status
     assert lines[-1].startswith("trace: ") and lines[-1].endswith(".jsonl")  # one line, not wrapped
-    assert REPLY in err  # the output itself
+    assert REPLY in out  # the output itself
 
 
 def test_json_document_has_the_exact_cost(server, flow, tmp_path):
@@ -145,4 +149,4 @@ def test_live_table_on_a_terminal_shows_the_text_so_far(server, flow, tmp_path):
     assert any(s and REPLY.startswith(s) and s != REPLY for s in seen), seen
     assert "  write │ " not in frames  # the live table replaces the plain token lines
     usd = gpt_4o_mini_cost(*USAGE)
-    assert f"${usd:.6f}" in table_row(frames, "write")
+    assert f"${usd:.6f}" in table_row(ANSI.sub("", r.stdout), "write")  # the final table: standard output

@@ -161,7 +161,7 @@ def test_no_written_file_contains_the_key(server, tmp_path, source):
     # run: the live view's text output, then the --json document
     r = orchestra(tmp_path, env, "run", "run", str(flow), "--api-base", server.base_url, "--input", "topic=keys")
     assert r.returncode == 0, r.stderr
-    assert "The answer is forty-two." in r.stderr  # the outputs are printed with the view
+    assert "The answer is forty-two." in r.stdout  # the outputs go to standard output
     assert "↻ ask" in r.stderr and REDACTED in r.stderr  # the retry notice, its echoed key redacted
     r = orchestra(tmp_path, env, "run-json", "run", str(flow), "--api-base", server.base_url, "--input",
                   "topic=keys", "--json")
