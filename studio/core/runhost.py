@@ -168,10 +168,17 @@ class _Host:
             model = model_from_document(msg["flow"], base_dir=Path(base) if base else None)
             plan = compile_plan(model)
             o = msg.get("options") or {}
+            secrets = set(o.get("secrets") or ())
+            try:
+                from .credentials import known_secrets
+
+                secrets |= known_secrets()  # keyring keys too: asked here, never on the studio's GUI thread
+            except Exception:  # noqa: BLE001 - no keyring: the environment's keys are in already
+                pass
             options = RunOptions(
                 inputs=ev.unjson(o.get("inputs") or {}), concurrency=int(o.get("concurrency", 16)),
                 budget_usd=o.get("budget_usd"), mock=bool(o.get("mock")), pinned=ev.unjson(o.get("pinned") or {}),
-                settings=o.get("settings") or {}, trace=o.get("trace", True), secrets=o.get("secrets") or (),
+                settings=o.get("settings") or {}, trace=o.get("trace", True), secrets=sorted(secrets),
                 run_id=run_id, approval_handler=self.approval_handler(run_id))
             if isinstance(options.trace, str):
                 options.trace = Path(options.trace)

@@ -152,3 +152,17 @@ def test_result_round_trip_keeps_skips_and_scopes():
     assert back.outputs["a"] is SKIP and back.outputs["b"] == [1, 2]
     assert back.error_scope == (("each", 2),) and back.trace_path == Path("/tmp/t")
     assert back.results[("n", (("each", 2),))].cost_usd is None
+
+
+def test_the_host_redacts_keys_the_studio_did_not_list(host, monkeypatch):
+    key = "sk-host-secret-0123456789abcdef"
+    monkeypatch.setenv("OPENAI_API_KEY", key)  # travels in the run's environment
+    doc = _doc(
+        C.AddNode("input", 0, 0, {"name": "x", "type": "text", "default": f"my key is {key}"}, node_id="x"),
+        C.AddNode("output", 0, 0, {"name": "echo"}, node_id="out"),
+        C.Connect("x", "value", "out", "value"),
+    )
+    host.send_run("k", doc, secrets=[])  # the studio sent none: the host finds them itself
+    msg, _ = host.until("finished")
+    trace = Path(msg["result"]["trace_path"]).read_text()
+    assert key not in trace and "[redacted]" in trace

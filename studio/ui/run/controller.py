@@ -269,7 +269,8 @@ class RunController(QObject):
         try:
             from studio.core.credentials import known_secrets
 
-            secrets = sorted(known_secrets())
+            # the run host asks the keyring itself, off the GUI thread (a locked wallet can block)
+            secrets = sorted(known_secrets(include_keyring=self.worker.mode == "thread"))
         except Exception:  # redaction of env keys must not stop a run
             secrets = []
         settings: dict[str, Any] = {}
