@@ -6,13 +6,17 @@ whole heap in its older generations (measured: 15-95 ms of a 160-250 ms fan-out 
 While any run is active we freeze what existed before it (imports, the studio's own
 objects: never garbage in the middle of a run) and raise the first threshold; when the
 last run ends, both are undone. Reference counting still frees almost everything at
-once; only cycles wait a little longer.
+once; only cycles wait a little longer. Validation of a large flow does the same
+(``busy()``): it builds tens of thousands of small sets and dicts in one pass, and the
+collector's passes over them were ~12% of validating 10,000 nodes.
 """
 
 from __future__ import annotations
 
 import gc
 import threading
+from contextlib import contextmanager
+from typing import Iterator
 
 _lock = threading.Lock()
 _active = 0
@@ -41,3 +45,13 @@ def run_ended() -> None:
             if _saved is not None:
                 gc.set_threshold(*_saved)
             _saved = None
+
+
+@contextmanager
+def busy() -> Iterator[None]:
+    """The run-time collector settings for the length of one CPU-heavy pass."""
+    run_started()
+    try:
+        yield
+    finally:
+        run_ended()

@@ -44,6 +44,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
+from . import gctune
 from .graph import Structure, analyze
 from .model import FlowModel
 from .nodetype import NodeType, Port
@@ -109,15 +110,16 @@ class _Pass:
 def validate(model: FlowModel, structure: Structure | None = None) -> list[Problem]:
     """Every problem of the flow, errors and warnings, in a stable order. Never raises
     for anything a flow file can contain."""
-    v = _Pass(model)
-    _check_nodes(v)
-    _check_edges(v)
-    _check_required_inputs(v)
-    st = structure or analyze(model, v.kinds)
-    v.problems.extend(st.problems)
-    _check_branches(v)
-    _check_reachability(v, st)
-    return v.problems
+    with gctune.busy():
+        v = _Pass(model)
+        _check_nodes(v)
+        _check_edges(v)
+        _check_required_inputs(v)
+        st = structure or analyze(model, v.kinds)
+        v.problems.extend(st.problems)
+        _check_branches(v)
+        _check_reachability(v, st)
+        return v.problems
 
 
 def _check_nodes(v: _Pass) -> None:
