@@ -46,21 +46,18 @@ FILE_TOOLS = {"read_file": "path", "list_files": "pattern", "search_files": "pat
 
 
 def files_read(model: FlowModel) -> list[str]:
-    """Folder-relative paths or globs that the flow's file tools read (fixed arguments only).
+    """Folder-relative paths or globs that the flow's Tool nodes read (fixed arguments only).
 
-    A path that arrives on a wire at run time cannot be known here; those are left out.
+    A path that arrives on a wire at run time, or that an agent's model picks, cannot be
+    known here; those are left out.
     """
     found: set[str] = set()
     for node in model.nodes.values():
-        if node.type not in ("tool", "agent"):
-            continue
-        tools = [node.params.get("tool")] if node.type == "tool" else list(node.params.get("tools") or [])
-        args = node.params.get("arguments") if isinstance(node.params.get("arguments"), dict) else {}
-        for tool in tools:
-            key = FILE_TOOLS.get(tool) if isinstance(tool, str) else None
-            value = args.get(key) if key else None
-            if isinstance(value, str) and value.strip() and value.strip() != "*":
-                found.add(value.strip())
+        key = FILE_TOOLS.get(node.params.get("tool")) if node.type == "tool" else None
+        args = node.params.get("arguments")
+        value = args.get(key) if key and isinstance(args, dict) else None
+        if isinstance(value, str) and value.strip() not in ("", "*"):
+            found.add(value.strip())
     return sorted(found)
 
 

@@ -14,11 +14,9 @@ import pkgutil
 import re
 from functools import lru_cache
 from importlib import metadata
-from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Iterable
 
-from .nodetype import NodeType, Port
-from .types import PortType
+from .nodetype import NodeType
 
 log = logging.getLogger(__name__)
 

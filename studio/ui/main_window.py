@@ -9,7 +9,6 @@ QSettings (injected, so tests never touch the user's settings).
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QPointF, QSettings, Qt, QTimer

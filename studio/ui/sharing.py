@@ -193,13 +193,12 @@ class SharingController(QObject):
             self._export_error(str(exc))
             return
 
-        def job() -> str:
+        def job() -> tuple[str, str]:
             from studio.core.export import files_note
 
             text = export_for_sharing(snapshot)
             flowfile.atomic_write(path, text.encode("utf-8"))
-            self._files_note = files_note(snapshot)
-            return str(path)
+            return str(path), files_note(snapshot)
 
         def failed(exc: BaseException) -> None:
             if isinstance(exc, OSError):
@@ -212,8 +211,8 @@ class SharingController(QObject):
         self.window.statusBar().showMessage("Exporting…", 3000)
         self.background.submit(job, self._exported, failed)
 
-    def _exported(self, path: str) -> None:
-        note = getattr(self, "_files_note", "")
+    def _exported(self, done: tuple[str, str]) -> None:
+        path, note = done
         if note:
             self.window.statusBar().showMessage(f"Exported {path}; {note}", 15000)
         else:

@@ -20,7 +20,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from html import escape
 from typing import Any
 

@@ -25,7 +25,6 @@ from studio.core.context import ApprovalDecision
 from studio.core.executor import RunOptions, start_run
 from studio.core.flowfile import dumps, load_flow, save_flow
 from studio.core.flowtests import cases_of
-from studio.core.types import SKIP
 from studio.core.validation import validate
 
 REPO_PROJECTS = Path(__file__).resolve().parents[2] / "projects"

@@ -180,7 +180,7 @@ class RunPanel(QWidget):
         if state.ended:
             self.outputs.setPlainText("\n\n".join(f"▸ {k}\n{fmt_value(v)}" for k, v in state.outputs.items())
                                       if state.outputs else "(no outputs)")
-        else:
+        elif self.outputs.toPlainText():
             self.outputs.setPlainText("")
 
 
