@@ -14,9 +14,9 @@ import re
 from typing import Any, Mapping
 
 from studio.core.errors import BudgetExceeded, NodeFailure, OrchestraError
-from studio.core.nodetype import NodeType, Param, Port
-from studio.core.policy import POLICY_PARAMS
-from studio.core.types import PortType
+from studio.core.catalogue.nodetype import NodeType, Param, Port
+from studio.core.catalogue.policy import POLICY_PARAMS
+from studio.core.catalogue.types import PortType
 from studio.llm.node_support import (
     check_model_params,
     mock_params,

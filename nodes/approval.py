@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from studio.core.nodetype import NodeType, Param, Port
-from studio.core.templates import render
-from studio.core.types import SKIP, PortType
+from studio.core.catalogue.nodetype import NodeType, Param, Port
+from studio.core.catalogue.templates import render
+from studio.core.catalogue.types import SKIP, PortType
 
 
 class ApprovalNode(NodeType):

@@ -12,9 +12,9 @@ import re
 from typing import Any, Mapping
 
 from studio.core.errors import NodeFailure
-from studio.core.nodetype import NodeType, Param, Port
-from studio.core.templates import evaluate, expression_problem
-from studio.core.types import SKIP, PortType
+from studio.core.catalogue.nodetype import NodeType, Param, Port
+from studio.core.catalogue.templates import evaluate, expression_problem
+from studio.core.catalogue.types import SKIP, PortType
 
 
 def choose_case(value: Any, mode: str, cases: list[dict[str, Any]]) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Mapping
 
-from studio.core.nodetype import NodeType, Param, Port
-from studio.core.types import PortType
+from studio.core.catalogue.nodetype import NodeType, Param, Port
+from studio.core.catalogue.types import PortType
 
 
 class DelayNode(NodeType):

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from studio.core.nodetype import NodeType, Param, Port
-from studio.core.types import PortType
+from studio.core.catalogue.nodetype import NodeType, Param, Port
+from studio.core.catalogue.types import PortType
 
 
 class FanOutNode(NodeType):

@@ -12,10 +12,10 @@ import json
 import re
 from typing import Any, Mapping
 
-from studio.core import pii
+from studio.core.sharing import pii
 from studio.core.errors import NodeFailure
-from studio.core.nodetype import NodeType, Param, Port
-from studio.core.types import SKIP, PortType
+from studio.core.catalogue.nodetype import NodeType, Param, Port
+from studio.core.catalogue.types import SKIP, PortType
 
 
 class GuardrailNode(NodeType):

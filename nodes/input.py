@@ -6,8 +6,8 @@ import json
 from typing import Any, Mapping
 
 from studio.core.errors import NodeFailure
-from studio.core.nodetype import MISSING, NodeType, Param, Port
-from studio.core.types import PortType
+from studio.core.catalogue.nodetype import MISSING, NodeType, Param, Port
+from studio.core.catalogue.types import PortType
 
 TYPES = tuple(t.value for t in PortType)
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
-from studio.core.nodetype import ERROR_PORT, NodeType, Param, Port
-from studio.core.policy import POLICY_PARAMS
-from studio.core.types import PortType
+from studio.core.catalogue.nodetype import ERROR_PORT, NodeType, Param, Port
+from studio.core.catalogue.policy import POLICY_PARAMS
+from studio.core.catalogue.types import PortType
 from studio.llm.node_support import (
     check_model_params,
     mock_params,

@@ -10,18 +10,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from studio.core.nodetype import NodeType, Param, Port
-from studio.core.templates import evaluate
-from studio.core.types import PortType
+from studio.core.catalogue.nodetype import NodeType, Param, Port
+from studio.core.catalogue.types import PortType
 
 MAX_ITERATIONS_LIMIT = 1000
-
-
-def condition_holds(condition: str, value: Any, iteration: int) -> bool:
-    """Whether the loop should stop after ``iteration`` produced ``value``."""
-    if not condition or not condition.strip():
-        return False
-    return bool(evaluate(condition, {"value": value, "iteration": iteration}))
 
 
 class LoopNode(NodeType):

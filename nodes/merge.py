@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from studio.core.nodetype import NodeType, Param, Port
-from studio.core.types import SKIP, PortType
+from studio.core.catalogue.nodetype import NodeType, Param, Port
+from studio.core.catalogue.types import SKIP, PortType
 
 
 def merge_port_names(params: Mapping[str, Any]) -> list[str]:

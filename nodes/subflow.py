@@ -11,104 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from studio.core.nodetype import NodeType, Param, Port
-from studio.core.types import PortType
-
-
-def resolve_subflow(params: Mapping[str, Any], base_dir: Path | None) -> Path | None:
-    raw = params.get("path")
-    if not isinstance(raw, str) or not raw.strip():
-        return None
-    p = Path(raw)
-    if not p.is_absolute() and base_dir is not None:
-        p = base_dir / p
-    return p
-
-
-_cache: dict[Path, tuple[float, tuple[tuple[Port, ...], tuple[Port, ...]], str | None]] = {}
-
-
-def _read(path: Path) -> tuple[tuple[tuple[Port, ...], tuple[Port, ...]], str | None]:
-    """((inputs, outputs), None) of the subflow file, or ((), ()) and why it is unusable.
-
-    Cached by modification time: ports are asked for on every repaint and validation.
-    """
-    try:
-        key = path.resolve()
-        mtime = key.stat().st_mtime
-    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
-        return ((), ()), f"cannot read the subflow file {str(path)!r}: {getattr(exc, 'strerror', None) or exc}"
-    hit = _cache.get(key)
-    if hit is not None and hit[0] == mtime:
-        return hit[1], hit[2]
-    from studio.core.errors import FlowFileError
-    from studio.core.flowfile import interface_of, load_flow
-
-    try:
-        iface = interface_of(load_flow(key))
-    except FlowFileError as exc:
-        result: tuple[tuple[tuple[Port, ...], tuple[Port, ...]], str | None] = ((), ()), f"the subflow file is not a usable flow: {exc}"
-    else:
-        def ptype(name: object) -> PortType:
-            try:
-                return PortType(name)
-            except (ValueError, TypeError):
-                return PortType.ANY
-
-        ins = tuple(Port(i["name"], ptype(i.get("type", "any")), str(i.get("description", ""))) for i in iface["inputs"]
-                    if isinstance(i.get("name"), str))
-        outs = tuple(Port(o["name"], PortType.ANY) for o in iface["outputs"] if isinstance(o.get("name"), str))
-        result = (ins, outs), None
-    _cache[key] = (mtime, *result)
-    return result
-
-
-def subflow_ports(path: Path | None) -> tuple[tuple[Port, ...], tuple[Port, ...]]:
-    """(inputs, outputs) of the subflow file, () when it cannot be read."""
-    if path is None:
-        return (), ()
-    return _read(path)[0]
-
-
-def _ptype(name: Any) -> PortType:
-    try:
-        return PortType(name)
-    except ValueError:
-        return PortType.ANY
-
-
-def ports_of_interface(iface: Mapping[str, Any]) -> tuple[tuple[Port, ...], tuple[Port, ...]]:
-    ins = tuple(Port(i["name"], _ptype(i.get("type", "any")), i.get("description", "")) for i in iface.get("inputs", ())
-                if isinstance(i, dict) and isinstance(i.get("name"), str))
-    outs = tuple(Port(o["name"], PortType.ANY) for o in iface.get("outputs", ())
-                 if isinstance(o, dict) and isinstance(o.get("name"), str))
-    return ins, outs
-
-
-def embedded_ports(doc: Mapping[str, Any]) -> tuple[tuple[Port, ...], tuple[Port, ...]]:
-    """Ports of an embedded subflow document, read from its nodes (not its stored interface)."""
-    from studio.core.errors import FlowFileError
-    from studio.core.flowfile import interface_of, model_from_document
-
-    try:
-        return ports_of_interface(interface_of(model_from_document(doc)))
-    except FlowFileError:
-        return (), ()
-
-
-def load_subflow(params: Mapping[str, Any], base_dir: Path | None):
-    """The subflow's model: the embedded copy if any, else the file (FlowFileError if bad)."""
-    from studio.core.errors import FlowFileError
-    from studio.core.flowfile import load_flow, model_from_document
-
-    embedded = params.get("flow")
-    if isinstance(embedded, dict):
-        model = model_from_document(embedded, base_dir=base_dir)
-        return model
-    path = resolve_subflow(params, base_dir)
-    if path is None:
-        raise FlowFileError("no subflow file set")
-    return load_flow(path)
+from studio.core.catalogue.nodetype import NodeType, Param, Port
+from studio.core.catalogue.types import PortType
+from studio.core.document.subflows import embedded_ports, read_subflow_problem, resolve_subflow, subflow_ports
 
 
 class SubflowNode(NodeType):
@@ -129,7 +34,7 @@ class SubflowNode(NodeType):
         embedded = params.get("flow")
         if isinstance(embedded, dict):
             from studio.core.errors import FlowFileError
-            from studio.core.flowfile import model_from_document
+            from studio.core.document.flowfile import model_from_document
 
             try:
                 model_from_document(embedded)
@@ -137,7 +42,7 @@ class SubflowNode(NodeType):
                 return f"the embedded subflow is not a usable flow: {exc}"
             return None
         path = resolve_subflow(params, base_dir)
-        return None if path is None else _read(path)[1]
+        return None if path is None else read_subflow_problem(path)
 
     @classmethod
     def input_ports(cls, params: Mapping[str, Any], base_dir=None):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Mapping
 
-from studio.core.nodetype import NodeType, Param, Port
-from studio.core.templates import render, safe_variables
-from studio.core.types import PortType
+from studio.core.catalogue.nodetype import NodeType, Param, Port
+from studio.core.catalogue.templates import render, safe_variables
+from studio.core.catalogue.types import PortType
 
 
 def _ports(source: str) -> tuple[Port, ...]:

@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from studio.core.errors import NodeFailure
-from studio.core.nodetype import NodeType, Param, Port
-from studio.core.policy import POLICY_PARAMS
-from studio.core.types import PortType
+from studio.core.catalogue.nodetype import NodeType, Param, Port
+from studio.core.catalogue.policy import POLICY_PARAMS
+from studio.core.catalogue.types import PortType
 
 _TYPES = {"string": PortType.TEXT, "number": PortType.NUMBER, "integer": PortType.NUMBER,
           "boolean": PortType.BOOLEAN, "object": PortType.JSON, "array": PortType.LIST}

@@ -24,7 +24,7 @@ def memory_keyring():
     import keyring
     from keyring.backend import KeyringBackend
 
-    from studio.core import credentials
+    from studio.core.userdata import credentials
 
     class MemoryKeyring(KeyringBackend):
         priority = 1

@@ -42,7 +42,7 @@ for package in ("studio.core", "studio.llm", "studio.tools", "nodes"):
         except Exception as exc:
             failed.append(f"{info.name}: {type(exc).__name__}: {exc}")
 
-from studio.core.registry import Registry
+from studio.core.catalogue.registry import Registry
 reg = Registry()
 reg.discover_builtin()
 assert not [m for m in sys.modules if m.split(".")[0] in BLOCKED], "Qt got imported"
@@ -63,7 +63,7 @@ def test_headless_packages_import_without_qt() -> None:
     expected = {f"nodes.{p.stem}" for p in (REPO / "nodes").glob("*.py") if p.stem != "__init__"}
     expected |= {f"studio.core.{p.stem}" for p in (REPO / "studio" / "core").glob("*.py") if p.stem != "__init__"}
     assert expected <= imported, sorted(expected - imported)
-    assert {"studio.core.flowfile", "studio.core.validation", "nodes.loop"} <= imported
+    assert {"studio.core.document.flowfile", "studio.core.document.validation", "nodes.loop"} <= imported
 
 
 def test_the_blocker_really_blocks() -> None:

@@ -17,7 +17,7 @@ import json
 import re
 from typing import Any, Callable, Mapping, Sequence
 
-from studio.core.context import CostReport
+from studio.core.catalogue.context import CostReport
 from studio.core.errors import BudgetExceeded, CredentialsMissing, NodeFailure, RetryableError
 
 from .client import complete

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Mapping, Sequence
 
-from studio.core import credentials
+from studio.core.userdata import credentials
 from studio.core.errors import RetryableError
 
 from .errors import map_error

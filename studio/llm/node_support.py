@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from studio.core.nodetype import Param, Port
-from studio.core.templates import render, safe_variables
-from studio.core.types import PortType
+from studio.core.catalogue.nodetype import Param, Port
+from studio.core.catalogue.templates import render, safe_variables
+from studio.core.catalogue.types import PortType
 
 from .mock import NO_MOCK, pick
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from studio.core.errors import NodeFailure
-from studio.core.userdirs import config_dir
+from studio.core.userdata.userdirs import config_dir
 
 from .runtime import litellm
 

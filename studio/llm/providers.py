@@ -9,7 +9,7 @@ Vertex AI for litellm; Google AI Studio needs ``gemini/...``).
 
 from __future__ import annotations
 
-from studio.core.credentials import ENV_VARS, KEYLESS, env_var_for
+from studio.core.userdata.credentials import ENV_VARS, KEYLESS, env_var_for
 
 # prefixes litellm understands besides those above (so "vertex_ai/..." is not a model name)
 _OTHER_PREFIXES = frozenset({

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from studio.core.model import FlowModel
+from studio.core.document.model import FlowModel
 
 from .registry import default_tools, local_tool_path
 from .trust import is_trusted
@@ -39,7 +39,7 @@ def _tool_names(node) -> list[str]:
 
 def flow_code(model: FlowModel) -> list[FlowCode]:
     """Every flow-folder tool the flow's nodes (and its subflows' nodes) would call."""
-    from studio.core.needs import flows_within
+    from studio.core.sharing.needs import flows_within
 
     out: list[FlowCode] = []
     builtins = default_tools()

@@ -74,7 +74,7 @@ def run_studio(argv: list[str]) -> int:
 
 
 def open_initial(window, flows: list[str], settings) -> None:
-    from studio.core import flowfile
+    from studio.core.document import flowfile
     from studio.core.errors import FlowFileError
 
     from . import dialogs

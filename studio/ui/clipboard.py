@@ -15,9 +15,9 @@ from typing import Any, Iterable
 from PySide6.QtCore import QMimeData
 from PySide6.QtGui import QGuiApplication
 
-from studio.core import flowfile
+from studio.core.document import flowfile
 from studio.core.errors import FlowFileError
-from studio.core.model import FlowModel
+from studio.core.document.model import FlowModel
 
 MIME = "application/x-orchestra-flow+json"
 

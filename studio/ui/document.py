@@ -12,9 +12,9 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 from shiboken6 import isValid
 
-from studio.core import flowfile
-from studio.core.commands import Command
-from studio.core.model import FlowModel
+from studio.core.document import flowfile
+from studio.core.document.commands import Command
+from studio.core.document.model import FlowModel
 
 from .undo_adapter import push_command
 

@@ -12,9 +12,9 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, QPointF, Signal
 
-from studio.core import commands as C
-from studio.core.model import Edge
-from studio.core.types import PortType, can_connect
+from studio.core.document import commands as C
+from studio.core.document.model import Edge
+from studio.core.catalogue.types import PortType, can_connect
 
 from . import clipboard, layout
 from .canvas.frame_item import FrameItem, NoteItem

@@ -98,7 +98,7 @@ class NoticeBar(QWidget):
         self._dismissed.clear()
 
     def show_missing(self, missing: list) -> None:
-        """``missing``: studio.core.needs.MissingType items."""
+        """``missing``: studio.core.sharing.needs.MissingType items."""
         if not missing:
             self.missing.hide()
             return

@@ -18,9 +18,9 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QCompleter, QDoubleSpinBox,
 
 from shiboken6 import isValid
 
-from studio.core import commands as C
-from studio.core.model import ModelEvent
-from studio.core.nodetype import Param
+from studio.core.document import commands as C
+from studio.core.document.model import ModelEvent
+from studio.core.catalogue.nodetype import Param
 
 from . import theme
 from .model_catalog import catalog

@@ -7,7 +7,7 @@ their predecessors (fewer crossings), and members of one loop body or fan-out re
 are kept adjacent so the structure stays readable. networkx is imported here lazily:
 it costs start-up time and is only needed when someone asks for a layout.
 
-If ``studio.core.graph`` offers ``loop_bodies``/``fanout_regions`` they are used;
+If ``studio.core.document.graph`` offers ``loop_bodies``/``fanout_regions`` they are used;
 otherwise the regions are derived here the same way the design notes define them.
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 from statistics import mean
 from typing import Iterable, Mapping
 
-from studio.core.model import FlowModel
+from studio.core.document.model import FlowModel
 
 H_GAP = 90.0
 V_GAP = 36.0
@@ -72,7 +72,7 @@ def regions(model: FlowModel, g) -> dict[str, set[str]]:
 def _scopes(model: FlowModel, g) -> dict[str, set[str]]:
     """Loop bodies and fan-out regions: the core's structure analysis when it can, else ours."""
     try:
-        from studio.core.graph import analyze
+        from studio.core.document.graph import analyze
     except ImportError:
         return regions(model, g)
     try:

@@ -16,7 +16,7 @@ from PySide6.QtGui import QAction, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
 from studio.core.errors import FlowFileError
-from studio.core.registry import default_registry
+from studio.core.catalogue.registry import default_registry
 
 from . import dialogs, theme
 from .canvas.scene import FlowScene

@@ -9,7 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
-from studio.core.registry import Registry
+from studio.core.catalogue.registry import Registry
 
 from . import fuzzy, theme
 from .canvas.view import NODE_MIME

@@ -12,7 +12,7 @@ from typing import Callable
 from PySide6.QtCore import QEvent, QPoint, Qt
 from PySide6.QtWidgets import QFrame, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout
 
-from studio.core.registry import Registry
+from studio.core.catalogue.registry import Registry
 
 from . import fuzzy, theme
 

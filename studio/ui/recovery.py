@@ -15,15 +15,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from studio.core import flowfile
-from studio.core.model import FlowModel
+from studio.core.document import flowfile
+from studio.core.document.model import FlowModel
 
 
 def recovery_dir() -> Path:
     override = os.environ.get("ORCHESTRA_RECOVERY_DIR")
     if override:
         return Path(override)
-    from studio.core.paths import data_dir
+    from studio.core.userdata.paths import data_dir
 
     return data_dir() / "recovery"
 

@@ -1,6 +1,6 @@
 """Settings: API keys, custom endpoints, pricing overrides, run defaults.
 
-* API keys go to the OS keyring (studio.core.credentials) -- never a file -- and every
+* API keys go to the OS keyring (studio.core.userdata.credentials) -- never a file -- and every
   keyring call runs off the GUI thread (a locked wallet can block for seconds). Each
   provider shows where its key comes from now: keyring, environment, or none. "Test"
   makes one cheap authenticated request (listing models) with that key, off the GUI thread.
@@ -160,7 +160,7 @@ class SettingsDialog(QDialog):
 
     def refresh_sources(self) -> None:
         def look() -> tuple[str | None, dict[str, Any]]:
-            from studio.core import credentials
+            from studio.core.userdata import credentials
 
             credentials.forget_cached()
             problem = credentials.keyring_status()
@@ -188,7 +188,7 @@ class SettingsDialog(QDialog):
             return
 
         def work() -> None:
-            from studio.core import credentials
+            from studio.core.userdata import credentials
 
             credentials.set_key(provider, value)
 
@@ -203,7 +203,7 @@ class SettingsDialog(QDialog):
 
     def delete_key(self, provider: str) -> None:
         def work() -> bool:
-            from studio.core import credentials
+            from studio.core.userdata import credentials
 
             return credentials.delete_key(provider)
 
@@ -220,7 +220,7 @@ class SettingsDialog(QDialog):
         base = self.settings.value("run/api_base", "") or ""
 
         def work() -> str:
-            from studio.core import credentials
+            from studio.core.userdata import credentials
 
             key = typed or credentials.find_key(provider)[0]
             if not key:
@@ -305,7 +305,7 @@ class SettingsDialog(QDialog):
         url = rows[r if 0 <= r < len(rows) else 0]["url"]
 
         def work() -> str:
-            from studio.core import credentials
+            from studio.core.userdata import credentials
 
             key = credentials.find_key("openai")[0]
             return test_connection(url.rstrip("/") + "/models", "openai", key)
@@ -316,7 +316,7 @@ class SettingsDialog(QDialog):
     # -- pricing -------------------------------------------------------------------------
 
     def _pricing_path(self):
-        from studio.core.userdirs import config_dir
+        from studio.core.userdata.userdirs import config_dir
 
         return config_dir() / "pricing.json"
 

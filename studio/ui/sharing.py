@@ -1,15 +1,15 @@
 """Sharing flows from the studio: export, Mermaid, and what a received flow needs.
 
 * **Export…** writes what ``orchestra export FLOW -o OUT`` writes, through the same core
-  function (``studio.core.export.export_for_sharing``): subflows embedded, ``requires``,
+  function (``studio.core.sharing.export.export_for_sharing``): subflows embedded, ``requires``,
   the description, and a refusal (nothing written) when a known API key appears
   anywhere in it. It exports the flow as it is in the window, unsaved edits included;
   the work (keyring look-up, reading subflow files) runs on a snapshot off the GUI
   thread.
-* **Export as Mermaid… / Copy Mermaid Diagram** use ``studio.core.mermaid``; a ``.md``
+* **Export as Mermaid… / Copy Mermaid Diagram** use ``studio.core.sharing.mermaid``; a ``.md``
   file and the clipboard get a fenced ```` ```mermaid ```` block, ready for a README.
 * **Before anything runs**: on open (and after edits) the bar above the canvas names
-  node types that are not installed (``studio.core.needs``) and the flow's own tool code
+  node types that are not installed (``studio.core.sharing.needs``) and the flow's own tool code
   in a folder that is not trusted (``studio.tools.flow_code``). Run and Run tests refuse
   a flow with missing types, with the reason, and ask (``dialogs.ask_trust``) before
   the first run of untrusted code; declining runs nothing. Finding all this only reads
@@ -95,7 +95,7 @@ class SharingController(QObject):
         self._compute()
 
     def _compute(self) -> None:
-        from studio.core.needs import missing_types
+        from studio.core.sharing.needs import missing_types
         from studio.tools.flow_code import untrusted_code
 
         model = self.model
@@ -181,9 +181,9 @@ class SharingController(QObject):
 
     def export_to(self, path: Path) -> None:
         """Write the shareable file off the GUI thread; errors go to a dialog, nothing is written."""
-        from studio.core import flowfile
+        from studio.core.document import flowfile
         from studio.core.errors import FlowFileError
-        from studio.core.export import ExportError, export_for_sharing
+        from studio.core.sharing.export import ExportError, export_for_sharing
 
         model = self.model
         try:  # a snapshot: the person may edit on while the export is made
@@ -194,7 +194,7 @@ class SharingController(QObject):
             return
 
         def job() -> tuple[str, str]:
-            from studio.core.export import files_note
+            from studio.core.sharing.export import files_note
 
             text = export_for_sharing(snapshot)
             flowfile.atomic_write(path, text.encode("utf-8"))
@@ -225,7 +225,7 @@ class SharingController(QObject):
         dialogs.error(self.window, "Cannot export the flow", f"Nothing was written.\n\n{why}")
 
     def _mermaid(self) -> str | None:
-        from studio.core.mermaid import to_mermaid
+        from studio.core.sharing.mermaid import to_mermaid
 
         try:
             return to_mermaid(self.model)
@@ -239,7 +239,7 @@ class SharingController(QObject):
             self.export_mermaid_to(Path(path))
 
     def export_mermaid_to(self, path: Path) -> bool:
-        from studio.core.flowfile import atomic_write
+        from studio.core.document.flowfile import atomic_write
 
         text = self._mermaid()
         if text is None:

@@ -1,6 +1,6 @@
 """The Tests panel: the flow's own test cases (``tests`` in the file), run from the studio.
 
-* Lists every case of ``studio.core.flowtests`` with its expectations; **Run tests**
+* Lists every case of ``studio.core.sharing.flowtests`` with its expectations; **Run tests**
   runs them one after another with ``run_case`` -- the function ``orchestra test`` uses
   -- so each case shows the same pass/fail and the same messages as
   ``orchestra test FLOW --mock``.
@@ -168,7 +168,7 @@ class TestsPanel(QWidget):
             item.setIcon(0, theme.result_icon("running"))
 
     def case_finished(self, i: int, result) -> None:
-        """``result``: a studio.core.flowtests.CaseResult."""
+        """``result``: a studio.core.sharing.flowtests.CaseResult."""
         self.results[i] = result
         item = self.tree.topLevelItem(i)
         if item is None:
@@ -287,7 +287,7 @@ class FlowTestRunner(QObject):
         self._update_mode()
 
     def _cases(self) -> list[dict[str, Any]]:
-        from studio.core.flowtests import cases_of
+        from studio.core.sharing.flowtests import cases_of
 
         return cases_of(self.model.meta)
 
@@ -312,7 +312,7 @@ class FlowTestRunner(QObject):
         return False
 
     def run_tests(self) -> bool:
-        from studio.core.plan import FlowInvalid, compile_plan
+        from studio.core.running.plan import FlowInvalid, compile_plan
 
         if self.running:
             return False
@@ -348,7 +348,7 @@ class FlowTestRunner(QObject):
         started, case_done = self._started, self._case_done
 
         async def go() -> None:
-            from studio.core.flowtests import CaseResult, run_case
+            from studio.core.sharing.flowtests import CaseResult, run_case
 
             for i, case in enumerate(cases):
                 started.emit(token, i)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from studio.core.commands import Command, UpdateItem
+from studio.core.document.commands import Command, UpdateItem
 from studio.core.errors import CommandError
-from studio.core.model import FlowModel
+from studio.core.document.model import FlowModel
 
 MERGE_ID = 1701
 

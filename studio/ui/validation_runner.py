@@ -1,6 +1,6 @@
 """Live validation: re-check the flow a moment after the last edit (debounced).
 
-The validator lives in ``studio.core.validation`` (``validate(model) -> list[Problem]``)
+The validator lives in ``studio.core.document.validation`` (``validate(model) -> list[Problem]``)
 and is imported lazily: it pulls in networkx, which start-up should not pay for, and
 the studio must still work (showing no problems) where it is not installed. A
 validator that crashes is reported as one problem instead of taking the studio down.
@@ -14,8 +14,8 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from studio.core.model import FlowModel
-from studio.core.problems import Problem
+from studio.core.document.model import FlowModel
+from studio.core.document.problems import Problem
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +24,9 @@ Validator = Callable[[FlowModel], list]
 
 def load_validator() -> Validator | None:
     try:
-        module = importlib.import_module("studio.core.validation")
+        module = importlib.import_module("studio.core.document.validation")
     except ModuleNotFoundError as exc:
-        if exc.name in ("studio.core.validation",):
+        if exc.name in ("studio.core.document.validation",):
             return None
         raise
     return getattr(module, "validate", None)

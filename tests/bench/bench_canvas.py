@@ -34,9 +34,9 @@ CHAIN = 5  # input -> text -> text -> text -> output
 
 
 def make_flow(path: Path) -> None:
-    from studio.core.commands import AddNode, Connect, UndoStack
-    from studio.core.flowfile import save_flow
-    from studio.core.model import FlowModel
+    from studio.core.document.commands import AddNode, Connect, UndoStack
+    from studio.core.document.flowfile import save_flow
+    from studio.core.document.model import FlowModel
 
     m = FlowModel(name="bench 2000")
     s = UndoStack(m)
@@ -62,7 +62,7 @@ def bench_in_process(path: Path) -> dict:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
-    from studio.core.commands import MoveNodes
+    from studio.core.document.commands import MoveNodes
     from studio.ui import theme
     from studio.ui.main_window import MainWindow
     from studio.ui.model_catalog import ModelCatalog

@@ -40,8 +40,8 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from studio.core import flowfile  # noqa: E402
-from studio.core.validation import validate  # noqa: E402
+from studio.core.document import flowfile  # noqa: E402
+from studio.core.document.validation import validate  # noqa: E402
 
 
 class Doc:

@@ -30,12 +30,12 @@ os.environ.setdefault("ORCHESTRA_DATA_DIR", tempfile.mkdtemp(prefix="orchestra-b
 
 import networkx as nx  # noqa: E402
 
-from studio.core.commands import AddNode, Connect, UndoStack  # noqa: E402
-from studio.core.executor import RunOptions, start_run  # noqa: E402
-from studio.core.model import FlowModel  # noqa: E402
-from studio.core.nodetype import NodeType, Param, Port  # noqa: E402
-from studio.core.registry import Registry, default_registry  # noqa: E402
-from studio.core.types import PortType  # noqa: E402
+from studio.core.document.commands import AddNode, Connect, UndoStack  # noqa: E402
+from studio.core.running.executor import RunOptions, start_run  # noqa: E402
+from studio.core.document.model import FlowModel  # noqa: E402
+from studio.core.catalogue.nodetype import NodeType, Param, Port  # noqa: E402
+from studio.core.catalogue.registry import Registry, default_registry  # noqa: E402
+from studio.core.catalogue.types import PortType  # noqa: E402
 
 
 class Step(NodeType):

@@ -56,7 +56,7 @@ def start_server() -> tuple[subprocess.Popen, str]:
 
 
 def build(push) -> None:
-    from studio.core import commands as C
+    from studio.core.document import commands as C
 
     steps = [
         C.SetFlowInfo(name="Bench live"),
@@ -78,9 +78,9 @@ def build(push) -> None:
 
 
 def headless(url: str) -> float:
-    from studio.core.commands import UndoStack
-    from studio.core.executor import RunOptions, run_flow
-    from studio.core.model import FlowModel
+    from studio.core.document.commands import UndoStack
+    from studio.core.running.executor import RunOptions, run_flow
+    from studio.core.document.model import FlowModel
 
     model = FlowModel()
     stack = UndoStack(model)

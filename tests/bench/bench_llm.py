@@ -74,8 +74,8 @@ def items(n: int) -> list[str]:
 
 
 def flow(stream: bool):
-    from studio.core.commands import AddNode, Connect, SetFlowInfo, UndoStack
-    from studio.core.model import FlowModel
+    from studio.core.document.commands import AddNode, Connect, SetFlowInfo, UndoStack
+    from studio.core.document.model import FlowModel
 
     model = FlowModel()
     stack = UndoStack(model)
@@ -102,7 +102,7 @@ async def bare(url: str, n: int, stream: bool, gc_tuned: bool = False) -> tuple[
     ``gc_tuned``: with the garbage-collector settings our runs use (studio/core/gctune.py),
     to tell the product's own CPU from what it saves on collections.
     """
-    from studio.core import gctune
+    from studio.core.running import gctune
     from studio.llm.runtime import litellm
 
     ll = litellm()
@@ -137,8 +137,8 @@ async def bare(url: str, n: int, stream: bool, gc_tuned: bool = False) -> tuple[
 
 async def ours(plan, url: str, n: int) -> tuple[float, float, dict]:
     """(wall s, CPU s, totals) for one run of the flow over ``n`` items."""
-    from studio.core.credentials import known_secrets
-    from studio.core.executor import RunOptions, start_run
+    from studio.core.userdata.credentials import known_secrets
+    from studio.core.running.executor import RunOptions, start_run
 
     gc.collect()
     c0, t0 = time.process_time(), time.perf_counter()
@@ -156,7 +156,7 @@ async def ours(plan, url: str, n: int) -> tuple[float, float, dict]:
 
 
 async def amain(url: str, rounds: int, stream: bool) -> dict:
-    from studio.core.plan import compile_plan
+    from studio.core.running.plan import compile_plan
 
     plan = compile_plan(flow(stream))
     await bare(url, 50, stream)  # warm up both: HTTP clients, price lookups, first-call paths

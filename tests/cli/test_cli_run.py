@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from studio.core.commands import AddNode, Connect, UndoStack
-from studio.core.flowfile import save_flow
-from studio.core.model import FlowModel
+from studio.core.document.commands import AddNode, Connect, UndoStack
+from studio.core.document.flowfile import save_flow
+from studio.core.document.model import FlowModel
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from studio.core.commands import AddNode, Connect, UndoStack
-from studio.core.flowfile import save_flow
-from studio.core.model import FlowModel
+from studio.core.document.commands import AddNode, Connect, UndoStack
+from studio.core.document.flowfile import save_flow
+from studio.core.document.model import FlowModel
 from support.mock_openai import MockOpenAIThread, Reply
 
 REPO = Path(__file__).resolve().parents[2]

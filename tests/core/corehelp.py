@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from studio.core import flowfile
-from studio.core.model import FlowModel
+from studio.core.document import flowfile
+from studio.core.document.model import FlowModel
 
 FLOWS = Path(__file__).resolve().parent / "flows"
 

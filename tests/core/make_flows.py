@@ -16,7 +16,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
-from studio.core import flowfile  # noqa: E402
+from studio.core.document import flowfile  # noqa: E402
 
 FLOWS = HERE / "flows"
 

@@ -7,10 +7,10 @@ import math
 
 import pytest
 
-from studio.core import commands as C
-from studio.core import flowfile
+from studio.core.document import commands as C
+from studio.core.document import flowfile
 from studio.core.errors import CommandError
-from studio.core.model import DELETE, Edge, FlowModel, slugify
+from studio.core.document.model import DELETE, Edge, FlowModel, slugify
 
 from corehelp import FLOWS, flow
 
@@ -189,7 +189,7 @@ def test_rename_moves_wires_keeps_order_and_collects_follow() -> None:
                                                                 "each_question.index -> answer.index"}
     assert list(m.nodes).index("each_question") == order.index("per_question")
     assert ("node_renamed", "each_question") in events
-    from studio.core.validation import validate
+    from studio.core.document.validation import validate
 
     assert validate(m) == []
     s.undo()
@@ -241,7 +241,7 @@ def test_frames_notes_and_flow_settings() -> None:
 
 
 def test_add_item_replaces_ids_the_file_would_refuse() -> None:
-    from studio.core.model import Frame
+    from studio.core.document.model import Frame
 
     m, s = edit()
     s.push(C.AddItem(Frame("Not A Slug")))

@@ -1,7 +1,7 @@
 """Event encoding: what orjson cannot hold still becomes a trace line, never a crash."""
 
-from studio.core.events import Event, encode_event, read_trace
-from studio.core.types import SKIP
+from studio.core.running.events import Event, encode_event, read_trace
+from studio.core.catalogue.types import SKIP
 
 
 def test_values_orjson_refuses_take_the_careful_path():

@@ -11,12 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from studio.core import commands as C
-from studio.core import flowfile
+from studio.core.document import commands as C
+from studio.core.document import flowfile
 from studio.core.errors import FlowFileError
-from studio.core.model import FlowModel
-from studio.core.registry import PlaceholderNode
-from studio.core.validation import validate
+from studio.core.document.model import FlowModel
+from studio.core.catalogue.registry import PlaceholderNode
+from studio.core.document.validation import validate
 
 from corehelp import FLOWS, flow
 

@@ -15,10 +15,10 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from studio.core import flowfile
+from studio.core.document import flowfile
 from studio.core.errors import FlowFileError
-from studio.core.problems import Problem
-from studio.core.validation import validate
+from studio.core.document.problems import Problem
+from studio.core.document.validation import validate
 
 from corehelp import FLOWS
 

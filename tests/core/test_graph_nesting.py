@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import networkx as nx
 
-from studio.core import flowfile
-from studio.core.graph import analyze
-from studio.core.validation import validate
+from studio.core.document import flowfile
+from studio.core.document.graph import analyze
+from studio.core.document.validation import validate
 
 from corehelp import FLOWS, flow
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from studio.core.export import export_text
-from studio.core.flowfile import load_flow, loads, save_flow
-from studio.core.needs import MissingType, missing_types
+from studio.core.sharing.export import export_text
+from studio.core.document.flowfile import load_flow, loads, save_flow
+from studio.core.sharing.needs import MissingType, missing_types
 from studio.tools import trust
 from studio.tools.flow_code import flow_code, untrusted_code
 from tests.support.flows import Flow

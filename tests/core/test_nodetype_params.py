@@ -5,8 +5,8 @@ from __future__ import annotations
 import jsonschema
 import pytest
 
-from studio.core.nodetype import Param
-from studio.core.registry import default_registry
+from studio.core.catalogue.nodetype import Param
+from studio.core.catalogue.registry import default_registry
 
 
 @pytest.mark.parametrize("param,value,ok", [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from studio.core.types import COERCIONS, SKIP, PortType, can_connect, coerce, incompatibility
+from studio.core.catalogue.types import COERCIONS, SKIP, PortType, can_connect, coerce, incompatibility
 
 T = PortType
 # Everything not listed (and not "any", not equal) must be refused.

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from studio.core import flowfile
-from studio.core.nodetype import NodeType, Param, Port
-from studio.core.registry import PlaceholderNode, Registry, default_registry
-from studio.core.types import PortType
+from studio.core.document import flowfile
+from studio.core.catalogue.nodetype import NodeType, Param, Port
+from studio.core.catalogue.registry import PlaceholderNode, Registry, default_registry
+from studio.core.catalogue.types import PortType
 
 STRUCTURAL = {"input", "output", "template", "branch", "merge", "loop", "fanout", "collect", "approval", "subflow"}
 
@@ -44,8 +44,8 @@ def plugin_path(tmp_path: Path, monkeypatch):
 
 def test_entry_point_plugins_are_discovered_and_named_by_their_package(plugin_path: Path) -> None:
     _fake_distribution(plugin_path, "fake-sentiment-nodes", "fake_orchestra_sentiment", """
-        from studio.core.nodetype import NodeType, Param, Port
-        from studio.core.types import PortType
+        from studio.core.catalogue.nodetype import NodeType, Param, Port
+        from studio.core.catalogue.types import PortType
 
         class Sentiment(NodeType):
             type_id = "fake.sentiment"
@@ -129,7 +129,7 @@ def test_param_and_port_declarations() -> None:
 
 def test_placeholders_for_type_names_with_any_characters() -> None:
     """Found by the fuzzer: a type name with NUL or a lone surrogate broke the class name."""
-    from studio.core.validation import validate
+    from studio.core.document.validation import validate
 
     for name in ("\x00", "\ud800", "a b.c", "ü"):
         doc = {"format": "orchestra-flow", "version": 1, "nodes": [{"id": "n", "type": name}]}

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from studio.core import templates
-from studio.core.templates import TemplateProblem, evaluate, expression_problem, render, template_variables
+from studio.core.catalogue import templates
+from studio.core.catalogue.templates import TemplateProblem, evaluate, expression_problem, render, template_variables
 
 
 def test_variables_in_order_of_first_appearance() -> None:

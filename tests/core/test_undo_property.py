@@ -7,10 +7,10 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from studio.core import commands as C
-from studio.core import flowfile
+from studio.core.document import commands as C
+from studio.core.document import flowfile
 from studio.core.errors import CommandError
-from studio.core.model import DELETE, FlowModel
+from studio.core.document.model import DELETE, FlowModel
 
 from corehelp import FLOWS
 

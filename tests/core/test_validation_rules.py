@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from studio.core import validation
-from studio.core.validation import validate
+from studio.core.document import validation
+from studio.core.document.validation import validate
 
 from corehelp import FLOWS, codes, flow
 
@@ -218,7 +218,7 @@ def test_a_collect_naming_a_missing_fanout() -> None:
 
 
 def test_the_structural_fixture_is_clean_and_fixtures_with_faults_are_reported() -> None:
-    from studio.core import flowfile
+    from studio.core.document import flowfile
 
     assert validate(flowfile.load_flow(FLOWS / "structural.flow.json")) == []
     dangling = codes(validate(flowfile.load_flow(FLOWS / "dangling.flow.json")))
@@ -226,15 +226,15 @@ def test_the_structural_fixture_is_clean_and_fixtures_with_faults_are_reported()
 
 
 def test_validation_is_deterministic() -> None:
-    from studio.core import flowfile
+    from studio.core.document import flowfile
 
     model = flowfile.load_flow(FLOWS / "placeholders.flow.json")
     assert validate(model) == validate(model)
 
 
 def test_a_broken_plugin_type_becomes_a_problem(monkeypatch) -> None:
-    from studio.core.nodetype import NodeType
-    from studio.core.registry import Registry
+    from studio.core.catalogue.nodetype import NodeType
+    from studio.core.catalogue.registry import Registry
 
     class Broken(NodeType):
         type_id = "broken"
@@ -244,7 +244,7 @@ def test_a_broken_plugin_type_becomes_a_problem(monkeypatch) -> None:
             raise RuntimeError("boom")
 
     reg = Registry([Broken])
-    from studio.core import flowfile
+    from studio.core.document import flowfile
 
     model = flowfile.loads('{"format": "orchestra-flow", "version": 1, "nodes": [{"id": "b", "type": "broken"}]}', registry=reg)
     [p] = [p for p in validate(model) if p.is_error]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from studio.core.types import SKIP
+from studio.core.catalogue.types import SKIP
 from tests.support.flows import ACTIVE, CALLS, Flow
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 import random
 
-from studio.core.context import ApprovalDecision
+from studio.core.catalogue.context import ApprovalDecision
 from studio.core.errors import RetryableError
-from studio.core.retry import RetryPolicy
+from studio.core.running.retry import RetryPolicy
 from tests.support.flows import CALLS, Flow
 
 

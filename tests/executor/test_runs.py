@@ -6,9 +6,9 @@ import asyncio
 import json
 import time
 
-from studio.core.events import read_trace
-from studio.core.executor import RunOptions, start_run
-from studio.core.flowfile import save_flow
+from studio.core.running.events import read_trace
+from studio.core.running.executor import RunOptions, start_run
+from studio.core.document.flowfile import save_flow
 from tests.support.flows import ACTIVE, CALLS, Flow
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nodes.branch import BranchNode
-from studio.core.types import SKIP
+from studio.core.catalogue.types import SKIP
 from studio.llm.choose import read_label
 from support.context import make_ctx
 from support.mock_openai import Reply
@@ -61,9 +61,9 @@ async def test_mock_mode_takes_the_case_a_mock_response_names(mock_openai):
 def test_mock_responses_is_a_declared_branch_parameter():
     # regression: choose.py reads mock_responses, but the Branch did not declare it, so a flow that
     # set it (as docs/llm-and-tools.md says) got an unknown_param warning and the inspector hid it
-    from studio.core.model import FlowModel
-    from studio.core.commands import AddNode, UndoStack
-    from studio.core.validation import validate
+    from studio.core.document.model import FlowModel
+    from studio.core.document.commands import AddNode, UndoStack
+    from studio.core.document.validation import validate
 
     assert "mock_responses" in {p.name for p in BranchNode.params}
     model = FlowModel("branch")

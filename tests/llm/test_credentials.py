@@ -11,7 +11,7 @@ import pytest
 from keyring.backends import fail
 
 from studio.cli import main as cli_main
-from studio.core import credentials
+from studio.core.userdata import credentials
 from studio.core.errors import CredentialsMissing
 from studio.llm import complete
 

@@ -19,7 +19,7 @@ def test_importing_the_llm_layer_and_ai_nodes_does_not_import_litellm():
     r = _run("""
         import sys
         import studio.llm, studio.tools, nodes.llm, nodes.agent, nodes.tool, nodes.guardrail
-        from studio.core.registry import default_registry
+        from studio.core.catalogue.registry import default_registry
         default_registry()
         print("litellm" in sys.modules)
     """)
@@ -36,7 +36,7 @@ def test_no_qt_in_llm_tools_and_nodes():
                 raise ImportError("Qt is not allowed here: " + name)
             return real(name, *a, **k)
         builtins.__import__ = guard
-        import studio.llm, studio.tools, studio.core.credentials, studio.core.pii, studio.cli_keys
+        import studio.llm, studio.tools, studio.core.userdata.credentials, studio.core.sharing.pii, studio.cli.keys
         import studio.llm.choose, studio.llm.node_support
         import nodes
         for info in pkgutil.iter_modules(nodes.__path__):

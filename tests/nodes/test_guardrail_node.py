@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from nodes.guardrail import GuardrailNode
-from studio.core import pii
-from studio.core.types import SKIP
+from studio.core.sharing import pii
+from studio.core.catalogue.types import SKIP
 from support.context import make_ctx
 
 

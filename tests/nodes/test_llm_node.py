@@ -187,7 +187,7 @@ async def test_missing_key_is_reported_without_a_request(mock_openai, monkeypatc
     import keyring
     from keyring.backends import fail
 
-    from studio.core import credentials
+    from studio.core.userdata import credentials
 
     previous = keyring.get_keyring()
     keyring.set_keyring(fail.Keyring())
@@ -255,7 +255,7 @@ async def test_array_schema_in_mock_mode(mock_openai):
 
 
 def test_array_schema_gives_a_list_port_that_feeds_a_fanout():
-    from studio.core.types import PortType
+    from studio.core.catalogue.types import PortType
     from tests.support.flows import Flow
 
     ports = {p.name: p for p in LLMNode.output_ports({"response_format": "json", "json_schema": LIST_SCHEMA})}
@@ -270,6 +270,6 @@ def test_array_schema_gives_a_list_port_that_feeds_a_fanout():
     f.wire("plan.json", "each.items")
     f.wire("each.item", "gather.item")
     f.wire("gather.results", "out.value")
-    from studio.core.validation import validate
+    from studio.core.document.validation import validate
 
     assert [p for p in validate(f.model) if p.code == "type_mismatch"] == []

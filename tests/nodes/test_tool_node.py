@@ -6,7 +6,7 @@ import pytest
 
 from nodes.tool import ToolNode
 from studio.core.errors import NodeFailure
-from studio.core.types import PortType
+from studio.core.catalogue.types import PortType
 from studio.tools import FolderNotTrusted, is_trusted, trust, untrust
 from support.context import make_ctx
 

@@ -21,11 +21,11 @@ from typing import Any
 
 import pytest
 
-from studio.core.context import ApprovalDecision
-from studio.core.executor import RunOptions, start_run
-from studio.core.flowfile import dumps, load_flow, save_flow
-from studio.core.flowtests import cases_of
-from studio.core.validation import validate
+from studio.core.catalogue.context import ApprovalDecision
+from studio.core.running.executor import RunOptions, start_run
+from studio.core.document.flowfile import dumps, load_flow, save_flow
+from studio.core.sharing.flowtests import cases_of
+from studio.core.document.validation import validate
 
 REPO_PROJECTS = Path(__file__).resolve().parents[2] / "projects"
 EXAMPLES = ["meeting_notes", "research_assistant", "support_router", "code_fixer", "research_report", "safe_email"]

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from studio.core.commands import SetFlowInfo
+from studio.core.document.commands import SetFlowInfo
 from studio.core.errors import FlowFileError
-from studio.core.executor import RunOptions, start_run
-from studio.core.export import ExportError, export_document, export_text
-from studio.core.flowfile import load_flow, loads, save_flow
-from studio.core.flowtests import check, json_path, run_cases
-from studio.core.mermaid import to_mermaid
-from studio.core.plan import compile_plan
+from studio.core.running.executor import RunOptions, start_run
+from studio.core.sharing.export import ExportError, export_document, export_text
+from studio.core.document.flowfile import load_flow, loads, save_flow
+from studio.core.sharing.flowtests import check, json_path, run_cases
+from studio.core.sharing.mermaid import to_mermaid
+from studio.core.running.plan import compile_plan
 from tests.support.flows import Flow
 
 REPO = Path(__file__).resolve().parents[2]

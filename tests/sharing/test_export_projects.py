@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from studio.cli import main as cli
-from studio.core.context import ApprovalDecision
-from studio.core.executor import RunOptions, start_run
-from studio.core.flowfile import load_flow
+from studio.core.catalogue.context import ApprovalDecision
+from studio.core.running.executor import RunOptions, start_run
+from studio.core.document.flowfile import load_flow
 
 PROJECTS = Path(__file__).resolve().parents[2] / "projects"
 NAMES = sorted(p.name[: -len(".flow.json")] for p in PROJECTS.glob("*.flow.json"))

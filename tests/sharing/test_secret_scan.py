@@ -26,11 +26,11 @@ from pathlib import Path
 
 import pytest
 
-from studio.core import credentials
-from studio.core.commands import AddNode, Connect, UndoStack
-from studio.core.executor import RunOptions, run_flow
-from studio.core.flowfile import load_flow, save_flow
-from studio.core.model import FlowModel
+from studio.core.userdata import credentials
+from studio.core.document.commands import AddNode, Connect, UndoStack
+from studio.core.running.executor import RunOptions, run_flow
+from studio.core.document.flowfile import load_flow, save_flow
+from studio.core.document.model import FlowModel
 from support.mock_openai import MockOpenAIThread, Reply, SeenRequest
 
 REPO = Path(__file__).resolve().parents[2]

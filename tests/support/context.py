@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from studio.core.context import CostReport, NodeContext
+from studio.core.catalogue.context import CostReport, NodeContext
 from studio.core.errors import BudgetExceeded
 
 

@@ -9,15 +9,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from studio.core.commands import AddNode, Connect, UndoStack
-from studio.core.context import CostReport
+from studio.core.document.commands import AddNode, Connect, UndoStack
+from studio.core.catalogue.context import CostReport
 from studio.core.errors import NodeFailure, RetryableError
-from studio.core.executor import RunOptions, RunResult, start_run
-from studio.core.model import FlowModel
-from studio.core.nodetype import NodeType, Param, Port
-from studio.core.policy import POLICY_PARAMS
-from studio.core.registry import Registry, default_registry
-from studio.core.types import PortType
+from studio.core.running.executor import RunOptions, RunResult, start_run
+from studio.core.document.model import FlowModel
+from studio.core.catalogue.nodetype import NodeType, Param, Port
+from studio.core.catalogue.policy import POLICY_PARAMS
+from studio.core.catalogue.registry import Registry, default_registry
+from studio.core.catalogue.types import PortType
 
 CALLS: dict[str, int] = {}  # node id -> how many times it ran (tests reset it)
 ACTIVE = {"now": 0, "peak": 0}

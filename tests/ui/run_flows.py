@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from studio.core import commands as C
+from studio.core.document import commands as C
 
 
 def _build(window, name: str, steps: list) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from studio.core.flowfile import save_flow
+from studio.core.document.flowfile import save_flow
 from support.flows import Flow
 
 SHOUT_TOOL = '''"""Shout: the text in capitals (and a mark in ran.txt that this code ran)."""

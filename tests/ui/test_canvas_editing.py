@@ -9,7 +9,7 @@ from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QGuiAppli
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from studio.core import commands as C
+from studio.core.document import commands as C
 from helpers import click, drag, node_point, port_point
 
 

@@ -8,8 +8,8 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QComboBox, QLineEdit, QMessageBox, QPlainTextEdit, QSpinBox
 
-from studio.core import commands as C
-from studio.core import flowfile
+from studio.core.document import commands as C
+from studio.core.document import flowfile
 from helpers import click, node_point
 
 
@@ -109,7 +109,7 @@ def test_live_validation_is_debounced_after_edits(qtbot, window):
 
 
 def test_auto_layout_layers_and_undo(qtbot, window):
-    from studio.core.flowfile import loads
+    from studio.core.document.flowfile import loads
 
     m = window.document.model
     push = window.document.push
@@ -212,7 +212,7 @@ def test_recent_files_and_layout_are_remembered(qtbot, window, hello, settings):
 
 
 def test_example_flow_loads_and_validates_clean():
-    from studio.core.validation import validate
+    from studio.core.document.validation import validate
 
     root = Path(__file__).resolve().parents[2]
     model = flowfile.load_flow(root / "projects" / "hello.flow.json")

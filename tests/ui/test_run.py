@@ -1,6 +1,6 @@
 """Running flows from the window against the loopback OpenAI-compatible server (issue 6).
 
-Runs go to the run host process (studio.core.runhost) as in the studio; one test covers
+Runs go to the run host process (studio.host.runhost) as in the studio; one test covers
 the in-process thread mode too. These tests drive the window as a person would (toolbar
 actions, the approval dialog, the history list) and wait with qtbot.
 """
@@ -19,7 +19,7 @@ from PySide6.QtTest import QTest
 import run_flows
 from support.mock_openai import Reply
 
-from studio.core import commands as C
+from studio.core.document import commands as C
 
 RUN_TIMEOUT = 60000
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import QPointF
 from PySide6.QtGui import QColor
 
-from studio.core import commands as C
+from studio.core.document import commands as C
 from studio.ui import theme
 
 

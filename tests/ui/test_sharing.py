@@ -16,8 +16,8 @@ from PySide6.QtWidgets import QToolButton
 
 import sharing_flows
 from studio import cli
-from studio.core.flowfile import load_flow
-from studio.core.mermaid import to_mermaid
+from studio.core.document.flowfile import load_flow
+from studio.core.sharing.mermaid import to_mermaid
 from studio.ui import dialogs
 
 SECRET = "sk-live-abcdef1234567890XYZ"

@@ -11,7 +11,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem
 
-from studio.core.model import Frame, Note
+from studio.core.document.model import Frame, Note
 
 from .. import theme
 

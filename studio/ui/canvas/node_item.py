@@ -16,8 +16,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen, QPolygonF, QStaticText
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
-from studio.core.model import Node
-from studio.core.nodetype import NodeType, Port
+from studio.core.document.model import Node
+from studio.core.catalogue.nodetype import NodeType, Port
 
 from .. import theme
 

@@ -16,7 +16,7 @@ from PySide6.QtCore import QLineF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
-from studio.core.model import Edge, FlowModel, ModelEvent
+from studio.core.document.model import Edge, FlowModel, ModelEvent
 
 from .. import theme
 from .frame_item import FrameItem, NoteItem

@@ -16,8 +16,8 @@ from PySide6.QtCore import QLineF, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPen, QWheelEvent
 from PySide6.QtWidgets import QGraphicsView, QInputDialog, QMenu
 
-from studio.core import commands as C
-from studio.core.types import PortType, can_connect
+from studio.core.document import commands as C
+from studio.core.catalogue.types import PortType, can_connect
 
 from .. import theme
 from ..editor import Editor

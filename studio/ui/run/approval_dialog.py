@@ -14,8 +14,8 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QVBoxLayout
 
-from studio.core.context import ApprovalDecision
-from studio.core.types import SKIP
+from studio.core.catalogue.context import ApprovalDecision
+from studio.core.catalogue.types import SKIP
 
 
 def value_text(value: Any) -> str:

@@ -28,9 +28,9 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QLabel
 
-from studio.core import flowfile
-from studio.core.executor import RunOptions
-from studio.core.plan import FlowInvalid, compile_plan
+from studio.core.document import flowfile
+from studio.core.running.executor import RunOptions
+from studio.core.running.plan import FlowInvalid, compile_plan
 
 from .. import theme
 from ..background import Background
@@ -171,7 +171,7 @@ class RunController(QObject):
                 warm_up()  # import litellm now, on its own thread, so the first run does not wait
 
         def look() -> dict[str, list[str]]:
-            from studio.core.credentials import key_info
+            from studio.core.userdata.credentials import key_info
             from studio.llm.providers import needs_key, provider_of
 
             missing: dict[str, list[str]] = {}
@@ -267,7 +267,7 @@ class RunController(QObject):
         if why:  # the flow's own code, in a folder the person did not trust: nothing runs
             return self._not_run(why)
         try:
-            from studio.core.credentials import known_secrets
+            from studio.core.userdata.credentials import known_secrets
 
             # the run host asks the keyring itself, off the GUI thread (a locked wallet can block)
             secrets = sorted(known_secrets(include_keyring=self.worker.mode == "thread"))
@@ -331,7 +331,7 @@ class RunController(QObject):
         """Last run's outputs for every node that is neither ``node_id`` nor downstream of it."""
         import networkx as nx
 
-        from studio.core.graph import analyze
+        from studio.core.document.graph import analyze
 
         model = self.model
         st = analyze(model)
@@ -443,7 +443,7 @@ class RunController(QObject):
     def _structure(self, model) -> None:
         self._loops, self._tail_of = set(), {}
         try:
-            from studio.core.graph import analyze
+            from studio.core.document.graph import analyze
 
             st = analyze(model)
         except Exception:  # a broken flow still shows what it can

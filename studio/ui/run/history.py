@@ -20,8 +20,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout,
                                QWidget)
 
-from studio.core.events import read_trace
-from studio.core.paths import traces_dir
+from studio.core.running.events import read_trace
+from studio.core.userdata.paths import traces_dir
 
 from .state import RunState, fmt_cost, fmt_latency
 

@@ -18,7 +18,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QLabel, QPlainTextEdit, QScrollArea, QSizePolicy, QVBoxLayout,
                                QWidget)
 
-from studio.core.types import SKIP
+from studio.core.catalogue.types import SKIP
 
 from .. import theme
 from .state import Instance, RunState, fmt_cost, fmt_latency, scope_label

@@ -15,8 +15,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from studio.core import events as ev
-from studio.core.events import Event
+from studio.core.running import events as ev
+from studio.core.running.events import Event
 
 TERMINAL = frozenset({"done", "failed", "skipped", "cached"})
 

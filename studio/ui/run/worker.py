@@ -5,7 +5,7 @@ thread a busy run froze the window for half a second (DESIGN §5). Why not merel
 thread (``ORCHESTRA_RUN_HOST=thread`` keeps that mode): the run then holds the process's
 GIL, and a 500-call fan-out stalled the window for 600 ms at a time, because every Python
 paint and handler of the window waited for the GIL. So by default runs go to the run host
-(``studio.core.runhost``), one child process shared by every window of the studio, started
+(``studio.host.runhost``), one child process shared by every window of the studio, started
 when the first window is up; the GUI thread only folds decoded events into the run state
 and paints. The thread mode runs the same executor on an asyncio loop in a daemon thread.
 
@@ -33,11 +33,11 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from studio.core import events as ev
-from studio.core.context import ApprovalDecision, ApprovalRequest
-from studio.core.events import Event
-from studio.core.executor import Run, RunOptions, RunResult, start_run
-from studio.core import runhost
+from studio.core.running import events as ev
+from studio.core.catalogue.context import ApprovalDecision, ApprovalRequest
+from studio.core.running.events import Event
+from studio.core.running.executor import Run, RunOptions, RunResult, start_run
+from studio.host import runhost
 
 from ..loop_thread import LoopThread
 

@@ -1,0 +1,257 @@
+"""`orchestra run FLOW`: run a flow headless with a live view, then outputs and costs.
+
+Progress goes to standard error: a live table on a terminal, one line per event
+otherwise (streamed tokens as "node │ text" lines). The result -- outputs, the per-node
+table, the totals and the trace path -- goes to standard output, or with --json one
+JSON document does. API keys never appear in what it prints: every key the run
+knows of is replaced by [redacted] (a provider may echo the key in an error message).
+
+Exit codes: 0 success; 1 the run failed (the message names the node and the error);
+2 the flow is invalid or unreadable; 3 the budget was spent; 130 cancelled (Ctrl-C;
+the trace is kept).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_BUDGET, EXIT_CANCELLED = 0, 1, 2, 3, 130
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run a flow headless", description=__doc__,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("flow", help="the *.flow.json file")
+    p.add_argument("--input", "-i", action="append", default=[], metavar="NAME=VALUE",
+                   help="a value for an Input node (repeatable)")
+    p.add_argument("--input-file", metavar="FILE.json", help="a JSON object of input values")
+    p.add_argument("--mock", action="store_true", help="LLM nodes answer with their mock responses (no key, no cost)")
+    p.add_argument("--budget", type=float, metavar="USD", help="stop starting paid calls once this much is spent")
+    p.add_argument("--concurrency", type=int, default=16, metavar="N", help="nodes running at once (default 16; 0: no limit)")
+    p.add_argument("--approve", choices=("all", "none", "ask"), default="ask",
+                   help="answer Approval nodes: approve all, reject all, or ask on the terminal (default)")
+    p.add_argument("--trace", metavar="PATH", help="where to write the JSON-lines trace (default: the user data folder)")
+    p.add_argument("--json", action="store_true", help="print one JSON document with outputs, per-node results and totals")
+    p.add_argument("--api-base", metavar="URL", help="send every LLM call of this run to this OpenAI-compatible endpoint")
+    p.add_argument("--plain", action="store_true",
+                   help="one line per event instead of the live table (the default when standard error is not a terminal)")
+    p.set_defaults(func=main)
+
+
+def _inputs(args: argparse.Namespace) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if args.input_file:
+        try:
+            data = json.loads(Path(args.input_file).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise SystemExit(_fail(f"cannot read --input-file {args.input_file}: {exc}", EXIT_INVALID))
+        if not isinstance(data, dict):
+            raise SystemExit(_fail("--input-file must hold a JSON object of name: value", EXIT_INVALID))
+        values.update(data)
+    for item in args.input:
+        if "=" not in item:
+            raise SystemExit(_fail(f"--input {item!r}: expected NAME=VALUE", EXIT_INVALID))
+        name, value = item.split("=", 1)
+        values[name.strip()] = value
+    return values
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"orchestra run: {message}", file=sys.stderr)
+    return code
+
+
+def _approval_handler(mode: str):
+    from studio.core.catalogue.context import ApprovalDecision
+
+    async def handler(req):
+        if mode == "all":
+            return ApprovalDecision("approve", by="flag")
+        if mode == "none":
+            return ApprovalDecision("reject", reason="--approve none", by="flag")
+        if not sys.stdin or not sys.stdin.isatty():
+            return ApprovalDecision("reject", reason="no terminal to ask (use --approve all|none)", by="default")
+        prompt = (f"\n[{req.node_id}] {req.message}\nValue: {json.dumps(req.value, ensure_ascii=False)[:2000]}\n"
+                  "Approve? [y]es / [n]o / [e]dit: ")
+        answer = (await asyncio.to_thread(input, prompt)).strip().lower()
+        if answer.startswith("y"):
+            return ApprovalDecision("approve")
+        if answer.startswith("e"):
+            edited = await asyncio.to_thread(input, "New value (JSON or text): ")
+            try:
+                value = json.loads(edited)
+            except json.JSONDecodeError:
+                value = edited
+            return ApprovalDecision("approve", value=value)
+        return ApprovalDecision("reject", reason="rejected at the terminal")
+
+    return handler
+
+
+def main(args: argparse.Namespace) -> int:
+    from studio.core.errors import FlowFileError
+    from studio.core.document.flowfile import load_flow
+    from studio.core.running.plan import FlowInvalid, compile_plan
+
+    try:
+        model = load_flow(args.flow)
+    except FlowFileError as exc:
+        return _fail(str(exc), EXIT_INVALID)
+    try:
+        plan = compile_plan(model)
+    except FlowInvalid as exc:
+        if args.json:
+            print(json.dumps({"status": "invalid", "problems": [p.to_json() for p in exc.problems]}, indent=2))
+        else:
+            print(f"orchestra run: {args.flow} is not valid:", file=sys.stderr)
+            for p in exc.problems:
+                if p.is_error:
+                    print(f"  {p}", file=sys.stderr)
+        return EXIT_INVALID
+    inputs = _inputs(args)
+    missing = [name for name, nid in plan.inputs.items()
+               if name not in inputs and plan.nodes[nid].params.get("default") is None]
+    if missing:
+        return _fail(f"the flow needs input(s) {', '.join(missing)}: pass --input NAME=VALUE", EXIT_INVALID)
+    unknown = sorted(set(inputs) - set(plan.inputs))
+    if unknown:
+        return _fail(f"the flow has no input named {', '.join(unknown)} (it has: {', '.join(plan.inputs) or 'none'})", EXIT_INVALID)
+    return asyncio.run(_run(plan, inputs, args))
+
+
+async def _run(plan, inputs: dict[str, Any], args: argparse.Namespace) -> int:
+    from studio.core.running.executor import RunOptions, start_run
+    from studio.cli.live_view import RunView, fmt_cost
+
+    settings: dict[str, Any] = {}
+    if args.api_base:
+        settings["api_base"] = args.api_base
+    secrets: list[str] = []
+    try:
+        from studio.core.userdata.credentials import known_secrets
+
+        secrets = sorted(known_secrets())
+    except Exception:  # a broken keyring must not stop a run; env keys are still redacted below
+        import os
+
+        secrets = [v for k, v in os.environ.items() if k.endswith("_API_KEY") and v]
+    try:
+        from studio.core.userdata.userdirs import user_pricing  # type: ignore[attr-defined]
+
+        settings["pricing"] = user_pricing()
+    except Exception:
+        pass
+    options = RunOptions(
+        inputs=inputs, concurrency=args.concurrency, budget_usd=args.budget, mock=args.mock,
+        approval_handler=_approval_handler(args.approve), settings=settings,
+        trace=Path(args.trace) if args.trace else True, secrets=secrets,
+    )
+    view = RunView.create(plain=getattr(args, "plain", False), secrets=secrets)
+    if any(spec.paid or spec.kind == "subflow" for spec in plan.nodes.values()):
+        # litellm takes seconds to import; pay that before the run starts, so the first
+        # model node's latency (and the run's wall time) is the call's, not the import's
+        from studio.llm import is_loaded, warm_up
+
+        if not is_loaded():
+            if not args.json:
+                view.console.print("loading litellm…", style="dim", highlight=False)
+            try:
+                await asyncio.wrap_future(warm_up())
+            except Exception:  # the first model call will report it where it belongs
+                pass
+    run = start_run(plan, options)
+    if not args.json:
+        run.add_listener(view.on_event)
+    else:
+        run.add_listener(lambda e: view.on_event(e) if False else None)
+    loop = asyncio.get_running_loop()
+    try:
+        loop.add_signal_handler(signal.SIGINT, run.cancel)
+    except (NotImplementedError, RuntimeError):
+        pass
+    collector: list = []
+    run.add_listener(collector.append)
+    if args.json:
+        result = await run.wait()
+    else:
+        with view:
+            result = await run.wait()
+    per_node = _per_node(collector)
+    code = {"succeeded": EXIT_OK, "failed": EXIT_FAILED, "budget_exceeded": EXIT_BUDGET, "cancelled": EXIT_CANCELLED}[result.status]
+    if args.json:
+        doc = {
+            "status": result.status, "run_id": result.run_id, "outputs": result.outputs, "error": result.error,
+            "error_node": result.error_node, "nodes": per_node, "totals": result.totals,
+            "trace": str(result.trace_path) if result.trace_path else None,
+        }
+        from studio.core.userdata.credentials import redact
+        from studio.core.running.events import jsonable
+
+        # what is printed is often saved (`> run.json`): no key in it, like the trace
+        print(json.dumps(redact(jsonable(doc), view.redaction_set()), indent=2, ensure_ascii=False))
+        return code
+    # the result goes to standard output (`> result.txt` keeps it); progress stayed on stderr
+    from rich.console import Console
+
+    out = Console(file=sys.stdout, highlight=False, soft_wrap=False)
+    if result.outputs:
+        out.print("[bold]Outputs[/bold]")
+        for name, value in result.outputs.items():
+            text = value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False, default=repr)
+            out.print(f"[bold cyan]{view.clean(name)}[/bold cyan]:", highlight=False)
+            out.print(view.clean(text), markup=False, highlight=False)
+    out.print(view.summary_table())
+    t = result.totals
+    cost = fmt_cost(t["cost_usd"], t.get("cost_unknown_calls", 0))
+    out.print(f"{result.status} in {t['wall_s']:.2f} s · tokens {t['tokens_in']} in / {t['tokens_out']} out · cost {cost}"
+              + (f" · budget ${args.budget:g}" if args.budget is not None else ""), highlight=False, soft_wrap=True)
+    if result.trace_path:  # never wrapped: a path is copied from the terminal or a log
+        out.print(f"trace: {result.trace_path}", highlight=False, markup=False, soft_wrap=True)
+    if code == EXIT_FAILED:
+        print(view.clean(f"orchestra run: failed at {result.error_node or 'the flow'}: {result.error}"), file=sys.stderr)
+    elif code == EXIT_BUDGET:
+        print(view.clean(f"orchestra run: {result.error}"), file=sys.stderr)
+    elif code == EXIT_CANCELLED:
+        print("orchestra run: cancelled; the trace is kept", file=sys.stderr)
+    return code
+
+
+def _per_node(events) -> dict[str, dict[str, Any]]:
+    """Per node: status counts over instances, total latency, tokens and cost."""
+    out: dict[str, dict[str, Any]] = {}
+    for e in events:
+        if e.node is None or e.type not in ("node_finished", "node_failed", "node_skipped"):
+            continue
+        if e.type == "node_failed" and e.data.get("will_retry"):
+            continue
+        r = out.setdefault(e.node, {"status": "done", "runs": 0, "done": 0, "failed": 0, "skipped": 0, "cached": 0,
+                                    "latency_s": 0.0, "tokens_in": 0, "tokens_out": 0, "cost_usd": 0.0, "cost_unknown": 0})
+        r["runs"] += 1
+        if e.type == "node_finished":
+            if e.data.get("cached"):
+                r["cached"] += 1
+            else:
+                r["done"] += 1
+            r["latency_s"] += e.data.get("latency_s", 0.0)
+            r["tokens_in"] += e.data.get("tokens_in", 0)
+            r["tokens_out"] += e.data.get("tokens_out", 0)
+            if e.data.get("cost_usd") is None:
+                r["cost_unknown"] += 1
+            else:
+                r["cost_usd"] += e.data.get("cost_usd") or 0.0
+        elif e.type == "node_failed":
+            r["failed"] += 1
+        else:
+            r["skipped"] += 1
+    for r in out.values():
+        r["status"] = "failed" if r["failed"] and not r["done"] else ("skipped" if r["skipped"] == r["runs"] else
+                      ("cached" if r["cached"] == r["runs"] else "done"))
+        r["latency_s"] = round(r["latency_s"], 6)
+        r["cost_usd"] = None if r["cost_unknown"] and not r["cost_usd"] else round(r["cost_usd"], 8)
+    return out

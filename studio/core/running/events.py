@@ -1,0 +1,128 @@
+"""Run events and their JSON form: what the studio shows live and the trace keeps.
+
+Every event names its node and scope path, e.g. (("research", 3), ("fix", 2)) for item 3
+of fan-out ``research``, iteration 2 of loop ``fix``. ``to_json`` is the one place values
+become JSON (SKIP becomes {"$skip": true}; anything JSON cannot hold becomes its repr),
+so a trace replays into events equal to the live ones.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import orjson
+from typing import Any, Iterable
+
+from studio.core.catalogue.types import SKIP
+
+# event types
+RUN_STARTED = "run_started"
+NODE_STARTED = "node_started"
+NODE_PROGRESS = "node_progress"
+NODE_FINISHED = "node_finished"
+NODE_SKIPPED = "node_skipped"
+NODE_FAILED = "node_failed"
+APPROVAL_REQUESTED = "approval_requested"
+APPROVAL_RESOLVED = "approval_resolved"
+RUN_FINISHED = "run_finished"
+RUN_FAILED = "run_failed"
+RUN_CANCELLED = "run_cancelled"
+END_TYPES = frozenset({RUN_FINISHED, RUN_FAILED, RUN_CANCELLED})
+
+_SKIP_JSON = {"$skip": True}
+
+
+class Event:
+    __slots__ = ("type", "node", "scope", "t", "data")
+
+    def __init__(self, type: str, node: str | None, scope: tuple, t: float, data: dict[str, Any]):
+        self.type = type
+        self.node = node
+        self.scope = scope
+        self.t = t
+        self.data = data
+
+    def to_json(self) -> dict[str, Any]:
+        """The event as the trace holds it (plain JSON types; SKIP as {"$skip": true})."""
+        return orjson.loads(encode_event(self))
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> "Event":
+        scope = tuple((s, i) for s, i in doc.get("scope", ()))
+        return cls(doc["type"], doc.get("node"), scope, doc.get("t", 0.0), unjson(doc.get("data", {})))
+
+    def __repr__(self) -> str:
+        where = "/".join(f"{s}[{i}]" for s, i in self.scope)
+        return f"<{self.type} {where + '/' if where else ''}{self.node or ''} t={self.t:.4f}>"
+
+
+def jsonable(value: Any, _depth: int = 0) -> Any:
+    """A JSON-safe copy of ``value`` (SKIP marked, non-finite floats and objects as text)."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if value is SKIP:
+        return dict(_SKIP_JSON)
+    if _depth > 60:
+        return "<nested too deeply>"
+    if isinstance(value, dict):
+        return {str(k): jsonable(v, _depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v, _depth + 1) for v in value]
+    if isinstance(value, BaseException):
+        return f"{type(value).__name__}: {value}"
+    return repr(value)
+
+
+def unjson(value: Any) -> Any:
+    if isinstance(value, dict):
+        if value == _SKIP_JSON:
+            return SKIP
+        return {k: unjson(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unjson(v) for v in value]
+    return value
+
+
+def _default(value: Any) -> Any:
+    if value is SKIP:
+        return _SKIP_JSON
+    if isinstance(value, BaseException):
+        return f"{type(value).__name__}: {value}"
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=repr)
+    return repr(value)
+
+
+_OPTS = orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE
+
+
+def encode_event(event: Event) -> bytes:
+    """One JSON line (with newline) for the trace: the hot path of every run.
+
+    orjson encodes an event in about 1 µs where the standard library takes 7; a value
+    it cannot encode (a cycle, a huge integer) falls back to the careful path.
+    """
+    doc = {"type": event.type, "node": event.node, "scope": event.scope, "t": round(event.t, 6), "data": event.data}
+    try:
+        return orjson.dumps(doc, default=_default, option=_OPTS)
+    except (orjson.JSONEncodeError, TypeError, RecursionError):
+        safe = {"type": event.type, "node": event.node, "scope": [list(s) for s in event.scope],
+                "t": round(event.t, 6), "data": jsonable(event.data)}
+        return json.dumps(safe, ensure_ascii=False, separators=(",", ":"), default=repr).encode("utf-8") + b"\n"
+
+
+def dumps_event(event: Event) -> str:
+    return encode_event(event).decode("utf-8").rstrip("\n")
+
+
+def read_trace(lines: Iterable[str | bytes]) -> list[Event]:
+    """Events from the lines of a JSON-lines trace (blank lines ignored)."""
+    out = []
+    for line in lines:
+        line = line.strip()
+        if line:
+            out.append(Event.from_json(json.loads(line)))
+    return out

@@ -1,0 +1,193 @@
+"""A run plan: an immutable snapshot of a flow compiled for the executor.
+
+The executor never reads the live model: the plan copies parameters, resolves ports,
+precomputes every node's incoming wires (with their coercions) and, per scope (the
+root, each loop body, each fan-out region), the units that run there and which units
+each one waits for. A loop or fan-out is one unit in its parent scope (its Collect
+belongs to it); the values an inner scope reads from outside become dependencies of
+that unit, so an instance starts only with everything it reads already resolved.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from studio.core.errors import OrchestraError
+from studio.core.document.graph import Structure, analyze
+from studio.core.document.model import FlowModel
+from studio.core.catalogue.nodetype import NodeType, Port
+from studio.core.document.problems import Problem
+from studio.core.catalogue.types import SKIP, PortType, can_connect
+from studio.core.document.validation import validate
+
+
+class FlowInvalid(OrchestraError):
+    """The flow has validation errors; nothing ran."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        errs = [p for p in problems if p.is_error]
+        first = errs[0] if errs else None
+        super().__init__(f"the flow has {len(errs)} error(s)" + (f"; first: {first.node or 'flow'}: {first.message}" if first else ""))
+
+
+@dataclass
+class InEdge:
+    port: str
+    src: str
+    src_port: str
+    coerce_from: PortType | None  # set when a lossless coercion applies
+    coerce_to: PortType | None = None
+
+
+@dataclass
+class NodeSpec:
+    id: str
+    type_id: str
+    kind: str
+    impl: NodeType
+    params: dict[str, Any]
+    title: str
+    in_edges: list[InEdge]
+    in_ports: dict[str, Port]
+    out_ports: dict[str, Port]
+    error_wired: bool
+    paid: bool
+    timeout_s: float | None
+    retries: int
+    backoff_s: float
+    defaults: dict[str, Any] = field(default_factory=dict)  # unconnected inputs with defaults
+    out_template: dict[str, Any] = field(default_factory=dict)  # port -> value before run() fills it
+
+
+@dataclass
+class ScopePlan:
+    id: str | None  # None: the root
+    kind: str  # "root" | "loop" | "fanout"
+    units: list[str]
+    deps: dict[str, int]  # unit -> number of units it waits for
+    dependents: dict[str, list[str]]
+    feedback: list[InEdge] = field(default_factory=list)  # loop: wires into 'feedback'
+    result: InEdge | None = None  # fan-out: the wire into its Collect's 'item'
+    tail: str | None = None
+
+
+@dataclass
+class Plan:
+    name: str
+    base_dir: Path | None
+    nodes: dict[str, NodeSpec]
+    scopes: dict[str | None, ScopePlan]
+    structure: Structure
+    problems: list[Problem]
+    outputs: dict[str, str]  # output name -> Output node id
+    inputs: dict[str, str]  # input name -> Input node id
+    pricing: dict[str, Any]
+
+    @property
+    def scope_count(self) -> int:
+        return len(self.scopes)
+
+
+def compile_plan(model: FlowModel, check: bool = True) -> Plan:
+    """Validate and compile; raises FlowInvalid when the flow has errors."""
+    st = analyze(model)
+    problems = validate(model, st)
+    if check and any(p.is_error for p in problems):
+        raise FlowInvalid(problems)
+
+    nodes: dict[str, NodeSpec] = {}
+    in_map: dict[str, list[InEdge]] = {nid: [] for nid in model.nodes}
+    wired_out: set[tuple[str, str]] = set()
+    for e in model.edges:
+        wired_out.add((e.src, e.src_port))
+    for nid, node in model.nodes.items():
+        nt = model.node_type(nid)
+        params = copy.deepcopy(node.params)
+        ins = {p.name: p for p in nt.input_ports(params, model.base_dir)}
+        outs = {p.name: p for p in nt.output_ports(params, model.base_dir)}
+        defaults = {name: p.default for name, p in ins.items() if p.has_default}
+        timeout = params.get("timeout_s")
+        nodes[nid] = NodeSpec(
+            id=nid, type_id=nt.type_id, kind=nt.kind, impl=nt(), params=params, title=node.title or nid,
+            in_edges=in_map[nid], in_ports=ins, out_ports=outs,
+            error_wired=(nid, "error") in wired_out,
+            paid=nt.paid,
+            timeout_s=float(timeout) if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout > 0 else None,
+            retries=int(params.get("retries", 0) or 0) if isinstance(params.get("retries", 0), int) else 0,
+            backoff_s=float(params.get("retry_backoff_s", 1.0) or 0.0),
+            defaults=defaults,
+            out_template={p: (SKIP if p == "error" else None) for p in outs},
+        )
+    for e in model.edges:
+        if e.src not in nodes or e.dst not in nodes:
+            continue
+        sp = nodes[e.src].out_ports.get(e.src_port)
+        dp = nodes[e.dst].in_ports.get(e.dst_port)
+        coerce_from = None
+        if sp is not None and dp is not None and sp.type != dp.type and dp.type != PortType.ANY and can_connect(sp.type, dp.type):
+            coerce_from = sp.type
+        in_map[e.dst].append(InEdge(e.dst_port, e.src, e.src_port, coerce_from, dp.type if coerce_from else None))
+
+    # -- scopes -----------------------------------------------------------------
+    tails = {s.tail: s.id for s in st.scopes.values() if s.tail}
+
+    def exec_chain(nid: str) -> list[str]:
+        if nid in tails:
+            head = tails[nid]
+            return [*st.chain(head), head]
+        return st.chain(nid)
+
+    chains = {nid: exec_chain(nid) for nid in nodes}
+    scopes: dict[str | None, ScopePlan] = {}
+    for sid in [None, *st.scopes]:
+        kind = "root" if sid is None else st.scopes[sid].kind
+        scopes[sid] = ScopePlan(sid, kind, [], {}, {})
+    for nid in st.order:
+        ch = chains[nid]
+        owner = ch[-1] if ch else None
+        if nid in tails and tails[nid] == owner:
+            continue  # a Collect runs as part of its fan-out unit
+        scopes[owner].units.append(nid)
+    for sp in scopes.values():
+        sp.deps = {u: 0 for u in sp.units}
+        sp.dependents = {u: [] for u in sp.units}
+    seen_dep: set[tuple[str | None, str, str]] = set()
+    for nid in st.order:
+        for ie in in_map[nid]:
+            if nodes[nid].kind == "loop" and ie.port == "feedback":
+                continue
+            cu, cv = chains[ie.src], chains[nid]
+            k = 0
+            while k < len(cu) and k < len(cv) and cu[k] == cv[k]:
+                k += 1
+            scope_id = cv[k - 1] if k else None
+            if scope_id is not None and tails.get(nid) == scope_id:
+                continue  # the region's result wire, read when an instance ends
+            u = cu[k] if len(cu) > k else ie.src
+            v = cv[k] if len(cv) > k else nid
+            if u == v:
+                continue
+            key = (scope_id, u, v)
+            if key in seen_dep:
+                continue
+            seen_dep.add(key)
+            sp = scopes[scope_id]
+            sp.deps[v] += 1
+            sp.dependents[u].append(v)
+    for sid, info in st.scopes.items():
+        sp = scopes[sid]
+        if info.kind == "loop":
+            sp.feedback = [ie for ie in in_map[sid] if ie.port == "feedback"]
+        else:
+            sp.tail = info.tail
+            item_edges = [ie for ie in in_map[info.tail] if ie.port == "item"]
+            sp.result = item_edges[0] if item_edges else None
+
+    outputs = {str(n.params.get("name") or n.id): n.id for n in nodes.values() if n.kind == "output"}
+    inputs = {str(n.params.get("name") or n.id): n.id for n in nodes.values() if n.kind == "input"}
+    pricing = copy.deepcopy(model.meta.get("pricing")) if isinstance(model.meta.get("pricing"), dict) else {}
+    return Plan(model.name, model.base_dir, nodes, scopes, st, problems, outputs, inputs, pricing)
