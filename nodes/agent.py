@@ -24,7 +24,6 @@ from studio.llm.node_support import (
     model_params,
     prompt_ports,
     render_prompt,
-    timeout_of,
 )
 
 MAX_RESULT_CHARS = 20_000
@@ -55,14 +54,14 @@ class AgentNode(NodeType):
 
     @classmethod
     def input_ports(cls, params: Mapping[str, Any], base_dir=None):
-        return prompt_ports(params.get("prompt", ""))
+        return prompt_ports(params["prompt"])
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
         problems = super().check_params(params) + check_model_params(params)
         if "max_steps" not in params:
             problems.append(("max_steps", "is required: an agent's loop must be bounded"))
-        tools = params.get("tools")
+        tools = params["tools"]
         if isinstance(tools, list):
             # names only: a flow's own tools live in its folder and are looked up at run time
             if not all(isinstance(t, str) and re.match(r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$", t) for t in tools):
@@ -73,41 +72,41 @@ class AgentNode(NodeType):
 
     @classmethod
     def summary(cls, params: Mapping[str, Any]) -> str:
-        tools = params.get("tools") if isinstance(params.get("tools"), list) else []
-        return f"{params.get('model') or '?'} · {', '.join(map(str, tools)) or 'no tools'}"
+        tools = params["tools"] if isinstance(params["tools"], list) else []
+        return f"{params['model'] or '?'} · {', '.join(map(str, tools)) or 'no tools'}"
 
     async def run(self, ctx) -> dict[str, Any]:
         from studio.llm.calls import call_model, model_list
         from studio.tools import FolderNotTrusted, ToolContext, call_tool, get_tool
 
         params = ctx.params
-        max_steps = int(params.get("max_steps") or 0)
+        max_steps = int(params["max_steps"] or 0)
         if max_steps < 1:
             raise NodeFailure("max_steps must be at least 1")
         tools = {}
-        for name in params.get("tools") or []:
+        for name in params["tools"] or []:
             tools[name] = get_tool(name, ctx.flow_dir)  # unknown or untrusted: fail before any paid call
         schemas = [t.function_schema() for t in tools.values()] or None
-        models = model_list(params.get("model") or "", params.get("fallback_models"))
+        models = model_list(params["model"] or "", params["fallback_models"])
         transcript: list[dict[str, Any]] = []
-        system = (params.get("system") or "").strip()
+        system = (params["system"] or "").strip()
         if system:
             transcript.append({"role": "system", "content": system})
         transcript.append({"role": "user", "content": render_prompt(params, ctx.inputs)})
         tool_ctx = ToolContext(flow_dir=ctx.flow_dir, progress=ctx.progress)
-        temperature = params.get("temperature")
+        temperature = params["temperature"]
 
         for step in range(1, max_steps + 1):
             last = step == max_steps
             completion, _ = await call_model(
                 ctx, models, transcript,
                 temperature=None if temperature is None else float(temperature),
-                max_tokens=int(params.get("max_tokens") or 0) or None,
+                max_tokens=int(params["max_tokens"] or 0) or None,
                 tools=schemas,
                 tool_choice=("none" if last else "auto") if schemas else None,
-                stream=bool(params.get("stream", True)),
-                api_base=params.get("api_base") or None,
-                timeout=timeout_of(params),
+                stream=bool(params["stream"]),
+                api_base=params["api_base"] or None,
+                timeout=ctx.timeout_s,
                 mock_response=mock_response(ctx, step - 1),
             )
             transcript.append(completion.assistant_message())

@@ -22,8 +22,8 @@ class ApprovalNode(NodeType):
     description = "Pause for a person to approve, edit or reject the value."
     inputs = (Port("value", PortType.ANY, "What needs approval."),)
     outputs = (
-        Port("approved", PortType.ANY, "The approved (maybe edited) value.", required=False),
-        Port("rejected", PortType.ANY, "The value, when rejected.", required=False),
+        Port("approved", PortType.ANY, "The approved (maybe edited) value.", required=False, carries="value"),
+        Port("rejected", PortType.ANY, "The value, when rejected.", required=False, carries="value"),
         Port("decision", PortType.JSON, "{action, by, reason}.", required=False),
     )
     params = (
@@ -38,12 +38,12 @@ class ApprovalNode(NodeType):
 
     async def run(self, ctx) -> dict[str, Any]:
         value = ctx.inputs.get("value")
-        message = render(ctx.params.get("message", "Approve this?"), {"value": value})
-        timeout = float(ctx.params.get("wait_s") or 0) or None
+        message = render(ctx.params["message"], {"value": value})
+        timeout = float(ctx.params["wait_s"] or 0) or None
         decision = await ctx.request_approval(value, message, timeout)
         action = decision.action
         if action == "timeout":
-            action = ctx.params.get("on_timeout", "reject")
+            action = ctx.params["on_timeout"]
         record = {"action": action, "by": decision.by, "reason": decision.reason}
         if action == "approve":
             approved = decision.value if decision.value is not None else value

@@ -49,6 +49,8 @@ class BranchNode(NodeType):
         Param("mode", "enum", "expression", "How cases are matched.", choices=("expression", "keyword", "regex", "model")),
         Param("cases", "cases", [{"name": "yes", "when": "value"}], "Cases in order: a port name and its condition."),
         Param("model", "model", "gpt-4o-mini", "For mode 'model': the model that picks a case name."),
+        Param("fallback_models", "list", [], "For mode 'model': models to try in order when the model fails.",
+              advanced=True),
         Param("instructions", "text", "", "For mode 'model': what the model should base its choice on."),
         # read by studio.llm.choose; without it a mock run always takes the first case
         Param("mock_responses", "list", [], "For mode 'model' in mock mode: the case the model picks, one entry "
@@ -57,15 +59,15 @@ class BranchNode(NodeType):
 
     @classmethod
     def output_ports(cls, params: Mapping[str, Any], base_dir=None):
-        cases = params.get("cases")
+        cases = params["cases"]
         names = []
         if isinstance(cases, list):
             for c in cases:
                 if isinstance(c, dict) and isinstance(c.get("name"), str) and c["name"] not in names:
                     names.append(c["name"])
         return (
-            *(Port(n, PortType.ANY, f"The value, when case {n!r} matches.", required=False) for n in names),
-            Port("default", PortType.ANY, "The value, when no case matches.", required=False),
+            *(Port(n, PortType.ANY, f"The value, when case {n!r} matches.", required=False, carries="value") for n in names),
+            Port("default", PortType.ANY, "The value, when no case matches.", required=False, carries="value"),
             Port("route", PortType.TEXT, "The name of the case taken.", required=False),
             Port("error", PortType.JSON, "When wired, a failure becomes a value here.", required=False),
         )
@@ -73,9 +75,9 @@ class BranchNode(NodeType):
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
         problems = super().check_params(params)
-        cases = params.get("cases")
+        cases = params["cases"]
         if not problems and isinstance(cases, list):
-            mode = params.get("mode", "expression")
+            mode = params["mode"]
             for case in cases:
                 when = case.get("when", "") or ""
                 if mode == "expression" and when.strip():
@@ -87,21 +89,29 @@ class BranchNode(NodeType):
                         re.compile(when)
                     except re.error as exc:
                         problems.append(("cases", f"case {case['name']!r}: bad regular expression: {exc}"))
+        if params["mode"] == "model":
+            if not params["model"].strip():
+                problems.append(("model", "is required when the mode is 'model'"))
+            names = {c.get("name") for c in cases if isinstance(c, dict)} | {"default"}
+            for mock in params["mock_responses"]:
+                if not isinstance(mock, str) or mock.strip() not in names:
+                    problems.append(("mock_responses", f"{mock!r} is not a case name (mock mode would route it to default)"))
+                    break
         return problems
 
     @classmethod
     def summary(cls, params: Mapping[str, Any]) -> str:
-        cases = params.get("cases") if isinstance(params.get("cases"), list) else []
-        return f"{params.get('mode', 'expression')}: " + ", ".join(str(c.get("name")) for c in cases if isinstance(c, dict))
+        cases = params["cases"] if isinstance(params["cases"], list) else []
+        return f"{params['mode']}: " + ", ".join(str(c.get("name")) for c in cases if isinstance(c, dict))
 
     async def run(self, ctx) -> dict[str, Any]:
         value = ctx.inputs.get("value")
-        mode = ctx.params.get("mode", "expression")
-        cases = list(ctx.params.get("cases") or [])
+        mode = ctx.params["mode"]
+        cases = list(ctx.params["cases"] or [])
         if mode == "model":
             from studio.llm.choose import choose_label  # the LLM layer, imported lazily
 
-            chosen = await choose_label(ctx, value, [c["name"] for c in cases], ctx.params.get("instructions", ""))
+            chosen = await choose_label(ctx, value, [c["name"] for c in cases], ctx.params["instructions"])
         else:
             chosen = choose_case(value, mode, cases)
         out: dict[str, Any] = {c["name"]: SKIP for c in cases}

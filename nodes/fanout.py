@@ -34,8 +34,8 @@ class FanOutNode(NodeType):
 
     @classmethod
     def summary(cls, params: Mapping[str, Any]) -> str:
-        c = params.get("concurrency", 8)
-        return f"{'∞' if c == 0 else c} at once, on error: {params.get('on_item_error', 'fail')}"
+        c = params["concurrency"]
+        return f"{'∞' if c == 0 else c} at once, on error: {params['on_item_error']}"
 
 
 NODE_TYPE = FanOutNode

@@ -25,7 +25,8 @@ class GuardrailNode(NodeType):
     description = "Check a value (length, patterns, blocked words, JSON schema, personal data); ok or violation."
     inputs = (Port("value", PortType.ANY, "The value to check (text or JSON)."),)
     outputs = (
-        Port("ok", PortType.ANY, "The value (with personal data masked, if asked) when every check passes.", required=False),
+        Port("ok", PortType.ANY, "The value (with personal data masked, if asked) when every check passes.", required=False,
+             carries="value"),
         Port("violation", PortType.JSON, "{value, problems: [{check, message}]} when a check fails.", required=False),
     )
     params = (
@@ -44,15 +45,15 @@ class GuardrailNode(NodeType):
     def check_params(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
         problems = super().check_params(params)
         for name in ("must_match", "must_not_match"):
-            if params.get(name):
+            if params[name]:
                 try:
                     re.compile(params[name])
                 except re.error as exc:
                     problems.append((name, f"bad regular expression: {exc}"))
-        kinds = params.get("pii_kinds")
+        kinds = params["pii_kinds"]
         if isinstance(kinds, list) and any(k not in pii.KINDS for k in kinds):
             problems.append(("pii_kinds", f"kinds are {', '.join(pii.KINDS)}"))
-        schema = params.get("json_schema")
+        schema = params["json_schema"]
         if schema is not None:
             import jsonschema
 
@@ -65,15 +66,15 @@ class GuardrailNode(NodeType):
     @classmethod
     def summary(cls, params: Mapping[str, Any]) -> str:
         parts = []
-        if params.get("max_length"):
+        if params["max_length"]:
             parts.append(f"≤{params['max_length']} chars")
-        if params.get("must_match") or params.get("must_not_match"):
+        if params["must_match"] or params["must_not_match"]:
             parts.append("regex")
-        if params.get("blocked_words"):
+        if params["blocked_words"]:
             parts.append(f"{len(params['blocked_words'])} blocked words")
-        if params.get("json_schema"):
+        if params["json_schema"]:
             parts.append("schema")
-        if params.get("pii", "allow") != "allow":
+        if params["pii"] != "allow":
             parts.append(f"PII: {params['pii']}")
         return ", ".join(parts) or "no checks"
 
@@ -108,8 +109,8 @@ def _mask_all(value: Any, kinds: list[str]) -> tuple[Any, int]:
 def check_value(value: Any, params: Mapping[str, Any]) -> tuple[Any, list[dict[str, str]]]:
     """(value after masking, problems); no problems means the value passes."""
     problems: list[dict[str, str]] = []
-    kinds = [k for k in (params.get("pii_kinds") or list(pii.KINDS)) if k in pii.KINDS]
-    mode = params.get("pii", "allow")
+    kinds = [k for k in (params["pii_kinds"] or list(pii.KINDS)) if k in pii.KINDS]
+    mode = params["pii"]
     if mode == "redact":
         value, _ = _mask_all(value, kinds)
     elif mode == "block":
@@ -122,24 +123,24 @@ def check_value(value: Any, params: Mapping[str, Any]) -> tuple[Any, list[dict[s
             problems.append({"check": "pii", "message": f"contains personal data: {what}"})
     text = _text_of(value)
 
-    limit = int(params.get("max_length") or 0)
+    limit = int(params["max_length"] or 0)
     if limit and len(text) > limit:
         problems.append({"check": "max_length", "message": f"{len(text)} characters, more than the limit of {limit}"})
     try:
-        if params.get("must_match") and not re.search(params["must_match"], text):
+        if params["must_match"] and not re.search(params["must_match"], text):
             problems.append({"check": "must_match", "message": f"does not match {params['must_match']!r}"})
-        if params.get("must_not_match"):
+        if params["must_not_match"]:
             m = re.search(params["must_not_match"], text)
             if m:
                 problems.append({"check": "must_not_match",
                                  "message": f"matches {params['must_not_match']!r} at {m.group()[:60]!r}"})
     except re.error as exc:
         raise NodeFailure(f"bad regular expression: {exc}") from None
-    blocked = [w for w in params.get("blocked_words") or [] if isinstance(w, str) and w.strip()]
+    blocked = [w for w in params["blocked_words"] or [] if isinstance(w, str) and w.strip()]
     hits = [w for w in blocked if re.search(rf"(?<!\w){re.escape(w.strip())}(?!\w)", text, re.IGNORECASE)]
     if hits:
         problems.append({"check": "blocked_words", "message": f"contains blocked words: {', '.join(hits)}"})
-    schema = params.get("json_schema")
+    schema = params["json_schema"]
     if schema:
         problems += _schema_check(value, schema)
     return value, problems

@@ -53,24 +53,20 @@ class InputNode(NodeType):
 
     @classmethod
     def output_ports(cls, params: Mapping[str, Any], base_dir=None):
-        try:
-            t = PortType(params.get("type", "text"))
-        except ValueError:
-            t = PortType.ANY
-        return (Port("value", t, "The run's value for this input."),)
+        return (Port("value", PortType(params["type"]), "The run's value for this input."),)
 
     @classmethod
     def summary(cls, params: Mapping[str, Any]) -> str:
-        return f"{params.get('name', 'input')}: {params.get('type', 'text')}"
+        return f"{params['name']}: {params['type']}"
 
     async def run(self, ctx) -> dict[str, Any]:
-        type_name = ctx.params.get("type", "text")
+        type_name = ctx.params["type"]
         if "value" in ctx.inputs:
             return {"value": parse_input(ctx.inputs["value"], type_name)}
-        default = ctx.params.get("default")
+        default = ctx.params["default"]
         if default is not None:
             return {"value": default}
-        raise NodeFailure(f"the run gives no value for input {ctx.params.get('name')!r} and it has no default")
+        raise NodeFailure(f"the run gives no value for input {ctx.params['name']!r} and it has no default")
 
 
 NODE_TYPE = InputNode

@@ -16,13 +16,13 @@ from studio.core.catalogue.nodetype import ERROR_PORT, NodeType, Param, Port
 from studio.core.catalogue.policy import POLICY_PARAMS
 from studio.core.catalogue.types import PortType
 from studio.llm.node_support import (
+    check_json_mocks,
     check_model_params,
     mock_params,
     mock_response,
     model_params,
     prompt_ports,
     render_prompt,
-    timeout_of,
 )
 
 
@@ -45,13 +45,13 @@ class LLMNode(NodeType):
 
     @classmethod
     def input_ports(cls, params: Mapping[str, Any], base_dir=None):
-        return prompt_ports(params.get("prompt", ""))
+        return prompt_ports(params["prompt"])
 
     @classmethod
     def output_ports(cls, params: Mapping[str, Any], base_dir=None):
         ports = [Port("text", PortType.TEXT, "The reply as text.")]
-        if params.get("response_format") == "json":
-            schema = params.get("json_schema")
+        if params["response_format"] == "json":
+            schema = params["json_schema"]
             if isinstance(schema, Mapping) and schema.get("type") == "array":  # e.g. feeds a Fan-out
                 ports.append(Port("json", PortType.LIST, "The reply parsed as JSON (a list, as the schema says)."))
             else:
@@ -62,23 +62,25 @@ class LLMNode(NodeType):
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
         problems = super().check_params(params) + check_model_params(params)
-        schema = params.get("json_schema")
+        schema = params["json_schema"]
         if schema is not None:
             problems += _schema_problems(schema)
+        if params["response_format"] == "json":
+            problems += check_json_mocks(params)
         return problems
 
     @classmethod
     def summary(cls, params: Mapping[str, Any]) -> str:
-        model = params.get("model") or "?"
-        return f"{model} · json" if params.get("response_format") == "json" else str(model)
+        model = params["model"] or "?"
+        return f"{model} · json" if params['response_format'] == "json" else str(model)
 
     async def run(self, ctx) -> dict[str, Any]:
         from studio.llm.calls import call_model, json_format, model_list, parse_json_reply
 
         params = ctx.params
-        json_mode = params.get("response_format") == "json"
-        schema = params.get("json_schema") if json_mode else None
-        system = (params.get("system") or "").strip()
+        json_mode = params["response_format"] == "json"
+        schema = params["json_schema"] if json_mode else None
+        system = (params["system"] or "").strip()
         if json_mode:
             system = _with_json_instruction(system, schema)
         prompt = render_prompt(params, ctx.inputs)
@@ -86,20 +88,20 @@ class LLMNode(NodeType):
         if system:
             messages.append({"role": "system", "content": system})
         messages.append({"role": "user", "content": prompt})
-        models = model_list(params.get("model") or "", params.get("fallback_models"))
+        models = model_list(params["model"] or "", params["fallback_models"])
 
         def accept(completion):
             return parse_json_reply(completion.text, schema, completion.model) if json_mode else None
 
-        temperature = params.get("temperature")
+        temperature = params["temperature"]
         completion, parsed = await call_model(
             ctx, models, messages,
             temperature=None if temperature is None else float(temperature),
-            max_tokens=int(params.get("max_tokens") or 0) or None,
+            max_tokens=int(params["max_tokens"] or 0) or None,
             response_format=json_format(schema) if json_mode else None,
-            stream=bool(params.get("stream", True)),
-            api_base=params.get("api_base") or None,
-            timeout=timeout_of(params),
+            stream=bool(params["stream"]),
+            api_base=params["api_base"] or None,
+            timeout=ctx.timeout_s,
             mock_response=mock_response(ctx, ctx.attempt - 1),  # per call: a retry takes the next
             accept=accept,
         )

@@ -28,8 +28,8 @@ class LoopNode(NodeType):
         Port("feedback", PortType.ANY, "What the body sends back for the next iteration.", required=False),
     )
     outputs = (
-        Port("current", PortType.ANY, "The value of this iteration (feeds the body)."),
-        Port("done", PortType.ANY, "The last value, once the loop has stopped."),
+        Port("current", PortType.ANY, "The value of this iteration (feeds the body).", carries="initial"),
+        Port("done", PortType.ANY, "The last value, once the loop has stopped.", carries="initial"),
         Port("iterations", PortType.NUMBER, "How many iterations ran."),
         Port("capped", PortType.BOOLEAN, "True when max iterations ended the loop."),
     )
@@ -41,8 +41,8 @@ class LoopNode(NodeType):
 
     @classmethod
     def summary(cls, params: Mapping[str, Any]) -> str:
-        cond = params.get("condition") or "no condition"
-        return f"≤ {params.get('max_iterations', '?')} × until {cond}"
+        cond = params["condition"] or "no condition"
+        return f"≤ {params['max_iterations']} × until {cond}"
 
 
 NODE_TYPE = LoopNode

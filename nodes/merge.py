@@ -9,7 +9,7 @@ from studio.core.catalogue.types import SKIP, PortType
 
 
 def merge_port_names(params: Mapping[str, Any]) -> list[str]:
-    n = params.get("inputs", 2)
+    n = params["inputs"]
     if isinstance(n, bool) or not isinstance(n, int):
         n = 2
     return [f"input_{i}" for i in range(1, max(1, min(n, 32)) + 1)]
@@ -22,7 +22,7 @@ class MergeNode(NodeType):
     kind = "merge"
     description = "Join the paths of a Branch: outputs the first input that was not skipped."
     outputs = (
-        Port("value", PortType.ANY, "The first input that carries a value."),
+        Port("value", PortType.ANY, "The first input that carries a value.", carries="*"),
         Port("source", PortType.TEXT, "The name of that input."),
     )
     params = (Param("inputs", "integer", 2, "How many inputs.", minimum=1, maximum=32),)

@@ -20,7 +20,7 @@ class OutputNode(NodeType):
 
     @classmethod
     def summary(cls, params: Mapping[str, Any]) -> str:
-        return str(params.get("name", "output"))
+        return str(params["name"])
 
     async def run(self, ctx) -> dict[str, Any]:
         return {}

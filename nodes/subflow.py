@@ -31,7 +31,7 @@ class SubflowNode(NodeType):
     @classmethod
     def file_problem(cls, params: Mapping[str, Any], base_dir: Path | None) -> str | None:
         """Why the subflow cannot be used, or None (an empty path is a bad_param)."""
-        embedded = params.get("flow")
+        embedded = params["flow"]
         if isinstance(embedded, dict):
             from studio.core.errors import FlowFileError
             from studio.core.document.flowfile import model_from_document
@@ -55,7 +55,7 @@ class SubflowNode(NodeType):
 
     @classmethod
     def _ports(cls, params: Mapping[str, Any], base_dir):
-        embedded = params.get("flow")
+        embedded = params["flow"]
         if isinstance(embedded, dict):
             return embedded_ports(embedded)
         return subflow_ports(resolve_subflow(params, base_dir))

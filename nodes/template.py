@@ -31,13 +31,13 @@ class TemplateNode(NodeType):
 
     @classmethod
     def input_ports(cls, params: Mapping[str, Any], base_dir=None):
-        source = params.get("template", "")
+        source = params["template"]
         if not isinstance(source, str):
             return ()
         return _ports(source)
 
     async def run(self, ctx) -> dict[str, Any]:
-        return {"text": render(ctx.params.get("template", ""), ctx.inputs)}
+        return {"text": render(ctx.params["template"], ctx.inputs)}
 
 
 NODE_TYPE = TemplateNode

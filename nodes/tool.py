@@ -40,10 +40,10 @@ class ToolNode(NodeType):
     def input_ports(cls, params: Mapping[str, Any], base_dir=None):
         from studio.tools import tool_schema
 
-        schema = tool_schema(str(params.get("tool") or ""), base_dir)
+        schema = tool_schema(str(params["tool"] or ""), base_dir)
         if not schema:
             return ()
-        fixed = params.get("arguments") if isinstance(params.get("arguments"), Mapping) else {}
+        fixed = params["arguments"] if isinstance(params["arguments"], Mapping) else {}
         required = set(schema.get("required") or [])
         ports = []
         for name, prop in (schema.get("properties") or {}).items():
@@ -56,22 +56,22 @@ class ToolNode(NodeType):
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
         problems = super().check_params(params)
-        if params.get("arguments") is not None and not isinstance(params.get("arguments"), Mapping):
+        if params["arguments"] is not None and not isinstance(params["arguments"], Mapping):
             problems.append(("arguments", "must be an object of argument values"))
         return problems
 
     @classmethod
     def summary(cls, params: Mapping[str, Any]) -> str:
-        return str(params.get("tool") or "")
+        return str(params["tool"] or "")
 
     async def run(self, ctx) -> dict[str, Any]:
         from studio.tools import ToolContext, call_tool, get_tool
 
-        name = str(ctx.params.get("tool") or "")
+        name = str(ctx.params["tool"] or "")
         if not name:
             raise NodeFailure("choose a tool")
         tool = get_tool(name, ctx.flow_dir)
-        args = dict(ctx.params.get("arguments") or {})
+        args = dict(ctx.params["arguments"] or {})
         args.update({k: v for k, v in ctx.inputs.items() if v is not None})
         ctx.progress(kind="tool_call", tool=name, arguments=args)
         result = await call_tool(tool, args, ToolContext(flow_dir=ctx.flow_dir, progress=ctx.progress))

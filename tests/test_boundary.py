@@ -32,7 +32,7 @@ for name in list(sys.modules):
         del sys.modules[name]
 
 imported, failed = [], []
-for package in ("studio.core", "studio.llm", "studio.tools", "nodes"):
+for package in ("studio.core", "studio.llm", "studio.tools", "studio.host", "nodes"):
     pkg = importlib.import_module(package)
     imported.append(package)
     for info in pkgutil.walk_packages(pkg.__path__, prefix=package + "."):
@@ -61,7 +61,8 @@ def test_headless_packages_import_without_qt() -> None:
     imported = set(r.stdout.splitlines()[1:])
     # the walk really covered the packages (not an empty list that passes by accident)
     expected = {f"nodes.{p.stem}" for p in (REPO / "nodes").glob("*.py") if p.stem != "__init__"}
-    expected |= {f"studio.core.{p.stem}" for p in (REPO / "studio" / "core").glob("*.py") if p.stem != "__init__"}
+    expected |= {".".join(p.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__")
+                 for p in (REPO / "studio" / "core").rglob("*.py")}
     assert expected <= imported, sorted(expected - imported)
     assert {"studio.core.document.flowfile", "studio.core.document.validation", "nodes.loop"} <= imported
 
@@ -71,3 +72,47 @@ def test_the_blocker_really_blocks() -> None:
     probe = CHILD.split("imported, failed")[0] + "import PySide6.QtCore\n"
     r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert r.returncode != 0 and "blocked" in r.stderr
+
+
+# -- import rules, read from the source (lazy imports inside functions count too) ----
+
+import ast  # noqa: E402
+
+RULES = {
+    # package: top-level modules it must never import
+    "studio/core": ("nodes", "studio.llm", "studio.cli", "studio.host", "studio.ui", "PySide6", "shiboken6", "qasync"),
+    "studio/llm": ("studio.ui", "studio.cli", "PySide6", "qasync"),
+    "studio/tools": ("studio.ui", "studio.cli", "PySide6", "qasync"),
+    "studio/host": ("studio.ui", "studio.cli", "PySide6", "qasync"),
+    "nodes": ("studio.ui", "studio.cli", "studio.host", "PySide6", "qasync"),
+}
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.lineno, node.module))
+    return found
+
+
+def test_each_part_imports_only_what_docs_architecture_allows() -> None:
+    broken = []
+    checked = 0
+    for folder, banned in RULES.items():
+        for path in sorted((REPO / folder).rglob("*.py")):
+            checked += 1
+            for line, module in _imports(path):
+                if any(module == b or module.startswith(b + ".") for b in banned):
+                    broken.append(f"{path.relative_to(REPO)}:{line} imports {module}")
+    assert checked > 60  # the walk found the packages
+    assert not broken, "\n".join(broken)
+
+
+def test_the_import_rule_check_sees_a_violation(tmp_path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("def f():\n    from nodes.loop import LoopNode\n")
+    assert [m for _, m in _imports(bad)] == ["nodes.loop"]

@@ -97,7 +97,7 @@ def _approval_handler(mode: str):
 def main(args: argparse.Namespace) -> int:
     from studio.core.errors import FlowFileError
     from studio.core.document.flowfile import load_flow
-    from studio.core.running.plan import FlowInvalid, compile_plan
+    from studio.core.running.plan import FlowInvalid, compile_plan, missing_inputs
 
     try:
         model = load_flow(args.flow)
@@ -115,8 +115,7 @@ def main(args: argparse.Namespace) -> int:
                     print(f"  {p}", file=sys.stderr)
         return EXIT_INVALID
     inputs = _inputs(args)
-    missing = [name for name, nid in plan.inputs.items()
-               if name not in inputs and plan.nodes[nid].params.get("default") is None]
+    missing = missing_inputs(plan, inputs)
     if missing:
         return _fail(f"the flow needs input(s) {', '.join(missing)}: pass --input NAME=VALUE", EXIT_INVALID)
     unknown = sorted(set(inputs) - set(plan.inputs))
@@ -141,12 +140,6 @@ async def _run(plan, inputs: dict[str, Any], args: argparse.Namespace) -> int:
         import os
 
         secrets = [v for k, v in os.environ.items() if k.endswith("_API_KEY") and v]
-    try:
-        from studio.core.userdata.userdirs import user_pricing  # type: ignore[attr-defined]
-
-        settings["pricing"] = user_pricing()
-    except Exception:
-        pass
     options = RunOptions(
         inputs=inputs, concurrency=args.concurrency, budget_usd=args.budget, mock=args.mock,
         approval_handler=_approval_handler(args.approve), settings=settings,

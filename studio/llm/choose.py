@@ -44,7 +44,7 @@ async def choose_label(ctx: Any, value: Any, labels: Sequence[str], instructions
     if not labels:
         return "default"
     params = ctx.params
-    models = model_list(params.get("model") or "", params.get("fallback_models"))
+    models = model_list(params["model"], params["fallback_models"])
     if not models:
         raise NodeFailure("choose a model for the branch's model mode")
     shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
@@ -52,11 +52,10 @@ async def choose_label(ctx: Any, value: Any, labels: Sequence[str], instructions
     if instructions and instructions.strip():
         system += "\n\nHow to choose: " + instructions.strip()
     messages = [{"role": "system", "content": system}, {"role": "user", "content": shown}]
-    mock = pick(params.get("mock_responses"), (ctx.iteration or 1) - 1)
+    mock = pick(params["mock_responses"], (ctx.iteration or 1) - 1)
     if ctx.mock and not (isinstance(mock, str) and read_label(mock, labels) != "default"):
         mock = labels[0]
-    timeout = float(params.get("timeout_s") or 0) or None
-    completion, _ = await call_model(ctx, models, messages, temperature=0, max_tokens=16, timeout=timeout,
+    completion, _ = await call_model(ctx, models, messages, temperature=0, max_tokens=16, timeout=ctx.timeout_s,
                                      mock_response=mock)
     chosen = read_label(completion.text, labels)
     ctx.progress(kind="choice", label=chosen, reply=completion.text[:200])

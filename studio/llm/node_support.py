@@ -47,13 +47,13 @@ def prompt_ports(source: Any, reserved: Sequence[str] = ()) -> tuple[Port, ...]:
 
 
 def render_prompt(params: Mapping[str, Any], inputs: Mapping[str, Any], name: str = "prompt") -> str:
-    return render(params.get(name) or "", inputs)
+    return render(params[name], inputs)
 
 
 def mock_response(ctx: Any, call_index: int) -> Any:
     """The configured mock for this call: by loop iteration or by call number (0-based)."""
-    responses = ctx.params.get("mock_responses") or []
-    if ctx.params.get("mock_per", "iteration") == "iteration":
+    responses = ctx.params["mock_responses"]
+    if ctx.params["mock_per"] == "iteration":
         chosen = pick(responses, (ctx.iteration or 1) - 1)
         if isinstance(chosen, list):  # a list per iteration: one entry per call within it
             return pick(chosen, call_index)
@@ -61,24 +61,37 @@ def mock_response(ctx: Any, call_index: int) -> Any:
     return pick(responses, call_index)
 
 
+def check_json_mocks(params: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A JSON-mode node whose mock replies are not JSON would fail every mock run."""
+    import json
+
+    def entries(values):
+        # by iteration, a list entry holds one reply per call within that iteration;
+        # by call, each entry is one reply (a list is then a JSON array)
+        for v in values:
+            if isinstance(v, list) and params["mock_per"] == "iteration":
+                yield from v
+            else:
+                yield v
+
+    for mock in entries(params["mock_responses"]):
+        if isinstance(mock, str):
+            try:
+                json.loads(mock)
+            except ValueError:
+                return [("mock_responses", f"{mock[:40]!r} is not JSON, but the reply format is JSON")]
+    return []
+
+
 def check_model_params(params: Mapping[str, Any]) -> list[tuple[str, str]]:
     problems = []
-    fallbacks = params.get("fallback_models")
-    if isinstance(fallbacks, list) and not all(isinstance(m, str) and m.strip() for m in fallbacks):
+    if not all(isinstance(m, str) and m.strip() for m in params["fallback_models"]):
         problems.append(("fallback_models", "must be a list of model names"))
-    base = params.get("api_base") or ""
-    if base and not str(base).startswith(("http://", "https://")):
+    base = params["api_base"]
+    if base and not base.startswith(("http://", "https://")):
         problems.append(("api_base", "must be an http:// or https:// URL"))
     return problems
 
 
-def timeout_of(params: Mapping[str, Any]) -> float | None:
-    value = params.get("timeout_s")
-    try:
-        return float(value) or None
-    except (TypeError, ValueError):
-        return None
-
-
-__all__ = ["NO_MOCK", "check_model_params", "mock_params", "mock_response", "model_params", "prompt_ports",
-           "render_prompt", "timeout_of"]
+__all__ = ["NO_MOCK", "check_json_mocks", "check_model_params", "mock_params", "mock_response", "model_params", "prompt_ports",
+           "render_prompt"]

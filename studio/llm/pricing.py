@@ -26,11 +26,12 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from studio.core.errors import NodeFailure
-from studio.core.userdata.userdirs import config_dir
+from studio.core.userdata.paths import config_dir
+from studio.packaged import resources_dir
 
 from .runtime import litellm
 
-_RESOURCES = Path(__file__).resolve().parents[2] / "resources" / "pricing.json"
+_RESOURCES = resources_dir() / "pricing.json"
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from studio.core.errors import NodeFailure
-from studio.core.userdata.userdirs import config_dir
+from studio.core.userdata.paths import config_dir
 
 _lock = threading.Lock()
 

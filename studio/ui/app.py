@@ -13,7 +13,9 @@ import sys
 import time
 from pathlib import Path
 
-PROJECTS = Path(__file__).resolve().parents[2] / "projects"
+from studio.packaged import projects_dir
+
+PROJECTS = projects_dir()
 EXAMPLE = "support_router.flow.json"  # LLM nodes, a route to watch, runs in mock mode without a key
 
 

@@ -229,7 +229,7 @@ class Inspector(QWidget):
         err.hide()
         v.addWidget(err)
         self._fields[p.name] = Field(widget, setter, err)
-        self._values[p.name] = lambda name=p.name, param=p: self.editor.model.nodes[self._target[1]].params.get(name, param.initial_value())
+        self._values[p.name] = lambda name=p.name: self.editor.model.params(self._target[1])[name]
 
     def _set(self, name: str, value: Any, mergeable: bool = True) -> None:
         if self._target is None or self._target[0] != "node":
@@ -406,8 +406,7 @@ class Inspector(QWidget):
                 if not (skip_focused and focused):
                     field.set_value(getter())
                 if nt is not None and not name.startswith("__"):
-                    p = nt.param(name)
-                    why = p.check(node.params[name]) if (p is not None and name in node.params) else None
+                    why = dict(self.editor.model.resolution(node.id).problems).get(name)
                     field.error.setText(why or "")
                     field.error.setVisible(bool(why))
         finally:

@@ -316,7 +316,7 @@ class SettingsDialog(QDialog):
     # -- pricing -------------------------------------------------------------------------
 
     def _pricing_path(self):
-        from studio.core.userdata.userdirs import config_dir
+        from studio.core.userdata.paths import config_dir
 
         return config_dir() / "pricing.json"
 

@@ -102,7 +102,7 @@ async def bare(url: str, n: int, stream: bool, gc_tuned: bool = False) -> tuple[
     ``gc_tuned``: with the garbage-collector settings our runs use (studio/core/gctune.py),
     to tell the product's own CPU from what it saves on collections.
     """
-    from studio.core.running import gctune
+    from studio.core import gctune
     from studio.llm.runtime import litellm
 
     ll = litellm()

@@ -60,13 +60,16 @@ def test_dynamic_ports() -> None:
     template = reg.get("template")
     assert [p.name for p in template.input_ports({"template": "{{ b }} {{ a }} {{ b }}"})] == ["b", "a"]
     assert template.input_ports({"template": "{% if x %}"}) == ()  # broken: no ports, a bad_param instead
-    assert any("template error" in why for _, why in template.check_params({"template": "{% if x %}"}))
+    assert any("template error" in why for _, why in template.resolve({"template": "{% if x %}"}).problems)
     branch = reg.get("branch")
     names = [p.name for p in branch.output_ports({"cases": [{"name": "hot"}, {"name": "cold"}]})]
     assert names == ["hot", "cold", "default", "route", "error"]
     merge = reg.get("merge")
     assert [p.name for p in merge.input_ports({"inputs": 3})] == ["input_1", "input_2", "input_3"]
-    assert len(merge.input_ports({"inputs": 10**9})) == 32 and len(merge.input_ports({"inputs": "x"})) == 2
+    # out of range or the wrong type: reported by resolution, and the declared default stands
+    assert len(merge.input_ports({"inputs": 10**9})) == 2 and len(merge.input_ports({"inputs": "x"})) == 2
+    assert merge.resolve({"inputs": 10**9}).problems
     inp = reg.get("input")
     assert inp.output_ports({"type": "list"})[0].type.value == "list"
-    assert inp.output_ports({"type": ["odd"]})[0].type.value == "any"
+    assert inp.output_ports({"type": ["odd"]})[0].type.value == "text"  # the declared default stands...
+    assert inp.resolve({"type": ["odd"]}).problems  # ...and the stored value is reported

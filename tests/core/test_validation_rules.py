@@ -193,10 +193,18 @@ def test_loop_bounds(value, ok: bool) -> None:
     assert ("loop_unbounded" not in codes(problems)) is ok
 
 
-def test_a_loop_without_max_iterations_is_unbounded() -> None:
+def test_a_loop_that_omits_max_iterations_takes_the_declared_cap() -> None:
     model = loop_flow()
     del model.nodes["l"].params["max_iterations"]
-    assert "loop_unbounded" in codes(validate(model))
+    assert "loop_unbounded" not in codes(validate(model))
+    assert model.params("l")["max_iterations"] == model.node_type("l").param("max_iterations").default
+
+
+def test_a_loop_with_a_bad_cap_is_unbounded() -> None:
+    for bad in (0, -1, 2.5, "many", None, 10**6):
+        model = loop_flow()
+        model.nodes["l"].params["max_iterations"] = bad
+        assert "loop_unbounded" in codes(validate(model)), bad
 
 
 def test_problems_name_nodes_and_ports() -> None:

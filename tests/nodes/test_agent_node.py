@@ -104,7 +104,8 @@ def test_declaration():
     assert [p.name for p in AgentNode.input_ports({"prompt": "Plan {{ goal }} by {{ date }}"})] == ["goal", "date"]
     assert [p.name for p in AgentNode.output_ports({})] == ["answer", "transcript", "steps", "error"]
     params = AgentNode.default_params()
-    assert AgentNode.check_params(params) == []
-    assert any(n == "max_steps" for n, _ in AgentNode.check_params({k: v for k, v in params.items() if k != "max_steps"}))
-    assert any(n == "max_steps" for n, _ in AgentNode.check_params({**params, "max_steps": 0}))
-    assert any(n == "tools" for n, _ in AgentNode.check_params({**params, "tools": ["calculator", "calculator"]}))
+    assert AgentNode.resolve(params).problems == ()
+    omitted = AgentNode.resolve({k: v for k, v in params.items() if k != "max_steps"})
+    assert omitted.problems == () and omitted.values["max_steps"] == 8  # the declared bound
+    assert any(n == "max_steps" for n, _ in AgentNode.resolve({**params, "max_steps": 0}).problems)
+    assert any(n == "tools" for n, _ in AgentNode.resolve({**params, "tools": ["calculator", "calculator"]}).problems)

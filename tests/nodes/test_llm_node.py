@@ -213,11 +213,11 @@ def test_ports_follow_the_prompt_and_format():
 
 def test_parameter_checks():
     good = LLMNode.default_params()
-    assert LLMNode.check_params(good) == []
-    assert ("json_schema", "must be a JSON Schema object") in LLMNode.check_params({**good, "json_schema": [1]})
-    assert any(n == "json_schema" for n, _ in LLMNode.check_params({**good, "json_schema": {"type": "nope"}}))
-    assert any(n == "api_base" for n, _ in LLMNode.check_params({**good, "api_base": "localhost:1234"}))
-    assert any(n == "fallback_models" for n, _ in LLMNode.check_params({**good, "fallback_models": [""]}))
+    assert LLMNode.resolve(good).problems == ()
+    assert ("json_schema", "must be a JSON Schema object") in LLMNode.resolve({**good, "json_schema": [1]}).problems
+    assert any(n == "json_schema" for n, _ in LLMNode.resolve({**good, "json_schema": {"type": "nope"}}).problems)
+    assert any(n == "api_base" for n, _ in LLMNode.resolve({**good, "api_base": "localhost:1234"}).problems)
+    assert any(n == "fallback_models" for n, _ in LLMNode.resolve({**good, "fallback_models": [""]}).problems)
     names = {p.name for p in LLMNode.params}
     assert {"timeout_s", "retries", "retry_backoff_s"} <= names
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from studio.core.catalogue.context import CostReport, NodeContext
+from studio.core.catalogue.params import step_policy
 from studio.core.errors import BudgetExceeded
 
 
@@ -45,10 +46,10 @@ def make_ctx(node_type: Any, params: Mapping[str, Any] | None = None, inputs: Ma
              recorder: Recorder | None = None) -> tuple[NodeContext, Recorder]:
     """A context for ``node_type`` with its default parameters overridden by ``params``."""
     rec = recorder or Recorder()
-    full = {**node_type.default_params(), **(params or {})}
+    full = node_type.resolve({**node_type.default_params(), **(params or {})}).values
     ctx = NodeContext(
         node_id="n1", params=full, inputs=dict(inputs or {}), attempt=attempt, mock=mock, flow_dir=flow_dir,
         iteration=iteration, settings=dict(settings or {}), on_progress=rec.on_progress, on_cost=rec.on_cost,
-        budget_check=rec.check_budget,
+        budget_check=rec.check_budget, policy=step_policy(full),
     )
     return ctx, rec

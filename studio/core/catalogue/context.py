@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, Mapping
 
 from studio.core.errors import BudgetExceeded
+from studio.core.catalogue.params import NO_POLICY, StepPolicy
 
 Scope = tuple[tuple[str, int], ...]
 """Where a node instance runs: ((fanout_or_loop_id, index), ...), outermost first."""
@@ -67,6 +68,12 @@ class NodeContext:
     on_cost: Callable[[CostReport], None] | None = None
     budget_check: Callable[[], None] | None = None
     approval_handler: ApprovalHandler | None = None
+    policy: StepPolicy = NO_POLICY  # this node's timeout per attempt and retries (resolved params)
+
+    @property
+    def timeout_s(self) -> float | None:
+        """The node's timeout for one attempt (None: no limit); give it to any call you make."""
+        return self.policy.timeout_s
 
     def progress(self, **data: Any) -> None:
         """Report progress (streamed tokens, tool calls, retry notices) as an event."""

@@ -10,6 +10,7 @@ parameters in hand.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from studio.core.catalogue.types import PortType
 
 if TYPE_CHECKING:  # pragma: no cover
     from studio.core.catalogue.context import NodeContext
+    from studio.core.catalogue.params import Resolution
 
 
 class _Missing:
@@ -41,6 +43,9 @@ class Port:
 
     ``required`` inputs need an edge or a default; a SKIP arriving on one skips the node.
     ``multi`` inputs accept several edges and receive a list (in edge order).
+    ``carries`` (outputs of type any): the input whose value passes through, or "*" for
+    the inputs' common type; validation and the plan give the port that type
+    (see document.typeflow).
     """
 
     name: str
@@ -49,6 +54,7 @@ class Port:
     default: Any = MISSING
     required: bool = True
     multi: bool = False
+    carries: str | None = None
 
     @property
     def has_default(self) -> bool:
@@ -271,9 +277,22 @@ ERROR_PORT = Port(
 )
 
 # What structural role a node plays for the executor and the validator.
-KINDS = ("plain", "input", "output", "branch", "merge", "loop", "fanout", "collect", "approval", "subflow", "placeholder")
+from studio.core.catalogue.kinds import KINDS  # noqa: E402
 
 _ID_RE = re.compile(r"^[a-z][a-z0-9_.\-]*\Z")
+
+
+def _sees_resolved(fn):
+    from studio.core.catalogue.params import ResolvedParams
+
+    @functools.wraps(fn)
+    def wrapper(cls, params, *args, **kwargs):
+        if not isinstance(params, ResolvedParams):
+            params = cls.resolve(params if isinstance(params, Mapping) else {}).values
+        return fn(cls, params, *args, **kwargs)
+
+    wrapper._sees_resolved = True  # type: ignore[attr-defined]
+    return wrapper
 
 
 class NodeType:
@@ -296,6 +315,19 @@ class NodeType:
     has_error_port: ClassVar[bool] = True
     paid: ClassVar[bool] = False  # True when running it may cost money (LLM calls)
     package: ClassVar[str] = "orchestra-studio"  # the distribution that provides it
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Port methods and ``summary`` of every node type see RESOLVED parameters.
+
+        They are called with stored params by the canvas, plugins and tests; wrapping
+        them here resolves those once (see catalogue.params), so a node type reads
+        ``params["name"]`` and never carries a default of its own.
+        """
+        super().__init_subclass__(**kwargs)
+        for name in ("input_ports", "output_ports", "summary"):
+            fn = cls.__dict__.get(name)
+            if isinstance(fn, classmethod) and not getattr(fn.__func__, "_sees_resolved", False):
+                setattr(cls, name, classmethod(_sees_resolved(fn.__func__)))
 
     # -- declaration -------------------------------------------------------------
 
@@ -324,29 +356,26 @@ class NodeType:
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
-        """(parameter, problem) pairs; the default checks each value against its schema.
+        """(parameter, problem) pairs that span several fields; ``params`` are RESOLVED.
 
-        Types override this to add cross-field checks (and call super()).
+        Each value has already been checked against its own schema entry (and replaced
+        by its default when it failed) by ``catalogue.params.resolve_params``, which
+        calls this; types override it for checks across fields (and call super()).
         """
-        problems: list[tuple[str, str]] = []
-        for p in cls.params:
-            if p.name not in params:
-                if p.required and p.default is MISSING:
-                    problems.append((p.name, "is required"))
-                continue
-            value = params[p.name]
-            if p.is_valid_default(value):
-                continue
-            why = p._full_check(value)
-            if why:
-                problems.append((p.name, why))
-        return problems
+        return []
+
+    @classmethod
+    def resolve(cls, raw: Mapping[str, Any]) -> "Resolution":
+        """This type's parameters resolved from stored ``raw`` values (see catalogue.params)."""
+        from studio.core.catalogue.params import resolve_params
+
+        return resolve_params(cls, raw)
 
     @classmethod
     def summary(cls, params: Mapping[str, Any]) -> str:
         """A short line for the canvas: the most telling parameter, first line only."""
         for p in cls.params:
-            if p.kind in ("model", "prompt", "expression", "string", "path") and params.get(p.name):
+            if p.kind in ("model", "prompt", "expression", "string", "path") and params[p.name]:
                 return str(params[p.name]).strip().splitlines()[0][:60] if str(params[p.name]).strip() else ""
         return ""
 

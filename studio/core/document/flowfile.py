@@ -427,12 +427,13 @@ def interface_of(model: FlowModel) -> dict[str, list[dict[str, Any]]]:
     for nid in sorted(model.nodes):
         node = model.nodes[nid]
         if node.type == "input":
-            entry = {"name": node.params.get("name") or nid, "type": node.params.get("type", "text"), "node": nid}
-            if node.params.get("description"):
-                entry["description"] = node.params["description"]
+            params = model.params(nid)
+            entry = {"name": params["name"] or nid, "type": params["type"], "node": nid}
+            if params["description"]:
+                entry["description"] = params["description"]
             inputs.append(entry)
         elif node.type == "output":
-            outputs.append({"name": node.params.get("name") or nid, "node": nid})
+            outputs.append({"name": model.params(nid)["name"] or nid, "node": nid})
     return {"inputs": inputs, "outputs": outputs}
 
 

@@ -225,7 +225,7 @@ def _fanouts(model, st: Structure, kinds, back_within, port_targets) -> None:
     ambiguous: set[str] = set()  # Collects already named in a region_multiple_collects error
 
     def named(collect: str) -> str | None:
-        v = model.nodes[collect].params.get("fanout")
+        v = model.params(collect)["fanout"]
         return v if isinstance(v, str) and v else None
 
     fanouts = [n for n in st.order if kinds[n] == "fanout"]

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple
 
 from studio.core.catalogue.nodetype import NodeType, Port
+from studio.core.catalogue.params import Resolution
 from studio.core.catalogue.registry import Registry, default_registry
 
 # \Z, not $: "$" also matches before a final newline, which would let "abc\n" pass.
@@ -120,6 +121,7 @@ class FlowModel:
         # the loaded file's `requires` (names packages for placeholders), unknown keys.
         self.meta: dict[str, Any] = {}
         self._listeners: list[Listener] = []
+        self._resolved: dict[str, tuple[Node, dict, Any]] = {}  # node id -> (node, its params, Resolution)
 
     # -- observation -------------------------------------------------------------
 
@@ -165,13 +167,26 @@ class FlowModel:
             return pkg if isinstance(pkg, str) else None
         return None
 
-    def input_ports(self, node_id: str) -> dict[str, Port]:
+    def resolution(self, node_id: str) -> "Resolution":
+        """The node's parameters resolved against its type's schema (catalogue.params),
+        cached until a parameter changes: validation asks for every node after every edit."""
         node = self.nodes[node_id]
-        return {p.name: p for p in self.node_type(node_id).input_ports(node.params, self.base_dir)}
+        hit = self._resolved.get(node_id)
+        if hit is not None and hit[0] is node and hit[1] is node.params:
+            return hit[2]
+        resolution = self.node_type(node_id).resolve(node.params)
+        self._resolved[node_id] = (node, node.params, resolution)
+        return resolution
+
+    def params(self, node_id: str) -> dict[str, Any]:
+        """The node's resolved parameter values: what every reader after loading uses."""
+        return self.resolution(node_id).values
+
+    def input_ports(self, node_id: str) -> dict[str, Port]:
+        return {p.name: p for p in self.node_type(node_id).input_ports(self.params(node_id), self.base_dir)}
 
     def output_ports(self, node_id: str) -> dict[str, Port]:
-        node = self.nodes[node_id]
-        return {p.name: p for p in self.node_type(node_id).output_ports(node.params, self.base_dir)}
+        return {p.name: p for p in self.node_type(node_id).output_ports(self.params(node_id), self.base_dir)}
 
     def unique_node_id(self, base: str, taken: Iterable[str] = ()) -> str:
         """``base`` if free, else base_2, base_3, ... (readable, stable, unique).
@@ -255,6 +270,7 @@ class FlowModel:
 
     def _set_param(self, node_id: str, name: str, value: Any) -> None:
         params = self.nodes[node_id].params
+        self._resolved.pop(node_id, None)
         if value is _DELETE:
             params.pop(name, None)
         else:

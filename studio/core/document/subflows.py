@@ -18,7 +18,7 @@ from studio.core.catalogue.types import PortType
 
 
 def resolve_subflow(params: Mapping[str, Any], base_dir: Path | None) -> Path | None:
-    raw = params.get("path")
+    raw = params["path"]
     if not isinstance(raw, str) or not raw.strip():
         return None
     p = Path(raw)
@@ -43,24 +43,13 @@ def _read(path: Path) -> tuple[tuple[tuple[Port, ...], tuple[Port, ...]], str | 
     hit = _cache.get(key)
     if hit is not None and hit[0] == mtime:
         return hit[1], hit[2]
+    from studio.core.document.flowfile import load_flow
     from studio.core.errors import FlowFileError
-    from studio.core.document.flowfile import interface_of, load_flow
 
     try:
-        iface = interface_of(load_flow(key))
+        result: tuple[tuple[tuple[Port, ...], tuple[Port, ...]], str | None] = ports_of_model(load_flow(key)), None
     except FlowFileError as exc:
-        result: tuple[tuple[tuple[Port, ...], tuple[Port, ...]], str | None] = ((), ()), f"the subflow file is not a usable flow: {exc}"
-    else:
-        def ptype(name: object) -> PortType:
-            try:
-                return PortType(name)
-            except (ValueError, TypeError):
-                return PortType.ANY
-
-        ins = tuple(Port(i["name"], ptype(i.get("type", "any")), str(i.get("description", ""))) for i in iface["inputs"]
-                    if isinstance(i.get("name"), str))
-        outs = tuple(Port(o["name"], PortType.ANY) for o in iface["outputs"] if isinstance(o.get("name"), str))
-        result = (ins, outs), None
+        result = ((), ()), f"the subflow file is not a usable flow: {exc}"
     _cache[key] = (mtime, *result)
     return result
 
@@ -72,28 +61,40 @@ def subflow_ports(path: Path | None) -> tuple[tuple[Port, ...], tuple[Port, ...]
     return _read(path)[0]
 
 
-def _ptype(name: Any) -> PortType:
+def ports_of_model(model) -> tuple[tuple[Port, ...], tuple[Port, ...]]:
+    """The ports a flow has as a Subflow node: its Inputs (with their declared types) and
+    its Outputs, typed by what is wired into them inside (carried through ``any`` ports
+    too, see typeflow), so a wire from a Subflow is checked like any other."""
+    from studio.core.document.flowfile import interface_of
+    from studio.core.document.graph import analyze
+    from studio.core.document.typeflow import carried_types
+
+    iface = interface_of(model)
+    ins = tuple(Port(i["name"], PortType(i["type"]), str(i.get("description", ""))) for i in iface["inputs"])
+    out_types: dict[str, PortType] = {}
     try:
-        return PortType(name)
-    except ValueError:
-        return PortType.ANY
-
-
-def ports_of_interface(iface: Mapping[str, Any]) -> tuple[tuple[Port, ...], tuple[Port, ...]]:
-    ins = tuple(Port(i["name"], _ptype(i.get("type", "any")), i.get("description", "")) for i in iface.get("inputs", ())
-                if isinstance(i, dict) and isinstance(i.get("name"), str))
-    outs = tuple(Port(o["name"], PortType.ANY) for o in iface.get("outputs", ())
-                 if isinstance(o, dict) and isinstance(o.get("name"), str))
+        in_ports = {n: model.input_ports(n) for n in model.nodes}
+        out_ports = {n: model.output_ports(n) for n in model.nodes}
+        carried = carried_types(analyze(model).order, model.edges, in_ports, out_ports)
+        for o in iface["outputs"]:
+            wires = model.edges_into(o["node"], "value")
+            if len(wires) == 1:
+                e = wires[0]
+                src = out_ports.get(e.src, {}).get(e.src_port)
+                out_types[o["name"]] = carried.get((e.src, e.src_port)) or (src.type if src else PortType.ANY)
+    except Exception:  # an inner flow broken enough to fail analysis: its errors show when it is opened
+        out_types = {}
+    outs = tuple(Port(o["name"], out_types.get(o["name"], PortType.ANY)) for o in iface["outputs"])
     return ins, outs
 
 
 def embedded_ports(doc: Mapping[str, Any]) -> tuple[tuple[Port, ...], tuple[Port, ...]]:
     """Ports of an embedded subflow document, read from its nodes (not its stored interface)."""
+    from studio.core.document.flowfile import model_from_document
     from studio.core.errors import FlowFileError
-    from studio.core.document.flowfile import interface_of, model_from_document
 
     try:
-        return ports_of_interface(interface_of(model_from_document(doc)))
+        return ports_of_model(model_from_document(doc))
     except FlowFileError:
         return (), ()
 
@@ -103,7 +104,7 @@ def load_subflow(params: Mapping[str, Any], base_dir: Path | None):
     from studio.core.errors import FlowFileError
     from studio.core.document.flowfile import load_flow, model_from_document
 
-    embedded = params.get("flow")
+    embedded = params["flow"]
     if isinstance(embedded, dict):
         model = model_from_document(embedded, base_dir=base_dir)
         return model

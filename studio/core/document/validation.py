@@ -10,7 +10,8 @@ warning  unknown_param         a parameter the node type does not declare
 error    loop_unbounded        a Loop without a bounded whole-number max_iterations
 error    missing_node          an edge to or from a node that does not exist
 error    missing_port          an edge to or from a port the node does not have
-error    type_mismatch         an edge between incompatible port types
+error    type_mismatch         an edge between incompatible port types (declared, or carried
+                               through a pass-through ``any`` port: document.typeflow)
 error    multiple_edges        two edges into one single-valued input
 error    required_input        a required input with no edge and no default
 error    template_variable_unbound  a {{ variable }} of a template with no source
@@ -44,13 +45,14 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from studio.core.running import gctune
+from studio.core import gctune
 from studio.core.document.graph import Structure, analyze
 from studio.core.document.model import FlowModel
 from studio.core.catalogue.nodetype import NodeType, Port
 from studio.core.document.problems import Problem
 from studio.core.catalogue.templates import safe_variables
-from studio.core.catalogue.types import incompatibility
+from studio.core.catalogue.types import PortType, incompatibility
+from studio.core.document.typeflow import carried_types
 
 LOOP_HINT = "Every loop needs a hard stop: set max_iterations to a whole number from 1 to 1000."
 
@@ -117,6 +119,7 @@ def validate(model: FlowModel, structure: Structure | None = None) -> list[Probl
         _check_required_inputs(v)
         st = structure or analyze(model, v.kinds)
         v.problems.extend(st.problems)
+        _check_carried_types(v, st)
         _check_branches(v)
         _check_reachability(v, st)
         return v.problems
@@ -131,12 +134,14 @@ def _check_nodes(v: _Pass) -> None:
         info = infos.get(node.type)
         if info is None:
             info = infos[node.type] = _TypeInfo(model.node_type(nid))
-        nt, kind, params = info.nt, info.kind, node.params
+        nt, kind, raw = info.nt, info.kind, node.params
         v.kinds[nid] = kind
         try:
+            resolution = model.resolution(nid)
+            params = resolution.values
             v.in_ports[nid] = info.static_in if info.static_in is not None else v.by_name(nt.input_ports(params, base_dir))
             v.out_ports[nid] = info.static_out if info.static_out is not None else v.by_name(nt.output_ports(params, base_dir))
-            param_problems = nt.check_params(params) if kind != "placeholder" else ()
+            param_problems = resolution.problems if kind != "placeholder" else ()
         except Exception as exc:  # a plugin's bug must not take validation down
             v.in_ports[nid] = v.out_ports[nid] = {}
             add("error", "bad_param", f"the {nt.type_id} node type failed on these parameters: {type(exc).__name__}: {exc}",
@@ -146,8 +151,8 @@ def _check_nodes(v: _Pass) -> None:
             add("error", "unknown_type", nt.message(), nid,  # type: ignore[attr-defined]
                 hint="Install the package that provides it (see 'requires' in the file), or replace the node.")
             continue
-        if not params.keys() <= info.declared:
-            for pname in sorted(params.keys() - info.declared):
+        if not raw.keys() <= info.declared:
+            for pname in sorted(raw.keys() - info.declared):
                 add("warning", "unknown_param", f"{nt.type_id} has no parameter {pname!r}; it is ignored", nid,
                     hint="Remove it, or check the spelling.")
         for pname, why in param_problems:
@@ -155,16 +160,14 @@ def _check_nodes(v: _Pass) -> None:
                 add("error", "loop_unbounded", f"max_iterations {why}", nid, hint=LOOP_HINT)
             else:
                 add("error", "bad_param", f"{pname} {why}", nid, hint=_param_hint(nt, pname))
-        if info.bounded_loop and "max_iterations" not in params:
-            add("error", "loop_unbounded", "max_iterations is not set", nid, hint=LOOP_HINT)
         for pname in info.prompts:
-            source = params.get(pname)
+            source = params[pname]
             if isinstance(source, str):
                 found = safe_variables(source)
                 if found:
                     v.template_vars.setdefault(nid, set()).update(found)
         if kind in names:
-            names[kind].setdefault(str(params.get("name", nid)), []).append(nid)
+            names[kind].setdefault(str(params["name"] or nid), []).append(nid)
         elif kind == "subflow":
             why = getattr(nt, "file_problem", lambda params, base_dir: None)(params, base_dir)
             if why:
@@ -214,6 +217,29 @@ def _check_edges(v: _Pass) -> None:
                 hint="Keep one wire, or join the values with a Merge or Text node first.")
 
 
+def _check_carried_types(v: _Pass, st: Structure) -> None:
+    """A wire from a pass-through ``any`` output whose carried type cannot feed its input
+    (a Loop's text ``done`` into a Fan-out's ``items``): the run would refuse it."""
+    if not st.order:
+        return
+    carried = carried_types(st.order, v.model.edges, v.in_ports, v.out_ports)
+    if not carried:
+        return
+    for e in v.model.edges:
+        t = carried.get((e.src, e.src_port))
+        if t is None:
+            continue
+        dp = v.in_ports.get(e.dst, {}).get(e.dst_port)
+        if dp is None or dp.type is PortType.ANY:
+            continue
+        why = incompatibility(t, dp.type)
+        if why:
+            add_port = v.out_ports[e.src][e.src_port]
+            v.add("error", "type_mismatch",
+                  f"{e}: {e.src}.{e.src_port} carries a {t} value (from its {add_port.carries!r} input here); {why}",
+                  e.dst, e.dst_port, hint=f"Feed {e.dst}.{e.dst_port} a {dp.type} value, or convert it in between.")
+
+
 def _check_required_inputs(v: _Pass) -> None:
     wired_in, add = v.wired_in, v.add
     for nid, ports in v.in_ports.items():
@@ -233,7 +259,7 @@ def _check_branches(v: _Pass) -> None:
     for nid, kind in v.kinds.items():
         if kind != "branch":
             continue
-        cases = v.model.nodes[nid].params.get("cases")
+        cases = v.model.params(nid).get("cases")
         if not isinstance(cases, list):
             continue
         used = {e.src_port for e in v.model.edges_from(nid)}

@@ -13,12 +13,15 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from studio.core.errors import OrchestraError
 from studio.core.document.graph import Structure, analyze
+from studio.core.document.typeflow import carried_types
 from studio.core.document.model import FlowModel
+from studio.core.catalogue.kinds import Kind
 from studio.core.catalogue.nodetype import NodeType, Port
+from studio.core.catalogue.params import StepPolicy, step_policy
 from studio.core.document.problems import Problem
 from studio.core.catalogue.types import SKIP, PortType, can_connect
 from studio.core.document.validation import validate
@@ -47,7 +50,7 @@ class InEdge:
 class NodeSpec:
     id: str
     type_id: str
-    kind: str
+    kind: Kind
     impl: NodeType
     params: dict[str, Any]
     title: str
@@ -56,9 +59,7 @@ class NodeSpec:
     out_ports: dict[str, Port]
     error_wired: bool
     paid: bool
-    timeout_s: float | None
-    retries: int
-    backoff_s: float
+    policy: StepPolicy
     defaults: dict[str, Any] = field(default_factory=dict)  # unconnected inputs with defaults
     out_template: dict[str, Any] = field(default_factory=dict)  # port -> value before run() fills it
 
@@ -92,6 +93,16 @@ class Plan:
         return len(self.scopes)
 
 
+def interface_name(spec: NodeSpec) -> str:
+    """The name an Input or Output node gives its value in the flow's interface."""
+    return str(spec.params["name"] or spec.id)
+
+
+def missing_inputs(plan: "Plan", given: Mapping[str, Any]) -> list[str]:
+    """The flow's inputs that ``given`` leaves out and that have no default of their own."""
+    return [name for name, nid in plan.inputs.items() if name not in given and plan.nodes[nid].params["default"] is None]
+
+
 def compile_plan(model: FlowModel, check: bool = True) -> Plan:
     """Validate and compile; raises FlowInvalid when the flow has errors."""
     st = analyze(model)
@@ -106,30 +117,30 @@ def compile_plan(model: FlowModel, check: bool = True) -> Plan:
         wired_out.add((e.src, e.src_port))
     for nid, node in model.nodes.items():
         nt = model.node_type(nid)
-        params = copy.deepcopy(node.params)
+        params = copy.deepcopy(model.params(nid))  # resolved: every param present, defaults filled
         ins = {p.name: p for p in nt.input_ports(params, model.base_dir)}
         outs = {p.name: p for p in nt.output_ports(params, model.base_dir)}
         defaults = {name: p.default for name, p in ins.items() if p.has_default}
-        timeout = params.get("timeout_s")
         nodes[nid] = NodeSpec(
-            id=nid, type_id=nt.type_id, kind=nt.kind, impl=nt(), params=params, title=node.title or nid,
+            id=nid, type_id=nt.type_id, kind=Kind(nt.kind), impl=nt(), params=params, title=node.title or nid,
             in_edges=in_map[nid], in_ports=ins, out_ports=outs,
             error_wired=(nid, "error") in wired_out,
             paid=nt.paid,
-            timeout_s=float(timeout) if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout > 0 else None,
-            retries=int(params.get("retries", 0) or 0) if isinstance(params.get("retries", 0), int) else 0,
-            backoff_s=float(params.get("retry_backoff_s", 1.0) or 0.0),
+            policy=step_policy(params),
             defaults=defaults,
             out_template={p: (SKIP if p == "error" else None) for p in outs},
         )
+    carried = carried_types(st.order, model.edges, {n: s.in_ports for n, s in nodes.items()},
+                            {n: s.out_ports for n, s in nodes.items()})
     for e in model.edges:
         if e.src not in nodes or e.dst not in nodes:
             continue
         sp = nodes[e.src].out_ports.get(e.src_port)
         dp = nodes[e.dst].in_ports.get(e.dst_port)
         coerce_from = None
-        if sp is not None and dp is not None and sp.type != dp.type and dp.type != PortType.ANY and can_connect(sp.type, dp.type):
-            coerce_from = sp.type
+        src_type = carried.get((e.src, e.src_port)) or (sp.type if sp is not None else None)
+        if src_type is not None and dp is not None and src_type != dp.type and dp.type != PortType.ANY and can_connect(src_type, dp.type):
+            coerce_from = src_type
         in_map[e.dst].append(InEdge(e.dst_port, e.src, e.src_port, coerce_from, dp.type if coerce_from else None))
 
     # -- scopes -----------------------------------------------------------------
@@ -187,7 +198,7 @@ def compile_plan(model: FlowModel, check: bool = True) -> Plan:
             item_edges = [ie for ie in in_map[info.tail] if ie.port == "item"]
             sp.result = item_edges[0] if item_edges else None
 
-    outputs = {str(n.params.get("name") or n.id): n.id for n in nodes.values() if n.kind == "output"}
-    inputs = {str(n.params.get("name") or n.id): n.id for n in nodes.values() if n.kind == "input"}
+    outputs = {interface_name(n): n.id for n in nodes.values() if n.kind == "output"}
+    inputs = {interface_name(n): n.id for n in nodes.values() if n.kind == "input"}
     pricing = copy.deepcopy(model.meta.get("pricing")) if isinstance(model.meta.get("pricing"), dict) else {}
     return Plan(model.name, model.base_dir, nodes, scopes, st, problems, outputs, inputs, pricing)

@@ -52,9 +52,12 @@ def files_read(model: FlowModel) -> list[str]:
     known here; those are left out.
     """
     found: set[str] = set()
-    for node in model.nodes.values():
-        key = FILE_TOOLS.get(node.params.get("tool")) if node.type == "tool" else None
-        args = node.params.get("arguments")
+    for nid, node in model.nodes.items():
+        if node.type != "tool":
+            continue
+        params = model.params(nid)
+        key = FILE_TOOLS.get(params["tool"])
+        args = params["arguments"]
         value = args.get(key) if key and isinstance(args, dict) else None
         if isinstance(value, str) and value.strip() not in ("", "*"):
             found.add(value.strip())

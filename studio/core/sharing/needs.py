@@ -58,9 +58,9 @@ def flows_within(model: FlowModel) -> Iterator[tuple[str, FlowModel]]:
             node = m.nodes[nid]
             if node.type != "subflow":
                 continue
-            params = node.params
-            if not isinstance(params.get("flow"), dict):
-                raw = params.get("path")
+            params = m.params(nid)
+            if not isinstance(params["flow"], dict):
+                raw = params["path"]
                 if not isinstance(raw, str) or not raw.strip():
                     continue
                 p = Path(raw) if Path(raw).is_absolute() or m.base_dir is None else m.base_dir / raw

@@ -1,26 +1,37 @@
-"""Where the studio keeps per-user data: run traces, recovery files, trust, settings.
+"""Where the studio keeps per-user files: settings (pricing overrides, trusted folders)
+under the config folder; run traces, recovery files and other data under the data folder.
 
-``ORCHESTRA_DATA_DIR`` / ``ORCHESTRA_CONFIG_DIR`` override the platform defaults, so
-tests and "a fresh user profile" are one environment variable away.
+One module so every part agrees. ``ORCHESTRA_DATA_DIR`` / ``ORCHESTRA_CONFIG_DIR``
+override the platform defaults, so tests, portable installs and "a fresh user profile"
+are one environment variable away. Nothing here creates a folder.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from functools import lru_cache
 from pathlib import Path
-
-import platformdirs
 
 APP = "orchestra-studio"
 
 
 def data_dir() -> Path:
-    return Path(os.environ.get("ORCHESTRA_DATA_DIR") or platformdirs.user_data_dir(APP))
+    override = os.environ.get("ORCHESTRA_DATA_DIR", "").strip()
+    return Path(override).expanduser() if override else _platform_dir("data")
 
 
 def config_dir() -> Path:
-    return Path(os.environ.get("ORCHESTRA_CONFIG_DIR") or platformdirs.user_config_dir(APP))
+    override = os.environ.get("ORCHESTRA_CONFIG_DIR", "").strip()
+    return Path(override).expanduser() if override else _platform_dir("config")
+
+
+@lru_cache(maxsize=2)
+def _platform_dir(which: str) -> Path:
+    import platformdirs  # imported lazily: the studio's first frame does not need it
+
+    finder = platformdirs.user_config_dir if which == "config" else platformdirs.user_data_dir
+    return Path(finder(APP, appauthor=False))
 
 
 def traces_dir(flow_name: str) -> Path:

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import QLabel
 
 from studio.core.document import flowfile
 from studio.core.running.executor import RunOptions
-from studio.core.running.plan import FlowInvalid, compile_plan
+from studio.core.running.plan import FlowInvalid, compile_plan, missing_inputs
 
 from .. import theme
 from ..background import Background
@@ -256,8 +256,7 @@ class RunController(QObject):
             return False
         self.panel.inputs.set_inputs(self._input_specs())  # current even inside the edit debounce
         inputs, problems = self.panel.inputs.collect()
-        missing = [name for name, nid in plan.inputs.items()
-                   if name not in inputs and plan.nodes[nid].params.get("default") is None]
+        missing = missing_inputs(plan, inputs)
         if missing or problems:
             why = "; ".join(problems + ([f"the flow needs input(s): {', '.join(missing)}"] if missing else []))
             self.panel.show_state(None, f"<span style='color:{theme.ERROR.name()}'>Not run: {why}</span>")

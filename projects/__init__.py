@@ -1,0 +1,1 @@
+"""Package data: the example flows, one per orchestration pattern (read through studio.packaged)."""

@@ -1,0 +1,137 @@
+"""One step: a node instance from its inputs to its outputs, with the step policy.
+
+This is the one place that applies what every node promises: SKIP on a required input
+skips it; pinned outputs are reused while their cache key matches; a paid node does
+not start once the budget is spent (whether or not the node checks it itself); each
+attempt has the node's timeout; retryable failures (timeouts, 429 with Retry-After,
+5xx, dropped connections) are retried with exponential backoff and jitter; a failure
+that is final becomes a value on the ``error`` port when one is wired, else it fails
+the run. The failed node's inputs are in its ``node_started`` event, so a failed step
+always shows what it received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from typing import TYPE_CHECKING, Any, Mapping
+
+from studio.core.catalogue.types import SKIP
+from studio.core.errors import BudgetExceeded, RetryableError
+from studio.core.running import events as ev
+from studio.core.running.engine.kinds import step_kind
+from studio.core.running.engine.results import NodeRunError, describe
+from studio.core.running.engine.scopes import Env, Frame
+from studio.core.running.retry import RetryPolicy, is_retryable
+
+if TYPE_CHECKING:  # pragma: no cover
+    from studio.core.running.engine.run import Run
+    from studio.core.running.plan import NodeSpec
+
+
+def cache_key(spec: "NodeSpec", inputs: Mapping[str, Any]) -> str:
+    """Same type, parameters and inputs -> same key: a later run may reuse the output."""
+    blob = json.dumps([spec.type_id, spec.params, ev.jsonable(inputs)], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.blake2b(blob.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def _fail(run: "Run", spec: "NodeSpec", scope: tuple, exc: BaseException, attempt: int) -> NodeRunError:
+    result = run.result_of(spec.id, scope)
+    result.status, result.error = "failed", describe(exc)
+    run.emit(ev.NODE_FAILED, spec.id, scope, error=describe(exc), error_type=type(exc).__name__,
+             attempt=attempt, will_retry=False, handled=False)
+    return NodeRunError(spec.id, scope, exc, attempt)
+
+
+async def run_step(run: "Run", frame: Frame, spec: "NodeSpec", env: Env, scope: tuple) -> None:
+    kind = step_kind(spec.kind)
+    inputs, skip = run.gather(spec, env)
+    if skip:
+        run.skip(spec, env, scope, "a required input was skipped")
+        return
+    kind.take_inputs(frame, spec, inputs)
+    result = run.result_of(spec.id, scope)
+    key = None
+    pinned = run.options.pinned.get(spec.id) if frame.root and not scope else None
+    if pinned is not None:
+        key = cache_key(spec, inputs)
+        if pinned.get("cache_key") in (None, key) and isinstance(pinned.get("outputs"), dict):
+            outputs = {p: pinned["outputs"].get(p, SKIP if p == "error" else None) for p in spec.out_ports}
+            env.values[spec.id] = outputs
+            result.status = "cached"
+            run.emit(ev.NODE_FINISHED, spec.id, scope, outputs=outputs, latency_s=0.0, attempts=0,
+                     tokens_in=0, tokens_out=0, cost_usd=0.0, cached=True, cache_key=key)
+            return
+    why = kind.skip_reason(spec, inputs)
+    if why:
+        run.skip(spec, env, scope, why)
+        return
+    if spec.paid:
+        try:
+            run.check_budget()
+        except BudgetExceeded as exc:
+            raise _fail(run, spec, scope, exc, 0) from None
+    run.emit(ev.NODE_STARTED, spec.id, scope, inputs=inputs, title=spec.title, type=spec.type_id)
+    result.status = "running"
+    t_start = time.perf_counter()
+    attempt = 0
+    policy = spec.policy
+    sem = run.semaphore if kind.uses_slot else None
+    while True:
+        attempt += 1
+        ctx = run.context(frame, spec, inputs, scope, attempt, result)
+        try:
+            coro = kind.attempt(run, frame, spec, ctx, scope)
+            if policy.timeout_s:
+                coro = _with_timeout(coro, policy.timeout_s)
+            if sem is not None:
+                async with sem:
+                    outputs = await coro
+            else:
+                outputs = await coro
+            break
+        except asyncio.CancelledError:
+            raise
+        except BudgetExceeded as exc:
+            raise _fail(run, spec, scope, exc, attempt) from None
+        except Exception as exc:
+            if isinstance(exc, TimeoutError) and policy.timeout_s:
+                exc = RetryableError(f"no result within {policy.timeout_s:g} s (timeout)")
+            if attempt <= policy.retries and is_retryable(exc):
+                delay = RetryPolicy(policy.retries, policy.backoff_s, timeout_s=policy.timeout_s).delay(attempt, exc)
+                run.emit(ev.NODE_FAILED, spec.id, scope, error=str(exc), error_type=type(exc).__name__,
+                         attempt=attempt, will_retry=True, retry_in_s=round(delay, 3), handled=False)
+                await asyncio.sleep(delay)
+                continue
+            result.latency_s = time.perf_counter() - t_start
+            result.attempts = attempt
+            if spec.error_wired:
+                result.status, result.error = "failed", describe(exc)
+                outputs = {p: SKIP for p in spec.out_ports}
+                outputs["error"] = {"message": describe(exc), "type": type(exc).__name__, "node": spec.id, "attempts": attempt}
+                env.values[spec.id] = outputs
+                run.emit(ev.NODE_FAILED, spec.id, scope, error=describe(exc), error_type=type(exc).__name__,
+                         attempt=attempt, will_retry=False, handled=True, outputs=outputs)
+                return
+            raise _fail(run, spec, scope, exc, attempt) from None
+    latency = time.perf_counter() - t_start
+    if not isinstance(outputs, dict):
+        outputs = {}
+    full = dict(spec.out_template)  # every declared port present; 'error' is SKIP on success
+    full.update(outputs)
+    env.values[spec.id] = full
+    kind.finished(frame, spec, inputs)
+    result.status = "done"
+    result.latency_s = latency
+    result.attempts = attempt
+    run.emit(ev.NODE_FINISHED, spec.id, scope, outputs=full, latency_s=latency, attempts=attempt,
+             tokens_in=result.tokens_in, tokens_out=result.tokens_out,
+             cost_usd=result.cost_usd if not result.cost_unknown_calls else None,
+             cached=False, cache_key=key)
+
+
+async def _with_timeout(coro, seconds: float):
+    async with asyncio.timeout(seconds):
+        return await coro
