@@ -19,12 +19,15 @@ from studio.core.catalogue.policy import POLICY_PARAMS
 from studio.core.catalogue.types import PortType
 from studio.llm.node_support import (
     check_model_params,
+    history_messages,
+    history_port,
     mock_params,
     mock_response,
     model_params,
     prompt_ports,
     render_prompt,
     timeout_of,
+    turn_of,
 )
 
 MAX_RESULT_CHARS = 20_000
@@ -55,7 +58,7 @@ class AgentNode(NodeType):
 
     @classmethod
     def input_ports(cls, params: Mapping[str, Any], base_dir=None):
-        return prompt_ports(params.get("prompt", ""))
+        return (*prompt_ports(params.get("prompt", ""), reserved=("messages",)), history_port())
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -93,6 +96,8 @@ class AgentNode(NodeType):
         system = (params.get("system") or "").strip()
         if system:
             transcript.append({"role": "system", "content": system})
+        history = history_messages(ctx.inputs.get("messages"))
+        transcript.extend(history)
         transcript.append({"role": "user", "content": render_prompt(params, ctx.inputs)})
         tool_ctx = ToolContext(flow_dir=ctx.flow_dir, progress=ctx.progress)
         temperature = params.get("temperature")
@@ -108,7 +113,7 @@ class AgentNode(NodeType):
                 stream=bool(params.get("stream", True)),
                 api_base=params.get("api_base") or None,
                 timeout=timeout_of(params),
-                mock_response=mock_response(ctx, step - 1),
+                mock_response=mock_response(ctx, step - 1, turn_of(history)),
             )
             transcript.append(completion.assistant_message())
             if not completion.tool_calls:

@@ -17,12 +17,15 @@ from studio.core.catalogue.policy import POLICY_PARAMS
 from studio.core.catalogue.types import PortType
 from studio.llm.node_support import (
     check_model_params,
+    history_messages,
+    history_port,
     mock_params,
     mock_response,
     model_params,
     prompt_ports,
     render_prompt,
     timeout_of,
+    turn_of,
 )
 
 
@@ -45,7 +48,7 @@ class LLMNode(NodeType):
 
     @classmethod
     def input_ports(cls, params: Mapping[str, Any], base_dir=None):
-        return prompt_ports(params.get("prompt", ""))
+        return (*prompt_ports(params.get("prompt", ""), reserved=("messages",)), history_port())
 
     @classmethod
     def output_ports(cls, params: Mapping[str, Any], base_dir=None):
@@ -82,9 +85,11 @@ class LLMNode(NodeType):
         if json_mode:
             system = _with_json_instruction(system, schema)
         prompt = render_prompt(params, ctx.inputs)
+        history = history_messages(ctx.inputs.get("messages"))
         messages: list[dict[str, Any]] = []
         if system:
             messages.append({"role": "system", "content": system})
+        messages.extend(history)
         messages.append({"role": "user", "content": prompt})
         models = model_list(params.get("model") or "", params.get("fallback_models"))
 
@@ -100,7 +105,7 @@ class LLMNode(NodeType):
             stream=bool(params.get("stream", True)),
             api_base=params.get("api_base") or None,
             timeout=timeout_of(params),
-            mock_response=mock_response(ctx, ctx.attempt - 1),  # per call: a retry takes the next
+            mock_response=mock_response(ctx, ctx.attempt - 1, turn_of(history)),  # per call: a retry takes the next
             accept=accept,
         )
         out: dict[str, Any] = {"text": completion.text,

@@ -60,7 +60,7 @@ class ChatInterface:
     extra_inputs: tuple[str, ...] = ()  # other input names, passed unchanged every turn
     required_inputs: tuple[str, ...] = ()  # the extra inputs with no default (must be given)
     memory_nodes: tuple[str, ...] = ()  # ids of the flow's Memory nodes (reading or saving)
-    reply_nodes: tuple[str, ...] = ()  # the node(s) feeding the reply output, whose streamed tokens are the reply
+    reply_nodes: tuple[str, ...] = ()  # the model node(s) whose streamed tokens are the reply (see _reply_nodes)
     flow_key: str = "untitled"  # which history file: the flow's name as a slug (flow_key())
 
     @property
@@ -167,9 +167,29 @@ def _resolve(model: FlowModel) -> ChatInterface | str:
 
     extras = tuple(n for n in sorted(inputs) if n != message)
     required = tuple(n for n in extras if model.nodes[inputs[n]].params.get("default") is None)
-    feeders = tuple(sorted({e.src for e in model.edges_into(outputs[reply], "value")}))
+    feeders = _reply_nodes(model, outputs[reply])
     return ChatInterface(message, reply, inputs[message], outputs[reply], extras, required, tuple(memory), feeders,
                          flow_key(model.name))
+
+
+def _reply_nodes(model: FlowModel, output_node: str) -> tuple[str, ...]:
+    """The nearest paid (model-calling) nodes upstream of the reply output: their streamed
+    tokens are the reply as it is written. Pass-through nodes in between (a Guardrail, a
+    Memory save, a Template) are looked through; with no model upstream, the direct feeder."""
+    found: set[str] = set()
+    seen: set[str] = {output_node}
+    todo = [e.src for e in model.edges_into(output_node, "value")]
+    direct = tuple(sorted(set(todo)))
+    while todo:
+        nid = todo.pop()
+        if nid in seen or nid not in model.nodes:
+            continue
+        seen.add(nid)
+        if getattr(model.node_type(nid), "paid", False):
+            found.add(nid)
+            continue
+        todo.extend(e.src for e in model.edges_into(nid))
+    return tuple(sorted(found)) or direct
 
 
 def _fed_type(model: FlowModel, output_node: str) -> PortType | None:
