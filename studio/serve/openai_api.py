@@ -70,8 +70,14 @@ def last_user_text(messages: Any) -> str:
     raise Refused(422, "invalid_input", "messages has no user message", field="messages", reason="no user message")
 
 
+# node types that hand a text on unchanged, and from which input port (None: any of them).
+# A reply that comes through one of these was streamed by the node before it.
+PASS_THROUGH: dict[str, str | None] = {"merge": None, "memory_save": "reply"}
+
+
 def reply_sources(flow: ServedFlow) -> frozenset[str]:
-    """Nodes whose streamed tokens are the reply: the chat output's feeders, through Merges."""
+    """Nodes whose streamed tokens are the reply: the chat output's feeders, looking through
+    nodes that pass the text on unchanged (Merge, Remember)."""
     assert flow.chat is not None
     plan = flow.plan
     out: set[str] = set()
@@ -83,8 +89,9 @@ def reply_sources(flow: ServedFlow) -> frozenset[str]:
             continue
         seen.add(nid)
         spec = plan.nodes[nid]
-        if spec.kind == "merge":
-            todo.extend(e.src for e in spec.in_edges)
+        if spec.type_id in PASS_THROUGH:
+            port = PASS_THROUGH[spec.type_id]
+            todo.extend(e.src for e in spec.in_edges if port is None or e.port == port)
         else:
             out.add(nid)
     return frozenset(out)

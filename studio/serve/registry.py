@@ -115,5 +115,8 @@ class RunRegistry:
     def get(self, run_id: str) -> ServedRun | None:
         return self._runs.get(run_id)
 
+    def recent(self, limit: int) -> list[ServedRun]:
+        return list(reversed(self._runs.values()))[:limit]
+
     def active(self) -> list[ServedRun]:
         return [s for s in self._runs.values() if not s.done]

@@ -5,9 +5,9 @@
   answers the run's document (HTTP 200 succeeded, 500 failed, 429 budget spent, 503
   cancelled); ``?stream=true`` sends the run's events as server-sent events ending with a
   ``result`` event; ``?wait=false`` answers 202 with the run id at once.
-* ``GET /runs/{id}``, ``GET /runs/{id}/trace`` (the redacted trace as JSON events),
+* ``GET /runs`` (the newest runs), ``GET /runs/{id}``, ``GET /runs/{id}/trace`` (the redacted trace as JSON events),
   ``POST /runs/{id}/approvals/{node}`` (approve, edit or reject a waiting Approval node),
-  ``POST /runs/{id}/cancel``.
+  ``POST /runs/{id}/cancel``; ``GET /server`` (runs going, slots, the day's spending).
 
 A client that goes away -- a dropped stream or a waiting request whose connection closes
 -- cancels its run: nobody would read the result, and it would keep spending.
@@ -158,6 +158,14 @@ def _served(request: Request) -> ServedRun:
     return served
 
 
+async def list_runs(request: Request):
+    """The newest runs first (running ones included), at most 100: id, flow, status."""
+    runs = _launcher(request).registry.recent(100)
+    return json_response({"runs": [{"run_id": r.id, "flow": r.flow, "status": r.result.status if r.result else "running",
+                                    "waiting_for_approval": sorted({p.node for p in r.approvals}), "links": links(r.id)}
+                                   for r in runs]})
+
+
 async def get_run(request: Request):
     return json_response(_served(request).status_document())
 
@@ -201,6 +209,21 @@ async def answer_approval(request: Request):
     return json_response({"run_id": served.id, "node": node, "action": action, "scope": [list(s) for s in pending.scope]})
 
 
+async def server_status(request: Request):
+    """Runs going, slots, the day's spending and how many asyncio tasks are alive (operators; tests)."""
+    launcher = _launcher(request)
+    budget = launcher.budget
+    return json_response({
+        "runs_active": len(launcher.registry.active()),
+        "run_slots": {"limit": launcher.slots.limit, "taken": launcher.slots.active},
+        "draining": launcher.draining,
+        "spent_today_usd": round(budget.spent_usd, 8),
+        "budget_per_day_usd": budget.limit_usd,
+        "run_tasks": sum(1 for t in asyncio.all_tasks() if t.get_name().startswith(("orchestra-run-", "served-"))),
+        "tasks": len(asyncio.all_tasks()),
+    })
+
+
 async def cancel_run(request: Request):
     served = _served(request)
     if not served.done:
@@ -210,7 +233,9 @@ async def cancel_run(request: Request):
 
 ROUTES = [
     Route("/flows", list_flows, methods=["GET"]),
+    Route("/server", server_status, methods=["GET"]),
     Route("/flows/{name}/runs", start_run, methods=["POST"]),
+    Route("/runs", list_runs, methods=["GET"]),
     Route("/runs/{run_id}", get_run, methods=["GET"]),
     Route("/runs/{run_id}/trace", get_trace, methods=["GET"]),
     Route("/runs/{run_id}/approvals/{node}", answer_approval, methods=["POST"]),
