@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from serving import ROOT, Server, approval_flow, llm_chat_flow, memory_chat_flow, slow_flow, write_flow
+from serving import ROOT, Server, approval_flow, child_flow, llm_chat_flow, memory_chat_flow, slow_flow, write_flow
 
 
 @pytest.fixture(scope="module")
@@ -20,6 +20,7 @@ def flows_dir(tmp_path_factory):
     write_flow(folder, "approve", approval_flow())
     write_flow(folder, "echo_chat", llm_chat_flow(mock_responses=["Streaming replies arrive piece by piece."]))
     write_flow(folder, "memory_chat", memory_chat_flow())
+    write_flow(folder, "child", child_flow())
     return folder
 
 

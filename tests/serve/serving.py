@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import httpx
 
@@ -181,3 +181,41 @@ def wait_for(fn, timeout: float = 30.0, interval: float = 0.05):
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         time.sleep(interval)
+
+
+def sse_events(response) -> "Iterator[tuple[str, str]]":
+    """(event, data) pairs from an httpx streaming response, as they arrive."""
+    event, data = "message", []
+    for line in response.iter_lines():
+        if line == "":
+            if data:
+                yield event, "\n".join(data)
+            event, data = "message", []
+        elif line.startswith(":"):
+            continue
+        elif line.startswith("event:"):
+            event = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].lstrip(" "))
+
+
+def children(pid: int) -> list[int]:
+    """Child processes of ``pid`` (Linux /proc)."""
+    out: list[int] = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as fh:
+                out += [int(x) for x in fh.read().split()]
+    except OSError:
+        pass
+    return out
+
+
+def child_flow() -> dict[str, Any]:
+    """topic -> run_python (a child process sleeping a minute) -> out."""
+    code = "import sys, time\nprint('child up', flush=True)\ntime.sleep(60)\nprint(sys.stdin.read())"
+    return flow_doc("Child", [
+        {"id": "topic", "type": "input", "params": {"name": "topic"}},
+        {"id": "sleepy", "type": "tool", "params": {"tool": "run_python", "arguments": {"code": code, "timeout_s": 120}}},
+        {"id": "out", "type": "output", "params": {"name": "out"}},
+    ], [("topic.value", "sleepy.stdin"), ("sleepy.result", "out.value")])

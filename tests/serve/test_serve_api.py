@@ -18,7 +18,7 @@ def test_flows_lists_each_flow_with_its_interface_as_json_schema(server):
         r = c.get("/flows")
     assert r.status_code == 200
     flows = {f["name"]: f for f in r.json()["flows"]}
-    assert set(flows) == {"hello", "support_router", "slow", "approve", "echo_chat", "memory_chat"}
+    assert set(flows) == {"hello", "support_router", "slow", "approve", "echo_chat", "memory_chat", "child"}
     hello = flows["hello"]
     assert hello["description"].startswith("A first flow")
     schema = hello["interface"]["inputs"]
