@@ -21,6 +21,7 @@ SUBCOMMANDS = (
     ("export", "studio.cli.export"),
     ("test", "studio.cli.test"),
     ("serve", "studio.cli.serve"),
+    ("chat", "studio.cli.chat"),
 )
 
 
