@@ -72,7 +72,8 @@ class Server:
         return httpx.AsyncClient(base_url=self.url, headers=self.headers, timeout=kw.pop("timeout", 60.0), **kw)
 
     def log(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     def _wait_ready(self) -> None:
@@ -160,11 +161,14 @@ def llm_chat_flow(name: str = "Echo chat", model: str = "gpt-4o-mini", **llm: An
 
 
 def memory_chat_flow(name: str = "Memory chat") -> dict[str, Any]:
-    """message -> Memory -> LLM(messages) -> Remember -> reply (tests/memory's shape)."""
+    """message -> Memory -> LLM(messages) -> Remember -> reply (tests/memory's shape); the
+    mock reply depends on the turn, so a session's history shows in what it answers."""
+    replies = ["Nice to meet you.", "Welcome back: this is our second turn.", "Third turn already."]
     return flow_doc(name, [
         {"id": "message", "type": "input", "params": {"name": "message"}},
         {"id": "memory", "type": "memory", "params": {}},
-        {"id": "answer", "type": "llm", "params": {"model": "gpt-4o-mini", "prompt": "{{ message }}"}},
+        {"id": "answer", "type": "llm", "params": {"model": "gpt-4o-mini", "prompt": "{{ message }}",
+                                                   "mock_responses": replies, "mock_per": "turn"}},
         {"id": "remember", "type": "memory_save", "params": {}},
         {"id": "reply", "type": "output", "params": {"name": "reply"}},
     ], [("message.value", "answer.message"), ("memory.history", "answer.messages"), ("message.value", "remember.message"),
