@@ -110,6 +110,9 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.zoom_label)
         self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
         self._build_menus()
+        from .chat.controller import install_chat  # the Chat panel (conversations)
+
+        self.chat = install_chat(self)
         self.setAcceptDrops(True)
 
         self._autosave_timer = QTimer(self)
@@ -257,6 +260,8 @@ class MainWindow(QMainWindow):
         self.runs.document_changed()
         self.sharing.document_changed()
         self.tests.document_changed()
+        if getattr(self, "chat", None) is not None:
+            self.chat.document_changed()
 
     def _update_title(self, *_: object) -> None:
         doc = self.document
