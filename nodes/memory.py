@@ -71,11 +71,18 @@ def store_for(ctx, flow: str):
 
 
 async def in_thread(fn, *args):
-    """Database work off the event loop: a locked file must not freeze the other nodes."""
-    from studio.core.userdata.conversations import ConversationStoreError
+    """Database work without freezing the event loop: tried at once (a WAL read never
+    waits, an append rarely; a thread hand-off costs more than the query on a busy
+    machine), and only when another connection holds the lock, waited for in a thread."""
+    from studio.core.userdata.conversations import ConversationStoreError, StoreBusy
 
+    store = fn.__self__
     try:
-        return await asyncio.to_thread(fn, *args)
+        try:
+            with store.no_wait():
+                return fn(*args)
+        except StoreBusy:
+            return await asyncio.to_thread(fn, *args)
     except ConversationStoreError as exc:
         raise NodeFailure(str(exc)) from None
 

@@ -48,7 +48,7 @@ def stored(model, session="s1", memory="chat"):
 
 
 def loopback_flow(server, memory=None, **llm):
-    return memory_flow(memory=memory, llm={"model": MODEL, "api_base": server.base_url, "timeout_s": 10, **llm})
+    return memory_flow(memory=memory, llm={"model": MODEL, "api_base": server.base_url, "timeout_s": 120, **llm})
 
 
 async def test_the_model_sees_earlier_turns_and_the_store_keeps_them(mock_openai):

@@ -78,6 +78,10 @@ class ConversationStoreError(OrchestraError):
     """The memory database cannot be used (corrupt, locked, unwritable); nothing was changed."""
 
 
+class StoreBusy(ConversationStoreError):
+    """Under ``no_wait()``: another connection holds the database; try again with waiting."""
+
+
 @dataclass(frozen=True)
 class SessionInfo:
     session: str
@@ -207,13 +211,28 @@ class ConversationStore:
             why = f"{doing} the memory database {self.path}: {text}"
         return ConversationStoreError(why)
 
+    def no_wait(self) -> "_NoWait":
+        """Within this block, calls on this thread fail at once with StoreBusy instead of
+        waiting for a lock: callers on an event loop try the fast path first and wait
+        for a lock only off the loop (a read in WAL mode never waits; an append rarely)."""
+        return _NoWait(self)
+
     def _run(self, doing: str, fn):
+        conn = self._conn()
+        quick = getattr(self._local, "no_wait", False)
+        if quick:
+            conn.execute("PRAGMA busy_timeout = 0")
         try:
-            return fn(self._conn())
+            return fn(conn)
         except ConversationStoreError:
             raise
         except sqlite3.Error as exc:
+            if quick and ("locked" in str(exc) or "busy" in str(exc)):
+                raise StoreBusy(str(exc)) from None
             raise self._error(doing, exc) from None
+        finally:
+            if quick:
+                conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
 
     # -- reading ----------------------------------------------------------------
 
@@ -402,6 +421,19 @@ class ConversationStore:
         self._run("cannot write to", tx)
 
 
+class _NoWait:
+    def __init__(self, store: ConversationStore):
+        self.store = store
+
+    def __enter__(self) -> ConversationStore:
+        self.store._conn()  # opening (and creating the schema) may wait; that is not the fast path
+        self.store._local.no_wait = True
+        return self.store
+
+    def __exit__(self, *exc: Any) -> None:
+        self.store._local.no_wait = False
+
+
 def _row(message: Mapping[str, Any]) -> tuple[str, str, str | None]:
     role = str(message.get("role") or "user")
     content = message.get("content")
@@ -416,4 +448,4 @@ def _message(row: tuple) -> StoredMessage:
                          json.loads(extra) if extra else None)
 
 
-__all__ = ["ConversationStore", "ConversationStoreError", "SessionInfo", "StoredMessage", "memory_dir", "open_store", "store_path"]
+__all__ = ["ConversationStore", "ConversationStoreError", "StoreBusy", "SessionInfo", "StoredMessage", "memory_dir", "open_store", "store_path"]
