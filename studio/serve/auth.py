@@ -13,6 +13,7 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
+import time
 
 from studio.core.errors import OrchestraError
 
@@ -70,6 +71,7 @@ class BearerAuth:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        scope["orchestra.t0"] = time.perf_counter()  # for the Server-Timing header of run responses
         header = None
         for name, value in scope.get("headers", ()):
             if name == b"authorization":

@@ -16,6 +16,7 @@ A client that goes away -- a dropped stream or a waiting request whose connectio
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import anyio
@@ -91,7 +92,16 @@ async def start_run(request: Request):
         return json_response({"run_id": served.id, "flow": served.flow, "status": "running", "links": links(served.id)}, 202)
     await wait_unless_gone(request, served)
     doc = served.document
-    return json_response(doc, HTTP_STATUS.get(doc["status"], 500))
+    return json_response(doc, HTTP_STATUS.get(doc["status"], 500), headers={"Server-Timing": server_timing(request, served)})
+
+
+def server_timing(request: Request, served: ServedRun) -> str:
+    """``app``: from the request reaching the app to the answer; ``run``: the run's own wall time.
+    The difference is what serving added (HTTP handling, checks, bookkeeping, waiting for the loop)."""
+    t0 = request.scope.get("orchestra.t0")
+    app_ms = (time.perf_counter() - t0) * 1000 if t0 is not None else 0.0
+    run_ms = float((served.result.totals if served.result else {}).get("wall_s", 0.0)) * 1000
+    return f"app;dur={app_ms:.3f}, run;dur={run_ms:.3f}"
 
 
 async def wait_unless_gone(request: Request, served: ServedRun) -> None:
