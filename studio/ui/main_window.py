@@ -203,6 +203,7 @@ class MainWindow(QMainWindow):
         r.addAction(tb.mock_action)
         r.addSeparator()
         self._act(r, "Run &Tests", self._run_tests, "Ctrl+T", "runTestsAction")
+        self._act(r, "Ser&ve this Flow…", self._serve_flow, None, "serveFlowAction")
         r.addSeparator()
         self._act(r, "&Settings…", self.open_settings, "Ctrl+,", "settingsAction")
 
@@ -218,6 +219,11 @@ class MainWindow(QMainWindow):
         a.addSeparator()
         self._act(a, "Group in &Frame", lambda: self.editor.add_frame(self._canvas_center()), "Ctrl+G")
         self._act(a, "Add &Note", lambda: self.editor.add_note(self._canvas_center()))
+
+    def _serve_flow(self) -> None:
+        from studio.ui.serve_dialog import open_serve_dialog
+
+        open_serve_dialog(self)
 
     def _run_tests(self) -> None:
         self.tests_dock.show()
