@@ -90,6 +90,8 @@ def test_sessions_keep_their_own_history(qtbot, window, loopback, tmp_path):
     assert sorted(names) == sorted([first, "beta renamed"])
     chat.delete_session()
     assert chat.session == first and texts(window)[0] == ("user", "alpha one")
+    assert chat.delete_older_than(1) == []  # used just now: kept
+    assert chat.delete_older_than(0) == [first] and texts(window) == []
 
 
 def test_a_reply_opens_its_run_and_stop_stops_the_turn(qtbot, window, loopback, tmp_path):

@@ -17,7 +17,7 @@ import time
 from html import escape
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QInputDialog, QMessageBox, QToolButton
 
 from studio.core.document.interface import DEFAULT_SESSION, ChatInterface, chat_interface, why_no_chat
@@ -41,10 +41,14 @@ class ChatController(QObject):
         self._pending_text: list[str] = []
         self._turn_no = 0
         self._unsubscribe = None
+        self._settle = QTimer(self)  # edits come in bursts (typing in the inspector): look once they settle
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(300)
+        self._settle.timeout.connect(self._flow_edited)
         mock = QToolButton()
         mock.setDefaultAction(window.run_toolbar.mock_action)  # the same Mock switch as the toolbar
         mock.setObjectName("chatMock")
-        self.panel.layout().itemAt(0).layout().addWidget(mock)
+        self.panel.add_to_bar(mock)
         window.run_toolbar.mock_action.toggled.connect(lambda _: self._show_info())
 
         p = self.panel
@@ -54,6 +58,7 @@ class ChatController(QObject):
         p.new_requested.connect(lambda: self.new_session())
         p.rename_requested.connect(self._ask_rename)
         p.delete_requested.connect(self._ask_delete)
+        p.delete_old_requested.connect(self._ask_delete_old)
         p.run_link_activated.connect(self.open_run)
         self.runs.worker.events.connect(self._on_events)
         self.runs.run_ended.connect(self._on_run_ended)
@@ -74,12 +79,15 @@ class ChatController(QObject):
     def _model_event(self, event) -> None:
         if event.kind in ("reset", "node_added", "node_removed", "edge_added", "edge_removed", "node_changed",
                           "node_renamed", "flow_changed"):
-            old = self.iface
-            self.iface = chat_interface(self.model)
-            if (old is None) != (self.iface is None) or (old and self.iface and old.flow_key != self.iface.flow_key):
-                self.refresh()
-            else:
-                self._show_info()
+            self._settle.start()
+
+    def _flow_edited(self) -> None:
+        old = self.iface
+        self.iface = chat_interface(self.model)
+        if (old is None) != (self.iface is None) or (old and self.iface and old.flow_key != self.iface.flow_key):
+            self.refresh()
+        else:
+            self._show_info()
 
     def refresh(self) -> None:
         """Re-read the flow's interface, the sessions and the current session's history."""
@@ -187,6 +195,29 @@ class ChatController(QObject):
         self.session = names[0] if names else DEFAULT_SESSION
         self._show_sessions()
         self._show_history()
+
+    def delete_older_than(self, days: float) -> list[str]:
+        """Delete the flow's sessions not used for ``days`` days; returns their names."""
+        if self.iface is None:
+            return []
+        try:
+            gone = self.store().delete_older_than(days)
+        except Exception as exc:  # noqa: BLE001
+            self._problem(str(exc))
+            return []
+        if self.session in gone:
+            names = self.session_names()
+            self.session = names[0] if names else DEFAULT_SESSION
+        self._show_sessions()
+        self._show_history()
+        self.window.statusBar().showMessage(f"Deleted {len(gone)} conversation(s) unused for {days:g} days", 6000)
+        return gone
+
+    def _ask_delete_old(self) -> None:
+        days, ok = QInputDialog.getInt(self.panel, "Delete old conversations",
+                                       "Delete conversations not used for this many days:", 30, 0, 3650)
+        if ok:
+            self.delete_older_than(days)
 
     def _ask_rename(self) -> None:
         name, ok = QInputDialog.getText(self.panel, "Rename conversation", "New name:", text=self.session)

@@ -12,7 +12,7 @@ from html import escape
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import (QComboBox, QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QScrollArea,
+from PySide6.QtWidgets import (QComboBox, QFrame, QHBoxLayout, QLabel, QMenu, QPlainTextEdit, QPushButton, QScrollArea,
                                QSizePolicy, QToolButton, QVBoxLayout, QWidget)
 
 from .. import theme
@@ -88,6 +88,7 @@ class ChatPanel(QWidget):
     new_requested = Signal()
     rename_requested = Signal()
     delete_requested = Signal()
+    delete_old_requested = Signal()
     run_link_activated = Signal(str)  # run id
 
     def __init__(self, parent: QWidget | None = None):
@@ -98,6 +99,7 @@ class ChatPanel(QWidget):
         root.setSpacing(6)
 
         bar = QHBoxLayout()
+        self._bar = bar
         bar.addWidget(QLabel("Session"))
         self.sessions = QComboBox()
         self.sessions.setObjectName("chatSessions")
@@ -107,6 +109,11 @@ class ChatPanel(QWidget):
         self.new_button = self._tool("New", "Start a new conversation", self.new_requested)
         self.rename_button = self._tool("Rename", "Rename this conversation", self.rename_requested)
         self.delete_button = self._tool("Delete", "Delete this conversation and its history", self.delete_requested)
+        self.delete_button.setPopupMode(QToolButton.MenuButtonPopup)
+        menu = QMenu(self.delete_button)
+        menu.addAction("Delete this conversation", self.delete_requested.emit)
+        menu.addAction("Delete conversations not used for…", self.delete_old_requested.emit)
+        self.delete_button.setMenu(menu)
         for b in (self.new_button, self.rename_button, self.delete_button):
             bar.addWidget(b)
         root.addLayout(bar)
@@ -169,6 +176,9 @@ class ChatPanel(QWidget):
         return b
 
     # -- what the controller sets ---------------------------------------------------
+
+    def add_to_bar(self, widget: QWidget) -> None:
+        self._bar.addWidget(widget)
 
     def set_sessions(self, names: list[str], current: str) -> None:
         self.sessions.blockSignals(True)
