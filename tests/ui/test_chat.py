@@ -114,11 +114,19 @@ def test_a_reply_opens_its_run_and_stop_stops_the_turn(qtbot, window, loopback, 
 
 
 def test_a_flow_that_cannot_chat_says_why(qtbot, window, tmp_path):
+    from studio.core.document import commands as C
+
     path = tmp_path / "router.flow.json"
     path.write_bytes((PROJECTS / "support_router.flow.json").read_bytes())
     assert window.open_file(path, ask=False)
     window.chat.dock.show()
     assert "cannot chat" in window.chat.panel.info.text()
+    assert not window.chat.panel.composer.isEnabled()
+    # an edit that takes the reply's wire away is noticed once the edits settle
+    open_chat_flow(qtbot, window, tmp_path)
+    assert window.chat.panel.composer.isEnabled() and "goes to <b>message</b>" in window.chat.panel.info.text()
+    assert window.document.push(C.Disconnect("remember", "reply", "reply", "value")) is None
+    qtbot.waitUntil(lambda: "cannot chat" in window.chat.panel.info.text(), timeout=5000)
     assert not window.chat.panel.composer.isEnabled()
 
 

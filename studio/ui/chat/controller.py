@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import time
 from html import escape
-from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QInputDialog, QMessageBox, QToolButton
