@@ -42,7 +42,9 @@ async def _http_error(request, exc: HTTPException):
 
 
 async def _crash(request, exc: Exception):
-    log.error("internal error on %s: %s: %s", request.url.path, type(exc).__name__, exc)
+    from studio.core.userdata.credentials import redact_text
+
+    log.error("internal error on %s: %s: %s", request.url.path, type(exc).__name__, redact_text(str(exc)))
     return error_response(500, "internal_error", f"internal error: {type(exc).__name__}")
 
 

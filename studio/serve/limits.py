@@ -7,7 +7,8 @@
   rather than queueing requests the client may already have given up on.
 * ``DailyBudget``: the USD the server's runs may spend per UTC day. Spending is the
   executor's own tally (in mock mode its estimate, as for ``orchestra run --mock
-  --budget``), kept in the user data folder so a restart does not reset it. Each run's
+  --budget``); with a daily budget set it is kept in the user data folder, so a restart
+  does not reset it. Each run's
   budget is the smaller of the per-request budget and what is left today, so the executor
   stops starting paid calls once the day's money is gone; when nothing is left, new runs
   get 429 with Retry-After until midnight UTC.
@@ -141,7 +142,7 @@ class DailyBudget:
             return
         self._roll()
         self._spent += usd
-        if self.ledger is not None:
+        if self.ledger is not None and self.limit_usd is not None:  # only a limit needs the tally to survive
             try:
                 self.ledger.parent.mkdir(parents=True, exist_ok=True)
                 tmp = self.ledger.with_suffix(".tmp")

@@ -195,3 +195,20 @@ def test_cancel_a_detached_run(server):
         assert doc["status"] == "cancelled"
         status = wait_for(lambda: (s := c.get("/server").json())["runs_active"] == 0 and s)
         assert status["run_tasks"] == 0
+
+
+def test_memory_sessions_through_the_native_endpoint(server):
+    def say(message: str, **kw) -> str:
+        with server.client() as c:
+            r = c.post("/flows/memory_chat/runs", json={"inputs": {"message": message}, **kw.pop("body", {})}, **kw)
+        assert r.status_code == 200, r.text
+        return r.json()["outputs"]["reply"]
+
+    assert say("hello", body={"session": "native-1"}) == "Nice to meet you."
+    assert say("again", headers={"X-Orchestra-Session": "native-1"}) == "Welcome back: this is our second turn."
+    assert say("hello", body={"session": "native-2"}) == "Nice to meet you."
+    with server.client() as c:
+        r = c.post("/flows/memory_chat/runs", json={"inputs": {"message": "x"}, "session": "../../etc/passwd"})
+        assert r.status_code == 422 and r.json()["error"]["field"] == "session"
+        r = c.post("/flows/memory_chat/runs", json={"inputs": {"message": "x"}, "session": "a" * 201})
+        assert r.status_code == 422
