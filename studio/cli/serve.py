@@ -82,6 +82,9 @@ def main(args: argparse.Namespace) -> int:
     from studio.serve.server import configure_logging, run_server
 
     configure_logging()
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"orchestra serve: listening on {args.host}: other machines can reach this server (the token still "
+              "guards every request; put TLS in front of it)", file=sys.stderr)
     try:
         catalogue = FlowCatalogue([Path(f) for f in args.flows], reload=args.reload)
     except CatalogueError as exc:
