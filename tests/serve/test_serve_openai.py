@@ -136,3 +136,22 @@ def test_real_llm_calls_through_litellm_and_keys_never_leak(tmp_path):
             assert mock.requests[0].authorization == f"Bearer {key}"  # the real key went to the provider
         assert srv.proc.returncode == 0
         assert key not in srv.log() and srv.token not in srv.log()
+
+
+def test_the_assistant_project_holds_a_three_turn_conversation_per_user(tmp_path):
+    """The example project with memory, tools and a guardrail, served in mock mode: the
+    third answer uses what the first turn said, for each `user` separately (its own test
+    case, replayed through the OpenAI SDK)."""
+    from serving import ROOT
+
+    doc = json.loads((ROOT / "projects" / "assistant.flow.json").read_text())
+    turns = doc["tests"][0]["conversation"]
+    with Server(tmp_path, [ROOT / "projects" / "assistant.flow.json"], "--mock") as srv:
+        client = sdk(srv)
+        for user in ("priya", "someone-else"):
+            for turn in turns:
+                reply = client.chat.completions.create(model="assistant", user=user,
+                                                       messages=[{"role": "user", "content": turn["say"]}])
+                text = reply.choices[0].message.content
+                for expect in turn["expect"]:
+                    assert expect["contains"] in text, (user, turn["say"], text)
