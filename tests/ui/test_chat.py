@@ -130,6 +130,17 @@ def test_a_flow_that_cannot_chat_says_why(qtbot, window, tmp_path):
     assert not window.chat.panel.composer.isEnabled()
 
 
+def test_a_turn_that_cannot_run_says_why(qtbot, window, tmp_path):
+    doc = memory_flow_doc(llm={"model": "openai/gpt-4o-mini", "prompt": "{{ message }} for {{ customer }}"})
+    doc["nodes"].append({"id": "customer", "type": "input", "params": {"name": "customer"}})
+    doc["edges"].append({"from": "customer.value", "to": "answer.customer"})
+    doc["chat"] = {"input": "message"}
+    open_chat_flow(qtbot, window, tmp_path, doc)
+    assert window.chat.send("hello") is False
+    assert texts(window) == [("user", "hello"), ("problem", "Not run: the flow needs input(s): customer")]
+    assert not window.runs.running and window.chat.panel.send_button.isEnabled()
+
+
 def test_screenshot_mid_reply(qtbot, window, loopback, tmp_path):
     """The assistant example mid-reply on its third turn (also to $ORCHESTRA_SCREENSHOT_DIR)."""
     flow = json.loads((PROJECTS / "assistant.flow.json").read_text())

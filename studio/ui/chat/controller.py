@@ -13,6 +13,7 @@ cost and tokens are recorded in the store, so per-session totals survive restart
 
 from __future__ import annotations
 
+import re
 import time
 from html import escape
 
@@ -298,11 +299,11 @@ class ChatController(QObject):
         self._pending_text = []
         self._pending_message = text
         started = self.runs.run(inputs=iface.run_inputs(text, extra), settings=iface.run_settings(self.session))
-        if not started:
+        if not started:  # the Run panel says why (invalid flow, a missing input, an untrusted folder)
             self.pending = None
-            bubble.set_text("Not run: " + (self.runs.panel.status.text() if hasattr(self.runs.panel, "status") else
-                                           "see the Run panel"))
-            bubble.role = "problem"
+            self.panel.remove_message(bubble)
+            why = re.sub(r"<[^>]+>", "", self.runs.panel.status.text()).strip() or "see the Run and Problems panels"
+            self._problem(why if why.startswith("Not run") else f"Not run: {why}")
             return False
         self.panel.set_busy(True)
         return True

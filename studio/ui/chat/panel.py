@@ -221,6 +221,12 @@ class ChatPanel(QWidget):
         self._scroll_timer.start()
         return bubble
 
+    def remove_message(self, bubble: Bubble) -> None:
+        if bubble in self.bubbles:
+            self.bubbles.remove(bubble)
+            self.list.removeWidget(bubble)
+            bubble.deleteLater()
+
     def stream(self, bubble: Bubble, piece: str) -> None:
         bubble.append(piece)
         self._scroll_timer.start()
