@@ -39,10 +39,14 @@ def mock_params(per_default: str) -> tuple[Param, ...]:
     )
 
 
+_HISTORY_PORT = Port("messages", PortType.MESSAGES, "The conversation so far (e.g. a Memory's history), sent "
+                     "before the prompt.", default=None, required=False)
+
+
 def history_port() -> Port:
-    """The conversation so far (a Memory's history), sent between the system prompt and the prompt."""
-    return Port("messages", PortType.MESSAGES, "The conversation so far (e.g. a Memory's history), sent before "
-                "the prompt.", default=None, required=False)
+    """The conversation so far (a Memory's history), sent between the system prompt and the prompt.
+    One shared instance: ports are asked for on every repaint and validation."""
+    return _HISTORY_PORT
 
 
 def history_messages(value: Any) -> list[dict[str, Any]]:
