@@ -19,11 +19,14 @@ from studio.core.catalogue.policy import POLICY_PARAMS
 from studio.core.catalogue.types import PortType
 from studio.llm.node_support import (
     check_model_params,
+    history_messages,
+    history_port,
     mock_params,
     mock_response,
     model_params,
     prompt_ports,
     render_prompt,
+    turn_of,
 )
 
 MAX_RESULT_CHARS = 20_000
@@ -54,7 +57,7 @@ class AgentNode(NodeType):
 
     @classmethod
     def input_ports(cls, params: Mapping[str, Any], base_dir=None):
-        return prompt_ports(params["prompt"])
+        return (*prompt_ports(params["prompt"], reserved=("messages",)), history_port())
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -92,6 +95,8 @@ class AgentNode(NodeType):
         system = (params["system"] or "").strip()
         if system:
             transcript.append({"role": "system", "content": system})
+        history = history_messages(ctx.inputs.get("messages"))
+        transcript.extend(history)
         transcript.append({"role": "user", "content": render_prompt(params, ctx.inputs)})
         tool_ctx = ToolContext(flow_dir=ctx.flow_dir, progress=ctx.progress)
         temperature = params["temperature"]
@@ -107,7 +112,7 @@ class AgentNode(NodeType):
                 stream=bool(params["stream"]),
                 api_base=params["api_base"] or None,
                 timeout=ctx.timeout_s,
-                mock_response=mock_response(ctx, step - 1),
+                mock_response=mock_response(ctx, step - 1, turn_of(history)),
             )
             transcript.append(completion.assistant_message())
             if not completion.tool_calls:

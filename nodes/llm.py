@@ -18,11 +18,14 @@ from studio.core.catalogue.types import PortType
 from studio.llm.node_support import (
     check_json_mocks,
     check_model_params,
+    history_messages,
+    history_port,
     mock_params,
     mock_response,
     model_params,
     prompt_ports,
     render_prompt,
+    turn_of,
 )
 
 
@@ -45,7 +48,7 @@ class LLMNode(NodeType):
 
     @classmethod
     def input_ports(cls, params: Mapping[str, Any], base_dir=None):
-        return prompt_ports(params["prompt"])
+        return (*prompt_ports(params["prompt"], reserved=("messages",)), history_port())
 
     @classmethod
     def output_ports(cls, params: Mapping[str, Any], base_dir=None):
@@ -84,9 +87,11 @@ class LLMNode(NodeType):
         if json_mode:
             system = _with_json_instruction(system, schema)
         prompt = render_prompt(params, ctx.inputs)
+        history = history_messages(ctx.inputs.get("messages"))
         messages: list[dict[str, Any]] = []
         if system:
             messages.append({"role": "system", "content": system})
+        messages.extend(history)
         messages.append({"role": "user", "content": prompt})
         models = model_list(params["model"] or "", params["fallback_models"])
 
@@ -102,7 +107,7 @@ class LLMNode(NodeType):
             stream=bool(params["stream"]),
             api_base=params["api_base"] or None,
             timeout=ctx.timeout_s,
-            mock_response=mock_response(ctx, ctx.attempt - 1),  # per call: a retry takes the next
+            mock_response=mock_response(ctx, ctx.attempt - 1, turn_of(history)),  # per call: a retry takes the next
             accept=accept,
         )
         out: dict[str, Any] = {"text": completion.text,

@@ -20,6 +20,8 @@ SUBCOMMANDS = (
     ("keys", "studio.cli.keys"),
     ("export", "studio.cli.export"),
     ("test", "studio.cli.test"),
+    ("serve", "studio.cli.serve"),
+    ("chat", "studio.cli.chat"),
 )
 
 

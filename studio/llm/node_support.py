@@ -33,9 +33,36 @@ def mock_params(per_default: str) -> tuple[Param, ...]:
     return (
         Param("mock_responses", "list", [], "What the model answers in mock mode: one entry per call or per loop "
               "iteration (the last repeats). Text, JSON, or for agents {\"tool_calls\": [...]}.", advanced=True),
-        Param("mock_per", "enum", per_default, "Pick the mock response by loop iteration or by call.",
-              choices=("iteration", "call"), advanced=True),
+        Param("mock_per", "enum", per_default, "Pick the mock response by loop iteration, by call, or by "
+              "conversation turn (how many user messages the conversation holds, for chat flows).",
+              choices=("iteration", "call", "turn"), advanced=True),
     )
+
+
+_HISTORY_PORT = Port("messages", PortType.MESSAGES, "The conversation so far (e.g. a Memory's history), sent "
+                     "before the prompt.", default=None, required=False)
+
+
+def history_port() -> Port:
+    """The conversation so far (a Memory's history), sent between the system prompt and the prompt.
+    One shared instance: ports are asked for on every repaint and validation."""
+    return _HISTORY_PORT
+
+
+def history_messages(value: Any) -> list[dict[str, Any]]:
+    """The ``messages`` input checked: a list of chat messages, each with a role; None means none."""
+    from studio.core.errors import NodeFailure
+
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise NodeFailure(f"the messages input must be a list of chat messages, not {type(value).__name__}")
+    out = []
+    for i, m in enumerate(value):
+        if not isinstance(m, Mapping) or not isinstance(m.get("role"), str):
+            raise NodeFailure(f"messages[{i}] is not a chat message (an object with a role and content)")
+        out.append(dict(m))
+    return out
 
 
 def prompt_ports(source: Any, reserved: Sequence[str] = ()) -> tuple[Port, ...]:
@@ -50,11 +77,13 @@ def render_prompt(params: Mapping[str, Any], inputs: Mapping[str, Any], name: st
     return render(params[name], inputs)
 
 
-def mock_response(ctx: Any, call_index: int) -> Any:
-    """The configured mock for this call: by loop iteration or by call number (0-based)."""
+def mock_response(ctx: Any, call_index: int, turn: int = 0) -> Any:
+    """The configured mock for this call: by loop iteration, by conversation turn (0-based:
+    the user messages before this one) or by call number (0-based)."""
     responses = ctx.params["mock_responses"]
-    if ctx.params["mock_per"] == "iteration":
-        chosen = pick(responses, (ctx.iteration or 1) - 1)
+    per = ctx.params["mock_per"]
+    if per in ("iteration", "turn"):
+        chosen = pick(responses, turn if per == "turn" else (ctx.iteration or 1) - 1)
         if isinstance(chosen, list):  # a list per iteration: one entry per call within it
             return pick(chosen, call_index)
         return chosen
@@ -69,7 +98,7 @@ def check_json_mocks(params: Mapping[str, Any]) -> list[tuple[str, str]]:
         # by iteration, a list entry holds one reply per call within that iteration;
         # by call, each entry is one reply (a list is then a JSON array)
         for v in values:
-            if isinstance(v, list) and params["mock_per"] == "iteration":
+            if isinstance(v, list) and params["mock_per"] in ("iteration", "turn"):
                 yield from v
             else:
                 yield v
@@ -93,5 +122,10 @@ def check_model_params(params: Mapping[str, Any]) -> list[tuple[str, str]]:
     return problems
 
 
-__all__ = ["NO_MOCK", "check_json_mocks", "check_model_params", "mock_params", "mock_response", "model_params", "prompt_ports",
-           "render_prompt"]
+def turn_of(history: list[dict[str, Any]]) -> int:
+    """Which turn of a conversation this call answers (0-based): the user messages before it."""
+    return sum(1 for m in history if m.get("role") == "user")
+
+
+__all__ = ["NO_MOCK", "check_json_mocks", "check_model_params", "history_messages", "history_port", "mock_params",
+           "mock_response", "model_params", "prompt_ports", "render_prompt", "turn_of"]

@@ -110,6 +110,9 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.zoom_label)
         self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
         self._build_menus()
+        from .chat.controller import install_chat  # the Chat panel (conversations)
+
+        self.chat = install_chat(self)
         self.setAcceptDrops(True)
 
         self._autosave_timer = QTimer(self)
@@ -200,6 +203,7 @@ class MainWindow(QMainWindow):
         r.addAction(tb.mock_action)
         r.addSeparator()
         self._act(r, "Run &Tests", self._run_tests, "Ctrl+T", "runTestsAction")
+        self._act(r, "Ser&ve this Flow…", self._serve_flow, None, "serveFlowAction")
         r.addSeparator()
         self._act(r, "&Settings…", self.open_settings, "Ctrl+,", "settingsAction")
 
@@ -215,6 +219,11 @@ class MainWindow(QMainWindow):
         a.addSeparator()
         self._act(a, "Group in &Frame", lambda: self.editor.add_frame(self._canvas_center()), "Ctrl+G")
         self._act(a, "Add &Note", lambda: self.editor.add_note(self._canvas_center()))
+
+    def _serve_flow(self) -> None:
+        from studio.ui.serve_dialog import open_serve_dialog
+
+        open_serve_dialog(self)
 
     def _run_tests(self) -> None:
         self.tests_dock.show()
@@ -257,6 +266,8 @@ class MainWindow(QMainWindow):
         self.runs.document_changed()
         self.sharing.document_changed()
         self.tests.document_changed()
+        if getattr(self, "chat", None) is not None:
+            self.chat.document_changed()
 
     def _update_title(self, *_: object) -> None:
         doc = self.document

@@ -101,7 +101,8 @@ async def test_mock_mode_runs_tools_offline(mock_openai):
 
 def test_declaration():
     assert AgentNode.paid
-    assert [p.name for p in AgentNode.input_ports({"prompt": "Plan {{ goal }} by {{ date }}"})] == ["goal", "date"]
+    assert [p.name for p in AgentNode.input_ports({"prompt": "Plan {{ goal }} by {{ date }}"})] == ["goal", "date",
+                                                                                               "messages"]
     assert [p.name for p in AgentNode.output_ports({})] == ["answer", "transcript", "steps", "error"]
     params = AgentNode.default_params()
     assert AgentNode.resolve(params).problems == ()

@@ -205,7 +205,8 @@ async def test_missing_key_is_reported_without_a_request(mock_openai, monkeypatc
 
 def test_ports_follow_the_prompt_and_format():
     ins = LLMNode.input_ports({"prompt": "Compare {{ a }} with {{ b }}"})
-    assert [p.name for p in ins] == ["a", "b"]
+    assert [p.name for p in ins] == ["a", "b", "messages"]  # messages: an optional conversation (a Memory's history)
+    assert not ins[-1].needs_source
     assert [p.name for p in LLMNode.output_ports({"response_format": "text"})] == ["text", "messages", "error"]
     assert [p.name for p in LLMNode.output_ports({"response_format": "json"})] == ["text", "json", "messages", "error"]
     assert LLMNode.paid

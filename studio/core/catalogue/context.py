@@ -62,6 +62,7 @@ class NodeContext:
     mock: bool = False
     flow_dir: Path | None = None
     run_id: str = ""
+    flow_name: str = ""  # the name of the flow this node belongs to (a subflow's own name inside it)
     iteration: int | None = None  # the innermost loop iteration, for per-iteration mocks
     settings: Mapping[str, Any] = field(default_factory=dict)  # api_base, pricing, ...
     on_progress: Callable[[dict[str, Any]], None] | None = None

@@ -10,6 +10,20 @@ A flow's ``tests`` section is a list of cases::
 
 Each case runs the flow (mock mode unless told otherwise) and checks every expectation;
 a case passes when the run succeeds and every expectation holds.
+
+A conversation (for flows with Memory nodes) is a case with a list of turns instead of
+``inputs``; each turn is one run, with its own expectations::
+
+    {"name": "remembers the order", "conversation": [
+        {"say": "My order 4417 has not arrived.", "expect": [{"output": "reply", "contains": "4417"}]},
+        {"say": "Can you check the returns policy?"},
+        {"say": "What was my order number again?", "expect": [{"output": "reply", "contains": "4417"}]}]}
+
+``say`` is the chat message: it goes to the case's ``"input"`` (an input name), or to the
+flow's only text input. A turn may also give ``inputs`` (the case's ``inputs`` apply to
+every turn). The turns run in a fresh session of their own, deleted afterwards, so a test
+neither sees nor leaves any history. The case passes when every turn's run ends with the
+expected status and every turn's expectations hold; checks are reported as "turn N: ...".
 """
 
 from __future__ import annotations
@@ -100,6 +114,8 @@ async def run_case(plan: Plan, case: Mapping[str, Any], mock: bool = True, setti
     async def handler(req):
         return ApprovalDecision("approve" if approve == "all" else "reject", by="test")
 
+    if isinstance(case.get("conversation"), list):
+        return await _run_conversation(plan, case, handler, mock, settings, trace)
     options = RunOptions(inputs=dict(case.get("inputs") or {}), mock=bool(case.get("mock", mock)),
                          settings=dict(settings or {}), trace=trace, approval_handler=handler)
     result = await start_run(plan, options).wait()
@@ -108,6 +124,68 @@ async def run_case(plan: Plan, case: Mapping[str, Any], mock: bool = True, setti
     expect_status = case.get("status", "succeeded")
     ok = result.status == expect_status and all(c.ok for c in checks)
     return CaseResult(name, ok, result.status, checks, result.error, result.outputs, result.totals.get("cost_usd", 0.0))
+
+
+async def _run_conversation(plan: Plan, case: Mapping[str, Any], handler, mock: bool,
+                            settings: Mapping[str, Any] | None, trace: Any) -> CaseResult:
+    import uuid
+
+    from studio.core.document.interface import FLOW_SETTING, SESSION_SETTING, flow_key
+
+    name = str(case.get("name") or "case")
+    session = f"flow-test-{uuid.uuid4().hex[:12]}"
+    key = flow_key(plan.name)
+    run_settings = {**dict(settings or {}), SESSION_SETTING: session, FLOW_SETTING: key}
+    expect_status = case.get("status", "succeeded")
+    checks: list[CheckResult] = []
+    status, error, outputs, cost = "succeeded", None, {}, 0.0
+    try:
+        for number, turn in enumerate(case["conversation"], start=1):
+            if not isinstance(turn, Mapping):
+                checks.append(CheckResult({}, False, f"turn {number}: a turn is an object with say/inputs/expect"))
+                continue
+            inputs = {**dict(case.get("inputs") or {}), **dict(turn.get("inputs") or {})}
+            if "say" in turn:
+                target = case.get("input") or _chat_input(plan)
+                if target is None:
+                    checks.append(CheckResult(dict(turn), False, f"turn {number}: the flow has several text inputs; "
+                                              'name the one "say" goes to with the case\'s "input"'))
+                    continue
+                inputs[str(target)] = turn["say"]
+            options = RunOptions(inputs=inputs, mock=bool(case.get("mock", mock)), settings=run_settings,
+                                 trace=trace, approval_handler=handler)
+            result = await start_run(plan, options).wait()
+            status, error, outputs = result.status, result.error, result.outputs
+            cost += result.totals.get("cost_usd", 0.0) or 0.0
+            if status != turn.get("status", expect_status):
+                checks.append(CheckResult(dict(turn), False, f"turn {number}: the run {status}"
+                                          + (f": {error}" if error else "")))
+                break
+            for e in turn.get("expect") or []:
+                if isinstance(e, dict):
+                    c = check(e, result.outputs)
+                    checks.append(CheckResult(c.expectation, c.ok, f"turn {number}: {c.message}"))
+    finally:
+        _forget_session(key, session)
+    ok = bool(case["conversation"]) and all(c.ok for c in checks)
+    return CaseResult(name, ok, status, checks, error, outputs, cost)
+
+
+def _chat_input(plan: Plan) -> str | None:
+    """The plan's only text input (the chat message), or None when there is not exactly one."""
+    texts = [name for name, nid in plan.inputs.items() if plan.nodes[nid].params.get("type", "text") == "text"]
+    return texts[0] if len(texts) == 1 else None
+
+
+def _forget_session(flow_key: str, session: str) -> None:
+    from studio.core.userdata.conversations import ConversationStoreError, store_path, open_store
+
+    if not store_path(flow_key).exists():
+        return
+    try:
+        open_store(flow_key).delete_sessions([session])
+    except ConversationStoreError:
+        pass  # the test's own run reported the database problem already
 
 
 async def run_cases(plan: Plan, cases: list[Mapping[str, Any]], mock: bool = True,

@@ -238,7 +238,10 @@ class RunController(QObject):
         self.window.run_dock.raise_()
         return False
 
-    def run(self, pinned: dict[str, dict[str, Any]] | None = None, note: str = "") -> bool:
+    def run(self, pinned: dict[str, dict[str, Any]] | None = None, note: str = "",
+            inputs: dict[str, Any] | None = None, settings: dict[str, Any] | None = None) -> bool:
+        """Run the open flow; ``inputs``/``settings`` given (the Chat panel's turn) replace the
+        Run panel's input form and add to the run's settings."""
         if self.running:
             return False
         model = self.model
@@ -254,8 +257,11 @@ class RunController(QObject):
             self.window.statusBar().showMessage(f"Not run: {exc}", 8000)
             self.window.problems_dock.raise_()
             return False
-        self.panel.inputs.set_inputs(self._input_specs())  # current even inside the edit debounce
-        inputs, problems = self.panel.inputs.collect()
+        if inputs is None:
+            self.panel.inputs.set_inputs(self._input_specs())  # current even inside the edit debounce
+            inputs, problems = self.panel.inputs.collect()
+        else:
+            problems = []
         missing = missing_inputs(plan, inputs)
         if missing or problems:
             why = "; ".join(problems + ([f"the flow needs input(s): {', '.join(missing)}"] if missing else []))
@@ -272,9 +278,10 @@ class RunController(QObject):
             secrets = sorted(known_secrets(include_keyring=self.worker.mode == "thread"))
         except Exception:  # redaction of env keys must not stop a run
             secrets = []
-        settings: dict[str, Any] = {}
+        extra_settings, settings = settings, {}
         if self.api_base():
             settings["api_base"] = self.api_base()
+        settings.update(extra_settings or {})
         budget = self.toolbar.budget_usd()
         options = RunOptions(inputs=inputs, concurrency=self.toolbar.concurrency.value(), budget_usd=budget,
                              mock=self.toolbar.mock_action.isChecked(), pinned=dict(pinned or {}), settings=settings,

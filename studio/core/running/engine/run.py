@@ -190,6 +190,7 @@ class Run:
         return NodeContext(
             node_id=node_id, params=spec.params, inputs=inputs, scope=scope, attempt=attempt,
             mock=self.options.mock, flow_dir=frame.plan.base_dir, run_id=self.run_id, iteration=iteration,
+            flow_name=frame.plan.name,
             settings=settings, on_progress=on_progress, on_cost=on_cost, budget_check=self.check_budget,
             approval_handler=self._approval, policy=spec.policy,
         )

@@ -1,0 +1,104 @@
+"""What responses say: a run's result document, errors, and the JSON encoding that redacts.
+
+A run's document has the same fields as ``orchestra run --json`` (status, run id, outputs,
+error, per-node summary, totals) plus links to the run and its trace instead of a file
+path. Every body this server writes goes through ``json_response`` / ``encode``, which
+replace every API key the process knows of by ``[redacted]`` -- a provider that echoes
+the key in an error message cannot leak it through us.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+import orjson
+from starlette.responses import Response
+
+from studio.core.running.events import jsonable
+from studio.core.userdata.redaction import Redactor
+
+_redactor = Redactor()
+
+
+def add_secrets(values: Iterable[str]) -> None:
+    """Also redact these (the server's own token, say) from every body from now on."""
+    global _redactor
+    _redactor = Redactor(values)
+
+
+def redact_bytes(data: bytes) -> bytes:
+    return _redactor.bytes(data)
+
+
+def encode(doc: Any) -> bytes:
+    """JSON bytes of ``doc`` (any value; SKIP and odd objects made JSON-safe), redacted."""
+    try:
+        raw = orjson.dumps(doc, option=orjson.OPT_NON_STR_KEYS)
+    except (TypeError, orjson.JSONEncodeError):
+        raw = orjson.dumps(jsonable(doc), option=orjson.OPT_NON_STR_KEYS)
+    return _redactor.bytes(raw)
+
+
+class JSONBody(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return encode(content)
+
+
+def json_response(doc: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    return JSONBody(doc, status_code=status, headers=dict(headers or {}))
+
+
+def error_response(status: int, code: str, message: str, headers: Mapping[str, str] | None = None,
+                   **extra: Any) -> Response:
+    """OpenAI-shaped error ({"error": {message, type, code, ...}}), which its SDKs parse."""
+    body = {"message": message, "type": code, "code": code, **extra}
+    return json_response({"error": body}, status, headers)
+
+
+def node_summary(result) -> dict[str, dict[str, Any]]:
+    """Per node (over all its instances): status, runs, latency, tokens and cost."""
+    out: dict[str, dict[str, Any]] = {}
+    for (node, _scope), r in result.results.items():
+        s = out.get(node)
+        if s is None:
+            s = out[node] = {"status": r.status, "runs": 0, "latency_s": 0.0, "tokens_in": 0, "tokens_out": 0,
+                             "cost_usd": 0.0}
+        s["runs"] += 1
+        s["latency_s"] += r.latency_s
+        s["tokens_in"] += r.tokens_in
+        s["tokens_out"] += r.tokens_out
+        if r.cost_usd is None or s["cost_usd"] is None:
+            s["cost_usd"] = None
+        else:
+            s["cost_usd"] += r.cost_usd
+        if r.status == "failed" or (s["status"] != "failed" and r.status == "done"):
+            s["status"] = r.status
+    for s in out.values():
+        s["latency_s"] = round(s["latency_s"], 6)
+        if s["cost_usd"] is not None:
+            s["cost_usd"] = round(s["cost_usd"], 8)
+    return out
+
+
+# a run's outcome -> the HTTP status of the request that waited for it
+HTTP_STATUS = {"succeeded": 200, "failed": 500, "budget_exceeded": 429, "cancelled": 503}
+
+
+def run_document(run_id: str, flow: str, result) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "flow": flow,
+        "status": result.status,
+        "outputs": jsonable(result.outputs),
+        "error": result.error,
+        "error_node": result.error_node,
+        "nodes": node_summary(result),
+        "totals": result.totals,
+        "links": links(run_id),
+    }
+
+
+def links(run_id: str) -> dict[str, str]:
+    return {"run": f"/runs/{run_id}", "trace": f"/runs/{run_id}/trace"}

@@ -1,0 +1,122 @@
+"""The runs this server started: their status, their pending approvals, their results.
+
+A served run is the executor's ``Run`` plus what the HTTP side needs: which flow it came
+from, the approvals it is waiting for (a request to ``/runs/{id}/approvals/{node}``
+answers one), and its result document once it ends. Finished runs are kept (the newest
+``keep`` of them) so ``GET /runs/{id}`` works after the response; their traces stay on
+disk in the usual place, which is also how the studio's History lists them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from studio.core.catalogue.context import ApprovalDecision, ApprovalRequest
+from studio.core.running.executor import Run, RunResult
+from studio.serve.documents import links, run_document
+
+
+@dataclass
+class PendingApproval:
+    node: str
+    scope: tuple
+    value: Any
+    message: str
+    timeout_s: float | None
+    future: asyncio.Future
+    asked_at: float = field(default_factory=time.time)
+
+    def describe(self) -> dict[str, Any]:
+        return {"node": self.node, "scope": [list(s) for s in self.scope], "value": self.value,
+                "message": self.message, "timeout_s": self.timeout_s, "asked_at": self.asked_at}
+
+
+class ServedRun:
+    def __init__(self, flow_name: str, run: Run) -> None:
+        self.flow = flow_name
+        self.run = run
+        self.id = run.run_id
+        self.created = time.time()
+        self.approvals: list[PendingApproval] = []
+        self.result: RunResult | None = None
+        self.document: dict[str, Any] | None = None
+        self.task: asyncio.Task | None = None
+        self._t0 = time.monotonic()
+
+    @property
+    def done(self) -> bool:
+        return self.result is not None
+
+    @property
+    def trace_path(self) -> Path | None:
+        return self.run.trace_path
+
+    async def ask(self, req: ApprovalRequest) -> ApprovalDecision:
+        """The run's approval handler: waits for an answer over HTTP (the node's timeout applies)."""
+        pending = PendingApproval(req.node_id, tuple(req.scope), req.value, req.message, req.timeout_s,
+                                  asyncio.get_running_loop().create_future())
+        self.approvals.append(pending)
+        try:
+            return await pending.future
+        finally:
+            self.approvals.remove(pending)
+
+    def answer(self, node: str, decision: ApprovalDecision) -> PendingApproval | None:
+        """Resolve the oldest pending approval at ``node``; None when nothing waits there."""
+        for pending in self.approvals:
+            if pending.node == node and not pending.future.done():
+                pending.future.set_result(decision)
+                return pending
+        return None
+
+    def start(self, on_end: Callable[["ServedRun"], None]) -> asyncio.Task:
+        """Start the run (if a stream has not already) and finish the bookkeeping when it ends."""
+
+        async def watch() -> None:
+            try:
+                result = await self.run.wait()
+            except asyncio.CancelledError:
+                result = self.run.result
+                if result is None:
+                    raise
+            self.result = result
+            self.document = run_document(self.id, self.flow, result)
+            on_end(self)
+
+        self.task = asyncio.get_running_loop().create_task(watch(), name=f"served-{self.id}")
+        return self.task
+
+    def elapsed_s(self) -> float:
+        return time.monotonic() - self._t0
+
+    def status_document(self) -> dict[str, Any]:
+        if self.document is not None:
+            return self.document
+        return {"run_id": self.id, "flow": self.flow, "status": "running",
+                "pending_approvals": [p.describe() for p in self.approvals], "links": links(self.id)}
+
+
+class RunRegistry:
+    def __init__(self, keep: int = 1000) -> None:
+        self.keep = keep
+        self._runs: OrderedDict[str, ServedRun] = OrderedDict()
+
+    def add(self, served: ServedRun) -> None:
+        self._runs[served.id] = served
+        if len(self._runs) > self.keep:
+            for rid in [r for r, s in self._runs.items() if s.done][: len(self._runs) - self.keep]:
+                del self._runs[rid]
+
+    def get(self, run_id: str) -> ServedRun | None:
+        return self._runs.get(run_id)
+
+    def recent(self, limit: int) -> list[ServedRun]:
+        return list(reversed(self._runs.values()))[:limit]
+
+    def active(self) -> list[ServedRun]:
+        return [s for s in self._runs.values() if not s.done]
