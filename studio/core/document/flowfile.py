@@ -16,6 +16,7 @@ import json
 import math
 import os
 import re
+import stat
 import tempfile
 from json.encoder import encode_basestring as _enc_text, encode_basestring_ascii as _enc_ascii
 from pathlib import Path
@@ -40,16 +41,63 @@ META_SECTIONS = ("pricing", "settings", "tests")
 
 # --------------------------------------------------------------------------- loading
 
+class SafeReadError(OSError):
+    """A file that ``read_regular_file`` will not read (the message says why)."""
+
+
+def read_regular_file(path: Path, limit: int) -> bytes:
+    """The bytes of ``path``, which must be a regular file of at most ``limit`` bytes.
+
+    Never blocks and never reads without end: the file is opened with O_NONBLOCK (a FIFO
+    opens at once instead of waiting for a writer), checked with fstat on the open
+    descriptor (so a symlink swapped after a check cannot slip a device in), and read
+    with a cap of ``limit`` + 1 bytes (a file that grows while read is still refused).
+    /dev/zero, FIFOs, sockets, folders and symlinks to them raise SafeReadError.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise SafeReadError(exc.errno or 0, exc.strerror or str(exc)) from None
+    except ValueError as exc:  # a NUL byte in the path
+        raise SafeReadError(0, str(exc)) from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = ("a folder" if stat.S_ISDIR(st.st_mode) else "a pipe (FIFO)" if stat.S_ISFIFO(st.st_mode)
+                    else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)
+                    else "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file")
+            raise SafeReadError(0, f"{kind}, not a regular file")
+        if st.st_size > limit:
+            raise SafeReadError(0, f"the file is {_mib(st.st_size)}; at most {_mib(limit)} is read")
+        os.set_blocking(fd, True)
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > limit:
+                raise SafeReadError(0, f"the file is larger than {_mib(limit)}")
+        return b"".join(chunks)
+    except SafeReadError:
+        raise
+    except OSError as exc:
+        raise SafeReadError(exc.errno or 0, exc.strerror or str(exc)) from None
+    finally:
+        os.close(fd)
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1024 * 1024):.0f} MiB" if n >= 1024 * 1024 else f"{n} bytes"
+
+
 def load_flow(path: str | os.PathLike[str], registry: Registry | None = None) -> FlowModel:
     p = Path(path)
     try:
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise FlowFileError(f"file is {size // (1024 * 1024)} MiB; flows over {MAX_FILE_BYTES // (1024 * 1024)} MiB are refused", file=str(p))
-        raw = p.read_bytes()
-    except FlowFileError:
-        raise
-    except OSError as exc:
+        raw = read_regular_file(p, MAX_FILE_BYTES)
+    except SafeReadError as exc:
         raise FlowFileError(f"cannot read the file: {exc.strerror or exc}", file=str(p)) from None
     try:
         model = loads(raw, registry=registry, base_dir=p.resolve().parent)
@@ -92,6 +140,11 @@ def parse_document(raw: bytes | str) -> dict[str, Any]:
         raise FlowFileError("JSON is nested too deeply") from None
     if not isinstance(doc, dict):
         raise FlowFileError(f"a flow file holds a JSON object, not {_kind(doc)}")
+    if _SURROGATE_ESCAPE.search(text):  # only a \\udXXX escape can make one: one scan decides
+        where = lone_surrogate_path(doc)
+        if where:
+            raise FlowFileError("text that is not valid Unicode (a lone surrogate escape such as \\ud800); "
+                                "remove it or write the character itself", where)
     fmt = doc.get("format")
     if fmt != FORMAT:
         raise FlowFileError(f"not an Orchestra flow (format is {fmt!r}, expected {FORMAT!r})", "$.format")
@@ -117,6 +170,34 @@ def parse_document(raw: bytes | str) -> dict[str, Any]:
         version += 1
         doc["version"] = version
     return doc
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def lone_surrogate_path(value: Any, root: str = "$") -> str | None:
+    """The JSON path of the first text (or key) holding a lone surrogate, or None.
+
+    Lone surrogates are not Unicode: they cannot be written as UTF-8, so a trace, a
+    terminal or a provider would fail on them mid-run. Flow files and --input-file
+    refuse them at the boundary (a JSON ``\\ud800`` escape is the only way in).
+    """
+    todo = [(value, root)]
+    while todo:
+        v, p = todo.pop()
+        if isinstance(v, str):
+            if _SURROGATE.search(v):
+                return p
+        elif isinstance(v, dict):
+            for k, c in v.items():
+                key = str(k)
+                if _SURROGATE.search(key):
+                    return p
+                todo.append((c, f"{p}.{key}"))
+        elif isinstance(v, list):
+            todo.extend((c, f"{p}[{i}]") for i, c in reversed(list(enumerate(v))))
+    return None
 
 
 def loads(raw: bytes | str, registry: Registry | None = None, base_dir: Path | None = None) -> FlowModel:
