@@ -641,9 +641,17 @@ def atomic_write(target: Path, data: bytes) -> None:
     old file or the new one, never a mix: write a temp file beside it, fsync, rename.
 
     A symlinked target is written through (the link stays a link; the temp file sits
-    beside the real file, so the rename never crosses file systems).
+    beside the real file, so the rename never crosses file systems). A target that
+    exists but is not a regular file (a folder, a device such as /dev/full, a FIFO) is
+    refused with OSError: renaming over it would replace the device itself.
     """
     target = Path(os.path.realpath(target))
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        raise OSError(0, f"{'a folder' if stat.S_ISDIR(mode) else 'not a regular file'} is there; nothing was written")
     folder = target.parent
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     try:
