@@ -103,6 +103,8 @@ def load_flow(path: str | os.PathLike[str], registry: Registry | None = None) ->
         model = loads(raw, registry=registry, base_dir=p.resolve().parent)
     except FlowFileError as exc:
         raise FlowFileError(exc.problem, exc.json_path, file=str(p)) from None
+    # where it was read from: the subflow recursion check starts its chain here
+    model.source_path = p.resolve()  # type: ignore[attr-defined]
     return model
 
 
@@ -140,11 +142,6 @@ def parse_document(raw: bytes | str) -> dict[str, Any]:
         raise FlowFileError("JSON is nested too deeply") from None
     if not isinstance(doc, dict):
         raise FlowFileError(f"a flow file holds a JSON object, not {_kind(doc)}")
-    if _SURROGATE_ESCAPE.search(text):  # only a \\udXXX escape can make one: one scan decides
-        where = lone_surrogate_path(doc)
-        if where:
-            raise FlowFileError("text that is not valid Unicode (a lone surrogate escape such as \\ud800); "
-                                "remove it or write the character itself", where)
     fmt = doc.get("format")
     if fmt != FORMAT:
         raise FlowFileError(f"not an Orchestra flow (format is {fmt!r}, expected {FORMAT!r})", "$.format")
@@ -172,7 +169,7 @@ def parse_document(raw: bytes | str) -> dict[str, Any]:
     return doc
 
 
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -180,8 +177,10 @@ def lone_surrogate_path(value: Any, root: str = "$") -> str | None:
     """The JSON path of the first text (or key) holding a lone surrogate, or None.
 
     Lone surrogates are not Unicode: they cannot be written as UTF-8, so a trace, a
-    terminal or a provider would fail on them mid-run. Flow files and --input-file
-    refuse them at the boundary (a JSON ``\\ud800`` escape is the only way in).
+    terminal or a provider would fail on them mid-run. A flow file keeps them (it loads,
+    edits and saves losslessly, as ASCII escapes) but ``loads`` notes the first one in
+    ``model.invalid_text`` and validation reports it as an error, so a run refuses to
+    start instead of failing mid-way; --input-file refuses them outright.
     """
     todo = [(value, root)]
     while todo:
@@ -203,7 +202,16 @@ def lone_surrogate_path(value: Any, root: str = "$") -> str | None:
 def loads(raw: bytes | str, registry: Registry | None = None, base_dir: Path | None = None) -> FlowModel:
     """Parse a flow document into a new model (FlowFileError on anything wrong)."""
     doc = parse_document(raw)
-    return model_from_document(doc, registry=registry, base_dir=base_dir)
+    model = model_from_document(doc, registry=registry, base_dir=base_dir)
+    # only a \\udXXX escape can put a lone surrogate in: one scan of the bytes decides
+    if _SURROGATE_ESCAPE.search(raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogatepass")):
+        where = lone_surrogate_path(doc)
+        if where:
+            m = re.match(r"\$\.nodes\[(\d+)\]", where)
+            nodes = doc.get("nodes")
+            node = nodes[int(m.group(1))].get("id") if m and isinstance(nodes, list) else None
+            model.invalid_text = (where, node if isinstance(node, str) else None)  # type: ignore[attr-defined]
+    return model
 
 
 def model_from_document(doc: Mapping[str, Any], registry: Registry | None = None, base_dir: Path | None = None) -> FlowModel:
