@@ -40,10 +40,18 @@ def env(tmp: Path, **more: str) -> dict[str, str]:
             "LITELLM_LOCAL_MODEL_COST_MAP": "True", **more}
 
 
+def limit_memory() -> None:
+    """For subprocesses fed hostile files: a build that reads /dev/zero fails at 6 GiB
+    instead of taking the shared machine's memory."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (6 << 30, 6 << 30))
+
+
 def orchestra(tmp: Path, *args: Any, timeout: float = 60, **kw: Any) -> subprocess.CompletedProcess:
     """`orchestra ARGS` in a subprocess; args may be bytes (non-UTF-8 arguments)."""
     return subprocess.run([sys.executable, "-m", "studio.cli", *args], capture_output=True, cwd=REPO,
-                          env=env(tmp), timeout=timeout, **kw)
+                          env=env(tmp), timeout=timeout, preexec_fn=limit_memory, **kw)
 
 
 def start(tmp: Path, *args: Any) -> subprocess.Popen:
