@@ -10,9 +10,15 @@ Exit codes (the highest applicable wins, so a script can tell them apart):
   flow, or malformed; the message names the JSON path. Never a traceback.
 
 Text output names the file, then each problem as severity, node.port, message and
-code, with the hint on the next line; errors come before warnings. It uses rich for
-colour on a terminal and stays plain, unwrapped text in a pipe or a CI log. ``--json``
-prints one JSON object instead (see ``report``).
+code, with the hint on the next line; errors come before warnings. It is coloured with
+plain ANSI codes on a terminal (not with NO_COLOR set) and stays plain, unwrapped text in
+a pipe or a CI log; either way it is built as one string and written at once, so text
+output costs what ``--json`` costs (rich took 81 s for the 100,000 problems of a
+100,000-node file, against 8 s for --json). ``--json`` prints one JSON object instead
+(see ``report``).
+
+Writing the report: a closed pipe (``| head``) ends quietly; a full disk or any other
+error writing standard output is one line on standard error and exit 2.
 """
 
 from __future__ import annotations
@@ -23,7 +29,6 @@ import sys
 from typing import Any
 
 from studio.core.errors import FlowFileError
-from studio.core.document.problems import Problem
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_UNREADABLE = 0, 1, 2
 
@@ -84,36 +89,76 @@ def exit_code(files: list[dict[str, Any]]) -> int:
 def run(args: argparse.Namespace) -> int:
     result = report(args.flows)
     if args.json:
-        sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+        text = json.dumps(result, indent=2, ensure_ascii=False) + "\n"
     else:
-        _print_text(result["files"])
+        text = report_text(result["files"], colour=_wants_colour())
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_stdout()
+    except (OSError, UnicodeEncodeError) as exc:
+        _quiet_stdout()
+        print(f"orchestra validate: cannot write the report: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
     return result["exit_code"]
 
 
-def _print_text(files: list[dict[str, Any]]) -> None:
-    from rich.console import Console
-    from rich.markup import escape
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    import os
 
-    out = Console(soft_wrap=True, highlight=False)
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _wants_colour() -> bool:
+    import os
+
+    if os.environ.get("NO_COLOR"):
+        return False
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+_CODES = {"red": "31", "bold red": "1;31", "yellow": "33", "green": "32", "bold": "1", "dim": "2"}
+
+
+def report_text(files: list[dict[str, Any]], colour: bool = False) -> str:
+    """The text report: one string, lines joined once (fast for 100,000 problems)."""
+    if colour:
+        def s(style: str, text: str) -> str:
+            return f"\x1b[{_CODES[style]}m{text}\x1b[0m"
+    else:
+        def s(style: str, text: str) -> str:
+            return text
+    lines: list[str] = []
+    add = lines.append
     for f in files:
-        name = escape(f["file"])
+        name = f["file"]
         if not f["readable"]:
-            out.print(f"[bold red]cannot read[/] {escape(f['error']['message'])}")
+            add(f"{s('bold red', 'cannot read')} {f['error']['message']}")
             continue
         if not f["problems"]:
-            out.print(f"[green]ok[/] {name}: no problems ({f['nodes']} nodes)")
+            add(f"{s('green', 'ok')} {name}: no problems ({f['nodes']} nodes)")
             continue
-        verdict = "[bold red]FAILED[/]" if f["errors"] else "[yellow]ok with warnings[/]"
-        out.print(f"{verdict} {name}: {_count(f['errors'], 'error')}, {_count(f['warnings'], 'warning')}")
-        for pj in f["problems"]:
-            p = Problem(**pj)
-            where = p.node or "flow"
-            if p.port:
-                where += f".{p.port}"
-            colour = "red" if p.is_error else "yellow"
-            out.print(f"  [{colour}]{p.severity:<7}[/] [bold]{escape(where)}[/]: {escape(p.message)} [dim]\\[{p.code}][/]")
-            if p.hint:
-                out.print(f"          [dim]hint:[/] {escape(p.hint)}")
+        verdict = s("bold red", "FAILED") if f["errors"] else s("yellow", "ok with warnings")
+        add(f"{verdict} {name}: {_count(f['errors'], 'error')}, {_count(f['warnings'], 'warning')}")
+        hint_label = s("dim", "hint:")
+        for p in f["problems"]:
+            where = p["node"] or "flow"
+            if p["port"]:
+                where += f".{p['port']}"
+            severity = p["severity"]
+            add(f"  {s('red' if severity == 'error' else 'yellow', f'{severity:<7}')} {s('bold', where)}: "
+                f"{p['message']} {s('dim', '[' + p['code'] + ']')}")
+            if p["hint"]:
+                add(f"          {hint_label} {p['hint']}")
+    return "\n".join(lines) + "\n"
 
 
 def _count(n: int, word: str) -> str:

@@ -10,13 +10,14 @@ litellm's and the OpenAI SDK's own retries are switched off so the executor's po
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any, Callable, Mapping, Sequence
 
 from studio.core.userdata import credentials
 from studio.core.errors import RetryableError
 
-from .errors import map_error
+from .errors import StreamTruncated, map_error
 from .limits import semaphore as provider_semaphore
 from .pricing import cost_of
 from .providers import needs_key, provider_of
@@ -116,12 +117,16 @@ async def complete(
             else:
                 result = _from_response(await ll.acompletion(**kwargs))
         except Exception as exc:
-            mapped = map_error(exc, model, provider)
+            mapped = map_error(exc, model, provider, api_base, stream=stream)
             if mapped is exc:
                 raise
             raise mapped from exc
 
     text, calls, finish, usage, tokens_in, tokens_out, reported = result
+    # model output is text: a lone surrogate (a provider's "\\ud800" escape) is replaced
+    # by U+FFFD here, so no later step (trace, terminal, next prompt) fails on it
+    text = _valid_text(text)
+    calls = [ToolCall(c.id, _valid_text(c.name), _valid_text(c.arguments)) for c in calls] if calls else calls
     estimated = False
     if usage is None:  # a stream from a server that does not report usage: count ourselves
         tokens_in = _count(ll, model, messages=list(messages))
@@ -139,6 +144,13 @@ async def complete(
         tokens_estimated=estimated,
         latency_s=time.perf_counter() - started,
     )
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _valid_text(text: str) -> str:
+    return _SURROGATE.sub("\ufffd", text) if text and _SURROGATE.search(text) else text
 
 
 def _from_response(resp: Any):
@@ -197,6 +209,13 @@ async def _streamed(ll: Any, kwargs: dict[str, Any], on_token: TokenCallback | N
         # nothing usable arrived (a body that was not an event stream, or a cut connection);
         # litellm makes up a finish_reason for such streams, so only text, tools or usage count
         raise RetryableError(f"{kwargs['model']}: the reply stream ended before any answer arrived")
+    # complete only when the provider said so: litellm invents finish_reason "stop" for a
+    # stream that simply ends (a connection closed mid-answer, framed by the close)
+    said = getattr(response, "received_finish_reason", finish) or getattr(response, "intermittent_finish_reason", None)
+    if not said:
+        got = sum(map(len, pieces)) + sum(len(c["arguments"]) for c in calls.values())
+        raise StreamTruncated(f"{kwargs['model']}: the answer stream ended before the provider said it was complete "
+                              f"(no finish_reason); the {got} characters that arrived are discarded")
     tool_calls = [ToolCall(c["id"] or f"call_{i}", c["name"], c["arguments"] or "{}")
                   for i, c in sorted(calls.items())]
     tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)

@@ -5,6 +5,10 @@ to the user; it must never need to know litellm's dozens of classes. Rules:
 
 - retry: 429 (with the provider's Retry-After), 5xx, timeouts, connection refused or
   dropped (also mid-stream), a reply that is not valid JSON;
+- say what happened, not what litellm's class is: a connection problem names the URL
+  and the cause ("cannot reach http://127.0.0.1:9/v1: connection refused"), a stream
+  broken off mid-body or ended without the provider's finish_reason is "cut off"
+  (``StreamTruncated``), a body that is not JSON says so -- none of them is "failed (500)";
 - fail with a message the user can act on: a rejected key (401/403), an unknown model
   (404), a bad request (400/422), a prompt longer than the model's context, a content
   policy refusal.
@@ -13,9 +17,12 @@ to the user; it must never need to know litellm's dozens of classes. Rules:
 from __future__ import annotations
 
 import email.utils
+import json
 import re
+import socket
+import ssl
 import time
-from typing import Any
+from typing import Any, Iterator
 
 from studio.core.errors import NodeFailure, RetryableError
 
@@ -66,8 +73,83 @@ def _cap(seconds: float) -> float:
     return max(0.0, min(seconds, MAX_RETRY_AFTER_S))
 
 
-def map_error(exc: BaseException, model: str, provider: str = "") -> BaseException:
-    """The exception to raise instead of ``exc`` (``exc`` itself when it is not a provider error)."""
+class StreamTruncated(RetryableError):
+    """An answer that stopped before the provider said it was complete: retried, and the
+    partial text is never taken as the node's output."""
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen and len(seen) < 12:
+        seen.add(id(e))
+        yield e
+        e = e.__cause__ or e.__context__
+
+
+# what a body broken off mid-transfer raises, in aiohttp, httpx and http.client
+_CUT_TYPES = frozenset({"ClientPayloadError", "TransferEncodingError", "ContentLengthError", "RemoteProtocolError",
+                        "IncompleteRead", "ReadError"})
+_CUT_TEXT = ("payload is not completed", "incomplete chunked read", "peer closed connection without sending complete")
+_JSON_TEXT = ("Expecting value", "Expecting property name", "Unterminated string", "Expecting ',' delimiter",
+              "Extra data", "Invalid control character")
+
+
+def stream_cut(exc: BaseException) -> str | None:
+    """What broke the body off mid-transfer (the deepest cause says it best), or None."""
+    found = None
+    for e in _chain(exc):
+        text = str(e)
+        if type(e).__name__ in _CUT_TYPES or any(t in text for t in _CUT_TEXT):
+            found = e
+    if found is None:
+        return None
+    detail = clean_message(found)[:160]
+    return f"{type(found).__name__}: {detail}" if detail and detail != type(found).__name__ else type(found).__name__
+
+
+def not_json(exc: BaseException) -> str | None:
+    """Why the body was not JSON (the parser's own words), or None."""
+    found = None
+    for e in _chain(exc):
+        if isinstance(e, json.JSONDecodeError):
+            return f"{e.msg} at character {e.pos}"
+        if any(t in str(e) for t in _JSON_TEXT):
+            found = e
+    if found is None:
+        return None
+    text = clean_message(found)
+    hit = min((text.find(t) for t in _JSON_TEXT if t in text), default=0)
+    return text[hit:][:160]
+
+
+def connection_cause(exc: BaseException) -> tuple[str | None, str | None]:
+    """(cause, "host:port") of a failed connection, each None when not found."""
+    chain = list(_chain(exc))
+    where = next((f"{e.host}:{e.port}" for e in chain if getattr(e, "host", None) and getattr(e, "port", None)), None)
+    for e in chain:  # the specific causes first, wherever they sit in the chain
+        if isinstance(e, ConnectionRefusedError):
+            return "connection refused (nothing is listening there)", where
+        if isinstance(e, ConnectionResetError):
+            return "connection reset by the server", where
+        if isinstance(e, socket.gaierror):
+            return f"host name not found ({e.strerror or e})", where
+        if isinstance(e, ssl.SSLError):
+            return f"TLS failed ({getattr(e, 'reason', None) or e})", where
+        if type(e).__name__ == "ServerDisconnectedError":
+            return "the server closed the connection without answering", where
+    for e in reversed(chain):  # else the deepest operating-system error
+        if isinstance(e, OSError) and e.errno is not None:
+            return (e.strerror or str(e)).lower(), where
+    return None, where
+
+
+def map_error(exc: BaseException, model: str, provider: str = "", url: str | None = None,
+              stream: bool = False) -> BaseException:
+    """The exception to raise instead of ``exc`` (``exc`` itself when it is not a provider error).
+
+    ``url`` is where the call went (the api_base), named in connection errors.
+    """
     if isinstance(exc, (RetryableError, NodeFailure)):
         return exc
     ll = litellm()
@@ -75,12 +157,26 @@ def map_error(exc: BaseException, model: str, provider: str = "") -> BaseExcepti
     who = provider or "the provider"
     status = getattr(exc, "status_code", None)
 
+    if not isinstance(exc, (ll.RateLimitError, ll.AuthenticationError, ll.PermissionDeniedError, ll.NotFoundError,
+                            ll.BadRequestError)):
+        cut = stream_cut(exc)
+        if cut:
+            return StreamTruncated(f"{model}: the answer from {who} was cut off{' mid-stream' if stream else ''} "
+                                   f"({cut}); the partial answer is discarded")
+        cause, where = connection_cause(exc)
+        if cause:
+            target = url or (f"{where}" if where else f"{who}'s endpoint")
+            return RetryableError(f"{model}: cannot reach {who} at {target}: {cause}")
+        bad_json = not_json(exc)
+        if bad_json:
+            return RetryableError(f"{model}: {who} answered with a body that is not valid JSON ({bad_json})")
+
     if isinstance(exc, ll.RateLimitError):
         after = retry_after_of(exc)
         wait = f"; it asked to wait {after:g} s" if after is not None else ""
         return RetryableError(f"{model}: rate limited by {who} (429){wait}: {msg}", retry_after=after)
     if isinstance(exc, ll.Timeout):
-        return RetryableError(f"{model}: no answer from {who} in time: {msg}")
+        return RetryableError(f"{model}: no answer from {who}{' at ' + url if url else ''} in time: {msg}")
     if isinstance(exc, ll.AuthenticationError):
         fix = (f" Check the key: `orchestra keys set {provider}` or the environment variable."
                if provider else "")

@@ -12,7 +12,7 @@ What it serves at ``/v1/chat/completions``:
   the default reply is a JSON object);
 - on demand, per request (``enqueue``) or per model (``on_model``): 429 with Retry-After,
   500, a hang, a malformed (non-JSON) body, a dropped connection (before the reply, or
-  mid-stream), set latency, a pause between streamed pieces, a fixed reply or tool calls,
+  mid-stream), a stream truncated with connection-close or chunked framing, set latency, a pause between streamed pieces, a fixed reply or tool calls,
   fixed usage;
 - ``requests`` keeps every request body (and its Authorization header), so tests can
   count calls; ``max_in_flight`` is the most requests it served at once.
@@ -49,6 +49,11 @@ class Reply:
     hang: bool = False
     malformed: bool = False
     drop: bool = False  # close the connection: before replying, or mid-stream when streaming
+    # a stream cut short, as two kinds of servers do it (streaming requests only):
+    # "close"   -- framed by connection close (no chunked encoding, no length): the client
+    #              sees a clean end of the body, with no finish_reason and no [DONE];
+    # "chunked" -- chunked encoding broken off mid-body (no terminating chunk).
+    truncate: str | None = None
     not_sse: bool = False  # answer a streaming request with a plain JSON body (a misbehaving proxy)
     latency: float | None = None
     token_delay: float | None = None  # seconds between streamed pieces (default: the server's)
@@ -90,6 +95,11 @@ class Reply:
     @classmethod
     def dropped(cls) -> "Reply":
         return cls(drop=True)
+
+    @classmethod
+    def truncated(cls, how: str = "close", content: str = "one two three four five six") -> "Reply":
+        """A streamed answer cut off after a few words ("close" or "chunked" framing)."""
+        return cls(content=content, truncate=how)
 
 
 @dataclass
@@ -263,6 +273,12 @@ class MockOpenAI:
                  "total_tokens": prompt_tokens + completion_tokens}
         model = body.get("model", "gpt-4o-mini")
         finish = "tool_calls" if tool_calls else "stop"
+        if reply.truncate == "close":
+            return self._cut_by_close(request, model, content or "", stream)
+        if reply.truncate == "chunked":
+            if not stream:
+                return await self._chunked_cut(request)
+            reply.drop = True  # the chunked stream broken off mid-body
         if stream:
             delay = self.token_delay if reply.token_delay is None else reply.token_delay
             return await self._stream(request, body, model, content, tool_calls, usage, finish, reply.drop, delay)
@@ -297,6 +313,38 @@ class MockOpenAI:
         if fmt.get("type") == "json_object":
             return json.dumps({"echo": last_user}), []
         return f"echo: {last_user}", []
+
+    def _cut_by_close(self, request: web.Request, model: str, content: str, stream: bool) -> web.StreamResponse:
+        """Half an answer (an event stream, or a JSON body), HTTP/1.1 framed by closing the
+        connection, written raw (aiohttp would chunk it): to the client the body simply ends."""
+        cid = f"chatcmpl-{uuid.uuid4().hex[:12]}"
+        words = content.split(" ")
+        if stream:
+            events = [{"role": "assistant", "content": ""}] + [{"content": w + " "} for w in words[: max(1, len(words) // 2)]]
+            body = b"".join(
+                f"data: {json.dumps({'id': cid, 'object': 'chat.completion.chunk', 'created': int(time.time()), 'model': model, 'choices': [{'index': 0, 'delta': d, 'finish_reason': None}]})}\n\n".encode()
+                for d in events)
+            kind = b"text/event-stream"
+        else:
+            whole = json.dumps({"id": cid, "object": "chat.completion", "created": int(time.time()), "model": model,
+                                "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
+                                             "finish_reason": "stop"}]}).encode()
+            body, kind = whole[: len(whole) // 2], b"application/json"
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: " + kind + b"\r\nConnection: close\r\n\r\n"
+        transport = request.transport
+        assert transport is not None
+        transport.write(head + body)
+        transport.close()
+        return web.Response(status=200)  # never reaches the client: the connection is closed
+
+    async def _chunked_cut(self, request: web.Request) -> web.StreamResponse:
+        """A chunked JSON body broken off after its first chunk."""
+        resp = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+        resp.enable_chunked_encoding()
+        await resp.prepare(request)
+        await resp.write(b'{"id": "chatcmpl-cut", "object": "chat.completion", "choices": [{"index": 0, ')
+        request.transport.close()  # type: ignore[union-attr]
+        return resp
 
     async def _stream(self, request, body, model, content, tool_calls, usage, finish, drop,
                       delay: float = 0.0) -> web.StreamResponse:

@@ -16,6 +16,7 @@ import json
 import math
 import os
 import re
+import stat
 import tempfile
 from json.encoder import encode_basestring as _enc_text, encode_basestring_ascii as _enc_ascii
 from pathlib import Path
@@ -40,21 +41,70 @@ META_SECTIONS = ("pricing", "settings", "tests")
 
 # --------------------------------------------------------------------------- loading
 
+class SafeReadError(OSError):
+    """A file that ``read_regular_file`` will not read (the message says why)."""
+
+
+def read_regular_file(path: Path, limit: int) -> bytes:
+    """The bytes of ``path``, which must be a regular file of at most ``limit`` bytes.
+
+    Never blocks and never reads without end: the file is opened with O_NONBLOCK (a FIFO
+    opens at once instead of waiting for a writer), checked with fstat on the open
+    descriptor (so a symlink swapped after a check cannot slip a device in), and read
+    with a cap of ``limit`` + 1 bytes (a file that grows while read is still refused).
+    /dev/zero, FIFOs, sockets, folders and symlinks to them raise SafeReadError.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise SafeReadError(exc.errno or 0, exc.strerror or str(exc)) from None
+    except ValueError as exc:  # a NUL byte in the path
+        raise SafeReadError(0, str(exc)) from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = ("a folder" if stat.S_ISDIR(st.st_mode) else "a pipe (FIFO)" if stat.S_ISFIFO(st.st_mode)
+                    else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)
+                    else "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file")
+            raise SafeReadError(0, f"{kind}, not a regular file")
+        if st.st_size > limit:
+            raise SafeReadError(0, f"the file is {_mib(st.st_size)}; at most {_mib(limit)} is read")
+        os.set_blocking(fd, True)
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > limit:
+                raise SafeReadError(0, f"the file is larger than {_mib(limit)}")
+        return b"".join(chunks)
+    except SafeReadError:
+        raise
+    except OSError as exc:
+        raise SafeReadError(exc.errno or 0, exc.strerror or str(exc)) from None
+    finally:
+        os.close(fd)
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1024 * 1024):.0f} MiB" if n >= 1024 * 1024 else f"{n} bytes"
+
+
 def load_flow(path: str | os.PathLike[str], registry: Registry | None = None) -> FlowModel:
     p = Path(path)
     try:
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise FlowFileError(f"file is {size // (1024 * 1024)} MiB; flows over {MAX_FILE_BYTES // (1024 * 1024)} MiB are refused", file=str(p))
-        raw = p.read_bytes()
-    except FlowFileError:
-        raise
-    except OSError as exc:
+        raw = read_regular_file(p, MAX_FILE_BYTES)
+    except SafeReadError as exc:
         raise FlowFileError(f"cannot read the file: {exc.strerror or exc}", file=str(p)) from None
     try:
         model = loads(raw, registry=registry, base_dir=p.resolve().parent)
     except FlowFileError as exc:
         raise FlowFileError(exc.problem, exc.json_path, file=str(p)) from None
+    # where it was read from: the subflow recursion check starts its chain here
+    model.source_path = p.resolve()  # type: ignore[attr-defined]
     return model
 
 
@@ -119,10 +169,49 @@ def parse_document(raw: bytes | str) -> dict[str, Any]:
     return doc
 
 
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def lone_surrogate_path(value: Any, root: str = "$") -> str | None:
+    """The JSON path of the first text (or key) holding a lone surrogate, or None.
+
+    Lone surrogates are not Unicode: they cannot be written as UTF-8, so a trace, a
+    terminal or a provider would fail on them mid-run. A flow file keeps them (it loads,
+    edits and saves losslessly, as ASCII escapes) but ``loads`` notes the first one in
+    ``model.invalid_text`` and validation reports it as an error, so a run refuses to
+    start instead of failing mid-way; --input-file refuses them outright.
+    """
+    todo = [(value, root)]
+    while todo:
+        v, p = todo.pop()
+        if isinstance(v, str):
+            if _SURROGATE.search(v):
+                return p
+        elif isinstance(v, dict):
+            for k, c in v.items():
+                key = str(k)
+                if _SURROGATE.search(key):
+                    return p
+                todo.append((c, f"{p}.{key}"))
+        elif isinstance(v, list):
+            todo.extend((c, f"{p}[{i}]") for i, c in reversed(list(enumerate(v))))
+    return None
+
+
 def loads(raw: bytes | str, registry: Registry | None = None, base_dir: Path | None = None) -> FlowModel:
     """Parse a flow document into a new model (FlowFileError on anything wrong)."""
     doc = parse_document(raw)
-    return model_from_document(doc, registry=registry, base_dir=base_dir)
+    model = model_from_document(doc, registry=registry, base_dir=base_dir)
+    # only a \\udXXX escape can put a lone surrogate in: one scan of the bytes decides
+    if _SURROGATE_ESCAPE.search(raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogatepass")):
+        where = lone_surrogate_path(doc)
+        if where:
+            m = re.match(r"\$\.nodes\[(\d+)\]", where)
+            nodes = doc.get("nodes")
+            node = nodes[int(m.group(1))].get("id") if m and isinstance(nodes, list) else None
+            model.invalid_text = (where, node if isinstance(node, str) else None)  # type: ignore[attr-defined]
+    return model
 
 
 def model_from_document(doc: Mapping[str, Any], registry: Registry | None = None, base_dir: Path | None = None) -> FlowModel:
@@ -561,9 +650,17 @@ def atomic_write(target: Path, data: bytes) -> None:
     old file or the new one, never a mix: write a temp file beside it, fsync, rename.
 
     A symlinked target is written through (the link stays a link; the temp file sits
-    beside the real file, so the rename never crosses file systems).
+    beside the real file, so the rename never crosses file systems). A target that
+    exists but is not a regular file (a folder, a device such as /dev/full, a FIFO) is
+    refused with OSError: renaming over it would replace the device itself.
     """
     target = Path(os.path.realpath(target))
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        raise OSError(0, f"{'a folder' if stat.S_ISDIR(mode) else 'not a regular file'} is there; nothing was written")
     folder = target.parent
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     try:

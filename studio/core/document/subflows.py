@@ -1,7 +1,9 @@
 """Subflow files: where a Subflow node's flow lives, its ports, and loading it.
 
 A subflow is another flow file used as one node; its Input and Output nodes are the
-ports. The file is read (never executed), resolved relative to the including flow's
+ports. The file is read (never executed, and only if it is a regular file of at most
+``flowfile.MAX_FILE_BYTES``: /dev/zero, a FIFO or a symlink to either is refused at once,
+see ``flowfile.read_regular_file``), resolved relative to the including flow's
 folder and cached by modification time (ports are asked for on every repaint). An
 exported flow carries an embedded copy in the node's ``flow`` parameter, which wins
 over the path. The executor, the validator and the node type all read subflows
@@ -15,6 +17,7 @@ from typing import Any, Mapping
 
 from studio.core.catalogue.nodetype import Port
 from studio.core.catalogue.types import PortType
+from studio.core.document.flowfile import SafeReadError, read_regular_file  # noqa: F401  (re-exported)
 
 
 def resolve_subflow(params: Mapping[str, Any], base_dir: Path | None) -> Path | None:
@@ -37,8 +40,9 @@ def _read(path: Path) -> tuple[tuple[tuple[Port, ...], tuple[Port, ...]], str | 
     """
     try:
         key = path.resolve()
-        mtime = key.stat().st_mtime
-    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        st = key.stat()
+        mtime = (st.st_mtime_ns, st.st_size, st.st_ino)
+    except (OSError, ValueError, RuntimeError) as exc:  # RuntimeError: a symlink loop  # ValueError: a NUL byte in the path
         return ((), ()), f"cannot read the subflow file {str(path)!r}: {getattr(exc, 'strerror', None) or exc}"
     hit = _cache.get(key)
     if hit is not None and hit[0] == mtime:

@@ -122,7 +122,17 @@ def validate(model: FlowModel, structure: Structure | None = None) -> list[Probl
         _check_carried_types(v, st)
         _check_branches(v)
         _check_reachability(v, st)
+        v.problems.extend(extra_problems(model))
         return v.problems
+
+
+def extra_problems(model: FlowModel) -> list[Problem]:
+    """Recursive subflows (subflow_recursive) and questionable values (bad_tests,
+    bad_pricing, an Input default of the wrong type): see those modules (issue 13)."""
+    from studio.core.document.subflow_check import recursion_problems
+    from studio.core.document.value_check import value_problems
+
+    return recursion_problems(model) + value_problems(model)
 
 
 def _check_nodes(v: _Pass) -> None:

@@ -111,18 +111,41 @@ def encode_event(event: Event) -> bytes:
     except (orjson.JSONEncodeError, TypeError, RecursionError):
         safe = {"type": event.type, "node": event.node, "scope": [list(s) for s in event.scope],
                 "t": round(event.t, 6), "data": jsonable(event.data)}
-        return json.dumps(safe, ensure_ascii=False, separators=(",", ":"), default=repr).encode("utf-8") + b"\n"
+        text = json.dumps(safe, ensure_ascii=False, separators=(",", ":"), default=repr)
+        try:
+            return text.encode("utf-8") + b"\n"
+        except UnicodeEncodeError:
+            # a lone surrogate (text from a tool or a provider that is not valid Unicode):
+            # kept as a \\udXXX escape, so the line is valid UTF-8 and reads back unchanged
+            return json.dumps(safe, ensure_ascii=True, separators=(",", ":"), default=repr).encode("ascii") + b"\n"
 
 
 def dumps_event(event: Event) -> str:
     return encode_event(event).decode("utf-8").rstrip("\n")
 
 
+class TraceUnreadable(ValueError):
+    """A line other than the last of a trace is not an event."""
+
+
 def read_trace(lines: Iterable[str | bytes]) -> list[Event]:
-    """Events from the lines of a JSON-lines trace (blank lines ignored)."""
+    """Events from the lines of a JSON-lines trace (blank lines ignored).
+
+    A torn last line -- a process killed, or a disk full, in the middle of writing it --
+    is skipped: the events before it are the record. A broken line anywhere else raises
+    TraceUnreadable naming its line number.
+    """
     out = []
-    for line in lines:
+    broken: tuple[int, str] | None = None
+    for number, line in enumerate(lines, 1):
         line = line.strip()
-        if line:
-            out.append(Event.from_json(json.loads(line)))
+        if not line:
+            continue
+        if broken is not None:
+            raise TraceUnreadable(f"line {broken[0]} of the trace is not an event: {broken[1]}")
+        try:
+            doc = json.loads(line)
+            out.append(Event.from_json(doc))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            broken = (number, f"{type(exc).__name__}: {exc}"[:200])
     return out

@@ -3,17 +3,43 @@
 The trace is an event listener: the executor hands it each event and it never decides
 anything about the run. Where it lives: the per-flow traces folder by default (see
 ``userdata.paths``), or a path the caller names.
+
+What survives what (the promises the CLI and the studio lean on):
+
+* Lines reach the file as they happen: each event is held at most ``FLUSH_EVERY_S``
+  (100 ms) -- a background thread flushes what waits, even while the event loop is
+  busy -- and node finishes, failures and the run's end are written at once. A process
+  killed with SIGKILL loses at most the last 100 ms.
+* Whole lines only: pending lines go to the file in one ``os.write`` of complete lines
+  (never a buffer boundary in the middle of a line), so a kill cannot tear one. A disk
+  that fills mid-write can; ``events.read_trace`` skips a torn last line.
+* A trace that cannot be written (read-only folder, a directory, a full disk, a FIFO)
+  never stops the run: the first failure is reported once (logged as a warning, kept in
+  ``problem`` and ``trace_problem(path)``) and the writer goes quiet; the run ends and
+  its result is printed as usual.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import stat
+import threading
 import time
+import weakref
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from studio.core.running import events as ev
 from studio.core.running.events import Event
 from studio.core.userdata.redaction import Redactor
+
+FLUSH_EVERY_S = 0.1
+# written the moment they happen: a node's result, and the run's end
+_FLUSH_NOW = frozenset({ev.NODE_FINISHED, ev.NODE_FAILED, ev.NODE_SKIPPED, ev.APPROVAL_REQUESTED, *ev.END_TYPES})
+
+log = logging.getLogger("studio.trace")
+_problems: dict[str, str] = {}
 
 
 def default_trace_path(flow_name: str, run_id: str) -> Path:
@@ -23,21 +49,173 @@ def default_trace_path(flow_name: str, run_id: str) -> Path:
     return traces_dir(flow_name) / f"{stamp}-{run_id}.jsonl"
 
 
-class TraceWriter:
-    """Writes one redacted JSON line per event to ``path``."""
+def trace_problem(path: Path | str | None) -> str | None:
+    """Why the trace at ``path`` could not be written (in this process), or None."""
+    return None if path is None else _problems.get(str(path))
 
-    def __init__(self, path: Path, secrets: Iterable[str] = ()) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+
+def _why(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+def open_trace_file(path: Path) -> int:
+    """A write descriptor for ``path`` (folders made), truncated; OSError if unusable.
+
+    Never blocks: a FIFO is refused (O_NONBLOCK), as is anything but a regular file or
+    a character device such as /dev/null.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK | os.O_CLOEXEC, 0o666)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISCHR(mode)):
+            raise OSError(0, "not a regular file")
+        if stat.S_ISREG(mode):
+            os.ftruncate(fd, 0)
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def check_trace_path(path: Path) -> str | None:
+    """Why a trace cannot be written at ``path``, or None (the CLI asks before a run)."""
+    try:
+        if path.is_dir():
+            return f"{path} is a folder"
+        os.close(open_trace_file(path))
+    except OSError as exc:
+        return f"cannot write {path}: {_why(exc)}"
+    except ValueError as exc:  # a NUL byte in the path
+        return f"cannot write {path}: {exc}"
+    return None
+
+
+class TraceWriter:
+    """Writes one redacted JSON line per event to ``path``; never raises for I/O."""
+
+    def __init__(self, path: Path, secrets: Iterable[str] = (),
+                 on_problem: Callable[[str], None] | None = None) -> None:
         self.path = path
+        self.problem: str | None = None
+        self._on_problem = on_problem
         self._redactor = Redactor(secrets)
-        self._fh = open(path, "wb", buffering=1 << 16)
+        self._lock = threading.Lock()
+        self._pending: list[bytes] = []
+        self._since = 0.0  # when the oldest pending line arrived
+        self._fd: int | None = None
+        try:
+            self._fd = open_trace_file(path)
+        except (OSError, ValueError) as exc:
+            self._fail(f"the trace {path} cannot be written: {_why(exc) if isinstance(exc, OSError) else exc}")
+            return
+        _Flusher.watch(self)
 
     def __call__(self, event: Event) -> None:
-        fh = self._fh
-        if fh is not None:
-            fh.write(self._redactor.bytes(ev.encode_event(event)))
+        if self._fd is None:
+            return
+        line = self._redactor.bytes(ev.encode_event(event))
+        now = time.perf_counter()
+        with self._lock:
+            if not self._pending:
+                self._since = now
+            self._pending.append(line)
+            if event.type in _FLUSH_NOW or now - self._since >= FLUSH_EVERY_S:
+                self._flush_locked()
+
+    def flush(self) -> None:
+        with self._lock:
+            self._flush_locked()
+
+    def flush_if_due(self, now: float) -> None:
+        if self._pending and now - self._since >= FLUSH_EVERY_S / 2:
+            with self._lock:
+                self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        if not self._pending or self._fd is None:
+            self._pending.clear()
+            return
+        data = memoryview(b"".join(self._pending))
+        self._pending.clear()
+        try:
+            while data:
+                written = os.write(self._fd, data)
+                data = data[written:]
+        except OSError as exc:
+            self._fail(f"the trace {self.path} could not be written to the end: {_why(exc)}; the run goes on without it")
+
+    def _fail(self, message: str) -> None:
+        if self.problem is None:  # reported once
+            self.problem = message
+            _problems[str(self.path)] = message
+            if self._on_problem is not None:
+                try:
+                    self._on_problem(message)
+                except Exception:
+                    pass
+            else:
+                log.warning(message)
+        self._close_fd()
+
+    def _close_fd(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
     def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+        with self._lock:
+            self._flush_locked()
+            self._close_fd()
+        _Flusher.forget(self)
+
+    def __del__(self) -> None:  # a writer dropped without close(): still no lost lines
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+class _Flusher:
+    """One daemon thread for every open trace: flushes lines that have waited 50 ms."""
+
+    _writers: "weakref.WeakSet[TraceWriter]" = weakref.WeakSet()
+    _wake = threading.Event()
+    _thread: threading.Thread | None = None
+    _guard = threading.Lock()
+
+    @classmethod
+    def watch(cls, writer: TraceWriter) -> None:
+        with cls._guard:
+            cls._writers.add(writer)
+            if cls._thread is None or not cls._thread.is_alive():
+                cls._thread = threading.Thread(target=cls._loop, name="trace-flusher", daemon=True)
+                cls._thread.start()
+        cls._wake.set()
+
+    @classmethod
+    def forget(cls, writer: TraceWriter) -> None:
+        with cls._guard:
+            cls._writers.discard(writer)
+
+    @classmethod
+    def _loop(cls) -> None:
+        while True:
+            with cls._guard:
+                writers = list(cls._writers)
+            if not writers:
+                cls._wake.wait()
+                cls._wake.clear()
+                continue
+            time.sleep(FLUSH_EVERY_S / 4)
+            now = time.perf_counter()
+            for w in writers:
+                try:
+                    w.flush_if_due(now)
+                except Exception:  # the flusher must outlive any one writer's trouble
+                    pass
+            del writers
