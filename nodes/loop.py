@@ -28,8 +28,8 @@ class LoopNode(NodeType):
         Port("feedback", PortType.ANY, "What the body sends back for the next iteration.", required=False),
     )
     outputs = (
-        Port("current", PortType.ANY, "The value of this iteration (feeds the body).", carries="initial"),
-        Port("done", PortType.ANY, "The last value, once the loop has stopped.", carries="initial"),
+        Port("current", PortType.ANY, "The value of this iteration (feeds the body).", carries="*"),
+        Port("done", PortType.ANY, "The last value, once the loop has stopped.", carries="*"),
         Port("iterations", PortType.NUMBER, "How many iterations ran."),
         Port("capped", PortType.BOOLEAN, "True when max iterations ended the loop."),
     )

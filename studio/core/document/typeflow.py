@@ -1,8 +1,8 @@
 """Port types carried through ``any`` ports: what a pass-through output really holds.
 
 Many outputs are declared ``any`` because they pass a value on: a Loop's ``current``
-and ``done`` carry what came into ``initial``, a Merge's ``value`` whatever its inputs
-hold, a Branch's cases and an Approval's ``approved`` the value they route. Declared
+and ``done`` carry what came into ``initial`` and, after the first iteration, into
+``feedback`` (so their common type), a Merge's ``value`` whatever its inputs hold, a Branch's cases and an Approval's ``approved`` the value they route. Declared
 types alone would let a Loop's text ``done`` feed a Fan-out's ``items`` (a list) and
 fail only when the run gets there. This pass follows the wires in topological order
 and gives each carrying output the type that reaches it (the common type of its

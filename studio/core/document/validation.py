@@ -244,9 +244,10 @@ def _check_carried_types(v: _Pass, st: Structure) -> None:
             continue
         why = incompatibility(t, dp.type)
         if why:
-            add_port = v.out_ports[e.src][e.src_port]
+            carries = v.out_ports[e.src][e.src_port].carries
+            source = "its inputs" if carries == "*" else f"its {carries!r} input"
             v.add("error", "type_mismatch",
-                  f"{e}: {e.src}.{e.src_port} carries a {t} value (from its {add_port.carries!r} input here); {why}",
+                  f"{e}: {e.src}.{e.src_port} carries a {t} value (from {source}); {why}",
                   e.dst, e.dst_port, hint=f"Feed {e.dst}.{e.dst_port} a {dp.type} value, or convert it in between.")
 
 
