@@ -127,7 +127,7 @@ def main(args: argparse.Namespace) -> int:
 
 async def _run(plan, inputs: dict[str, Any], args: argparse.Namespace) -> int:
     from studio.core.running.executor import RunOptions, start_run
-    from studio.cli.live_view import RunView, fmt_cost
+    from studio.cli.live_view import RunView
 
     settings: dict[str, Any] = {}
     if args.api_base:
@@ -208,7 +208,7 @@ async def _run(plan, inputs: dict[str, Any], args: argparse.Namespace) -> int:
             out.print(view.clean(text), markup=False, highlight=False)
     out.print(view.summary_table())
     t = result.totals
-    cost = fmt_cost(t["cost_usd"], t.get("cost_unknown_calls", 0))
+    cost = view.cost(t["cost_usd"], t.get("cost_unknown_calls", 0))  # the shared formatter (an estimate when mocked)
     out.print(f"{result.status} in {t['wall_s']:.2f} s · tokens {t['tokens_in']} in / {t['tokens_out']} out · cost {cost}"
               + (f" · budget ${args.budget:g}" if args.budget is not None else ""), highlight=False, soft_wrap=True)
     if result.trace_path:  # never wrapped: a path is copied from the terminal or a log

@@ -30,6 +30,9 @@ NODE_MIME = "application/x-orchestra-node-type"
 MIN_ZOOM, MAX_ZOOM = 0.02, 4.0
 OVERVIEW_ZOOM = 0.2  # below this, the scene paints nodes and wires in batches
 DRAG_THRESHOLD = 3
+# a wire is picked up (and may be dropped off, which disconnects it) only once the press
+# has travelled this far: a click, even a slightly shaky one, never edits a connection
+WIRE_DRAG_THRESHOLD = 8
 
 
 class FlowView(QGraphicsView):
@@ -56,6 +59,7 @@ class FlowView(QGraphicsView):
         self._pan: QPoint | None = None
         self._space = False
         self._wire: dict | None = None
+        self._wire_press: dict | None = None  # a press on a port or a wire end, not yet a drag
         self._move: dict | None = None
         self._resize: dict | None = None
         self._quick_add = None
@@ -183,7 +187,7 @@ class FlowView(QGraphicsView):
             return
         node_item, spot = self._port_at(pos)
         if spot is not None:
-            self._start_wire(node_item, spot, event)
+            self._wire_press = {"press": pos, "node_item": node_item, "spot": spot, "replacing": None, "wire": None}
             return
         item = self._item_at(pos)
         if isinstance(item, (FrameItem, NoteItem)) and item.grip_at(item.mapFromScene(self.mapToScene(pos))):
@@ -193,7 +197,8 @@ class FlowView(QGraphicsView):
             a, b = item.end_points()
             sp = self.mapToScene(pos)
             if QLineF(sp, b).length() < 24 / max(self.zoom(), 0.2):  # grabbed near its input end
-                self._start_wire(item.src, item.src.ports.get((True, item.edge.src_port)), event, replacing=item.edge)
+                self._wire_press = {"press": pos, "node_item": item.src, "spot": item.src.ports.get((True, item.edge.src_port)),
+                                    "replacing": item.edge, "wire": item}
                 return
         super().mousePressEvent(event)  # selection (Ctrl toggles) or rubber band
         if isinstance(item, (NodeItem, FrameItem, NoteItem)) and item.isSelected():
@@ -226,6 +231,12 @@ class FlowView(QGraphicsView):
             self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - delta.x())
             self.verticalScrollBar().setValue(self.verticalScrollBar().value() - delta.y())
             return
+        if self._wire_press is not None:
+            wp = self._wire_press
+            if (pos - wp["press"]).manhattanLength() < WIRE_DRAG_THRESHOLD:
+                return
+            self._wire_press = None
+            self._start_wire(wp["node_item"], wp["spot"], event, replacing=wp["replacing"])
         if self._wire is not None:
             self._wire["item"].set_end(sp)
             return
@@ -254,6 +265,17 @@ class FlowView(QGraphicsView):
         if self._pan is not None and event.button() in (Qt.MiddleButton, Qt.LeftButton):
             self._pan = None
             self.viewport().setCursor(Qt.OpenHandCursor if self._space else Qt.ArrowCursor)
+            return
+        if self._wire_press is not None and event.button() == Qt.LeftButton:
+            # a click on a port or near a wire's end: select, never disconnect
+            wp, self._wire_press = self._wire_press, None
+            scene = self.editor.scene
+            if not event.modifiers() & Qt.ControlModifier:
+                scene.clearSelection()
+            if wp["wire"] is not None:
+                wp["wire"].setSelected(True)
+            else:
+                wp["node_item"].setSelected(True)
             return
         if self._wire is not None and event.button() == Qt.LeftButton:
             self._finish_wire(pos)
