@@ -8,7 +8,6 @@ flow opens, or the first time, an example from ``projects/``.
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
@@ -40,7 +39,12 @@ def choose_startup_flow(argv: list[str], settings) -> tuple[Path | None, bool]:
 
 
 def run_studio(argv: list[str]) -> int:
-    t0 = time.perf_counter()
+    from .startup_check import display_problem
+
+    problem = display_problem()
+    if problem is not None:  # Qt would abort the interpreter (exit 134) with a cryptic message
+        print(problem, file=sys.stderr)
+        return 3
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -58,11 +62,6 @@ def run_studio(argv: list[str]) -> int:
     window.show()
 
     def after_show() -> None:
-        if os.environ.get("ORCHESTRA_STARTUP_PROBE"):
-            # for tests/bench/bench_canvas.py: time to first window, and litellm stays out
-            print(f"STARTUP {time.time():.6f} {time.perf_counter() - t0:.6f} litellm={'litellm' in sys.modules}", flush=True)
-            app.quit()
-            return
         window.finish_startup()
         open_initial(window, flows, settings)
         # the run host (a child process) imports the executor and litellm while the person
