@@ -237,7 +237,12 @@ class Inspector(QWidget):
         node = self.editor.model.nodes.get(self._target[1])
         if node is None or node.params.get(name, object()) == value:
             return
-        self._push(C.SetParam(self._target[1], name, value, mergeable=mergeable))
+        self._updating = True
+        try:
+            self.editor.set_param(self._target[1], name, value, mergeable=mergeable)
+        finally:
+            self._updating = False
+        self._sync_values(skip_focused=True)
 
     def _editor_for(self, p: Param) -> tuple[QWidget, Callable[[Any], None]]:
         kind = p.kind
