@@ -37,6 +37,18 @@ from .sharing import SharingController
 from .tests_panel import FlowTestRunner, TestsPanel
 from .validation_runner import ValidationRunner
 
+class _ClickLabel(QLabel):
+    """A status-bar label that opens something when clicked (the problem count)."""
+
+    def __init__(self, on_click):
+        super().__init__("")
+        self._on_click = on_click
+        self.setCursor(Qt.PointingHandCursor)
+
+    def mousePressEvent(self, event) -> None:
+        self._on_click()
+
+
 FILE_FILTER = "Orchestra flows (*.flow.json);;JSON files (*.json);;All files (*)"
 MAX_RECENT = 10
 
@@ -92,7 +104,12 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.tests_dock, self.history_dock)
         self.problems_dock.raise_()  # Problems first; a run brings the Run tab forward
         self.resizeDocks([self.palette_dock, self.inspector_dock], [190, 320], Qt.Horizontal)
-        self.resizeDocks([self.problems_dock], [165], Qt.Vertical)
+        self.resizeDocks([self.problems_dock], [180], Qt.Vertical)
+        # the strip opens when it has something to say (a run, a refusal, tests, a click on
+        # the problem count); until then the canvas has the height. Hidden or shown, the
+        # choice is kept with the window's layout.
+        for dock in self._bottom_docks():
+            dock.hide()
         self.runs = RunController(self, self.settings, self)
         self.sharing = SharingController(self, self.notices, self)
         self.tests = FlowTestRunner(self, self.tests_panel, self)
@@ -107,7 +124,8 @@ class MainWindow(QMainWindow):
         self.editor.status.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
 
         self.zoom_label = QLabel("100%")
-        self.problem_label = QLabel("")
+        self.problem_label = _ClickLabel(lambda: self.show_panel(self.problems_dock))
+        self.problem_label.setToolTip("Show the Problems panel")
         self.statusBar().addPermanentWidget(self.problem_label)
         self.statusBar().addPermanentWidget(self.zoom_label)
         self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
@@ -198,8 +216,8 @@ class MainWindow(QMainWindow):
                                         "Ctrl+Shift+M", "minimapAction")
         self.minimap_action.setCheckable(True)
         self.set_minimap(self.settings.value("view/minimap", True, type=bool))
-        self._act(v, "Hide &Side Panels", self.toggle_side_panels, "Ctrl+Shift+B", "toggleSidePanels")
-        self._act(v, "Hide &Bottom Panels", self.toggle_bottom_panels, "Ctrl+J", "toggleBottomPanels")
+        self._act(v, "Show or Hide &Side Panels", self.toggle_side_panels, "Ctrl+Shift+B", "toggleSidePanels")
+        self._act(v, "Show or Hide &Bottom Panels", self.toggle_bottom_panels, "Ctrl+J", "toggleBottomPanels")
         v.addSeparator()
         for dock in (self.palette_dock, self.inspector_dock, self.problems_dock, self.run_dock, self.tests_dock,
                      self.history_dock):
@@ -251,6 +269,14 @@ class MainWindow(QMainWindow):
         show = not any(d.isVisible() for d in self._side_docks())
         for d in self._side_docks():
             d.setVisible(show)
+
+    def show_panel(self, dock) -> None:
+        """Bring a panel forward, opening the strip it lives in when it was hidden."""
+        if dock in self._bottom_docks() and not dock.isVisible():
+            for d in self._bottom_docks():
+                d.show()
+        dock.show()
+        dock.raise_()
 
     def toggle_bottom_panels(self) -> None:
         show = not any(d.isVisible() for d in self._bottom_docks())
@@ -317,8 +343,7 @@ class MainWindow(QMainWindow):
         self.inspector_dock.show()
 
     def _run_tests(self) -> None:
-        self.tests_dock.show()
-        self.tests_dock.raise_()
+        self.show_panel(self.tests_dock)
         self.tests.run_tests()
 
     def _paste(self) -> None:

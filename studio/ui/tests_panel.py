@@ -329,7 +329,7 @@ class FlowTestRunner(QObject):
         try:
             plan = compile_plan(self.model)
         except FlowInvalid as exc:
-            self.window.problems_dock.raise_()
+            self.window.show_panel(self.window.problems_dock)
             return self._refuse(f"{exc}. See the Problems panel.")
         why = sharing.confirm_trust()
         if why:

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QWidget
 
 from .. import theme
 
-SIZE = (220, 140)
+SIZE = (190, 120)
 MARGIN = 12
 
 
@@ -48,7 +48,7 @@ class Minimap(QWidget):
         world = self.view.editor.scene.content_rect()
         if world.isNull():
             world = QRectF(-200, -150, 400, 300)
-        world = world.adjusted(-60, -60, 60, 60)
+        world = world.adjusted(-60, -60, 60, 60).united(self.visible_rect())  # the view's outline always fits
         self._world = world
         w, h = self.width() - 8, self.height() - 8
         k = min(w / max(world.width(), 1.0), h / max(world.height(), 1.0))

@@ -357,6 +357,14 @@ class NodeItem(QGraphicsItem):
             painter.drawStaticText(QPointF(c.x() - sz.width() / 2, c.y() - sz.height() / 2), text)
 
 
+    def title_screen_px(self, zoom: float) -> float:
+        """How tall the title reads on screen at ``zoom`` (0 when it is not drawn)."""
+        if self.flags() & QGraphicsItem.ItemHasNoContents:
+            return 0.0  # the scene's batched overview draws no text
+        if zoom < LOD_DETAIL or zoom * 12 < TITLE_MIN_PX:
+            return max(12.0, round(TITLE_MIN_PX / max(zoom, 0.05) / 2) * 2) * zoom
+        return 12.0 * zoom
+
     def _scaled_title(self, px: float, width: float, lines: int) -> tuple[QFont, QStaticText]:
         """The title at ``px`` scene pixels, wrapped to ``lines`` within ``width`` (cached
         per size step, so a zoom gesture prepares a handful of texts, not one per frame)."""

@@ -237,7 +237,7 @@ class RunController(QObject):
     def _not_run(self, why: str) -> bool:
         self.panel.show_state(None, f"<span style='color:{theme.ERROR.name()}'>Not run: {escape(why)}</span>")
         self.window.statusBar().showMessage(f"Not run: {why}", 8000)
-        self.window.run_dock.raise_()
+        self.window.show_panel(self.window.run_dock)
         return False
 
     def run(self, pinned: dict[str, dict[str, Any]] | None = None, note: str = "") -> bool:
@@ -254,7 +254,7 @@ class RunController(QObject):
             self.panel.show_state(None, f"<span style='color:{theme.ERROR.name()}'>Not run: {exc}. "
                                         "See the Problems panel.</span>")
             self.window.statusBar().showMessage(f"Not run: {exc}", 8000)
-            self.window.problems_dock.raise_()
+            self.window.show_panel(self.window.problems_dock)
             return False
         self.panel.inputs.set_inputs(self._input_specs())  # current even inside the edit debounce
         inputs, problems = self.panel.inputs.collect()
@@ -263,7 +263,7 @@ class RunController(QObject):
         if missing or problems:
             why = "; ".join(problems + ([f"the flow needs input(s): {', '.join(missing)}"] if missing else []))
             self.panel.show_state(None, f"<span style='color:{theme.ERROR.name()}'>Not run: {why}</span>")
-            self.window.run_dock.raise_()
+            self.window.show_panel(self.window.run_dock)
             return False
         why = sharing.confirm_trust() if sharing is not None else None
         if why:  # the flow's own code, in a folder the person did not trust: nothing runs
@@ -304,7 +304,7 @@ class RunController(QObject):
         self._tick.start()
         self._update_status()
         self.window.inspector_tabs.setCurrentWidget(self.last_run)
-        self.window.run_dock.raise_()
+        self.window.show_panel(self.window.run_dock)
         self.run_started.emit()
         return True
 
