@@ -8,6 +8,7 @@ flow opens, or the first time, an example from ``projects/``.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -69,7 +70,33 @@ def run_studio(argv: list[str]) -> int:
         QTimer.singleShot(300, window.runs.worker.prestart)
 
     QTimer.singleShot(0, after_show)
-    return app.exec()
+    code = app.exec()
+    _leave_now(code)
+    return code  # not reached
+
+
+def _leave_now(code: int) -> None:
+    """End the process as soon as the window has closed.
+
+    Everything worth keeping is written by then (layout and settings synced, recovery
+    files dropped, runs cancelled in ``closeEvent``). What may still be going is helper
+    threads importing litellm (the model list, a warm-up) -- several seconds during which
+    the interpreter would wait before exiting, with no window on screen. The run host
+    learns of the end from its closed stdin and exits by itself.
+    """
+    from .run import worker
+
+    hub = worker._hub
+    proc = hub.client.proc if hub is not None else None
+    if proc is not None and proc.stdin is not None:
+        try:
+            proc.stdin.write(b'{"op":"exit"}\n')
+            proc.stdin.close()
+        except OSError:
+            pass
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def open_initial(window, flows: list[str], settings) -> None:

@@ -22,7 +22,7 @@ from studio.core.document import commands as C
 from studio.core.document.model import ModelEvent
 from studio.core.catalogue.nodetype import Param
 
-from . import theme
+from . import param_rules, theme
 from .model_catalog import catalog
 from .prompt_editor import PromptEditor
 from .undo_adapter import MergingItemUpdate
@@ -130,6 +130,7 @@ class Inspector(QWidget):
             self._form_widget.deleteLater()
         self._form_widget = None
         self._fields = {}
+        self._boxes: dict[str, QWidget] = {}
         self._values: dict[str, Callable[[], Any]] = {}
 
     def _build(self) -> None:
@@ -213,6 +214,14 @@ class Inspector(QWidget):
             edit.setText(self._target[1])
 
     def _add_param(self, v: QVBoxLayout, p: Param) -> None:
+        # one box per parameter, so a parameter that does not apply in the node's mode hides whole
+        box = QWidget()
+        box.setObjectName(f"paramBox_{p.name}")
+        outer, v = v, QVBoxLayout(box)
+        v.setContentsMargins(0, 0, 0, 0)
+        v.setSpacing(4)
+        outer.addWidget(box)
+        self._boxes[p.name] = box
         label = QLabel(p.display_label)
         label.setObjectName("paramLabel")
         if p.description:
@@ -286,7 +295,19 @@ class Inspector(QWidget):
             edit.textEdited.connect(lambda t: self._set(p.name, t))
             comp.activated.connect(lambda t: self._set(p.name, t))
             return edit, lambda val: _set_line(edit, "" if val is None else str(val))
-        if kind in ("json", "cases", "list"):
+        if kind == "cases":
+            from .cases_editor import CasesEditor
+
+            cases = CasesEditor()
+            cases.changed.connect(lambda value: not self._updating and self._set(p.name, value, mergeable=False))
+
+            def show_cases(val: Any) -> None:
+                node = self.editor.model.nodes.get(self._target[1]) if self._target else None
+                cases.set_mode(str(node.params.get("mode", "expression")) if node is not None else "expression")
+                cases.set_value(val)
+
+            return cases, show_cases
+        if kind in ("json", "list"):
             ed = PromptEditor(code=True)
             ed.highlighter.setDocument(None)
             ed.setMinimumHeight(70)
@@ -415,6 +436,10 @@ class Inspector(QWidget):
                     why = p.check(node.params[name]) if (p is not None and name in node.params) else None
                     field.error.setText(why or "")
                     field.error.setVisible(bool(why))
+            if node is not None:
+                gone = param_rules.hidden(node.type, node.params)
+                for name, box in self._boxes.items():
+                    box.setVisible(name not in gone)
         finally:
             self._updating = False
 

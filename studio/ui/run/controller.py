@@ -145,8 +145,12 @@ class RunController(QObject):
     def _models_used(self) -> list[tuple[str, str, str]]:
         """(model, node, node's api_base) for every model a node of the flow would call."""
         out = []
+        from ..param_rules import applies
+
         for nid, node in self.model.nodes.items():
             p = node.params
+            if not applies(node.type, "model", p):
+                continue  # a Branch in expression mode calls no model: no key needed
             model = p.get("model")
             if not isinstance(model, str) or not model.strip():
                 continue
