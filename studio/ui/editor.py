@@ -129,10 +129,13 @@ class Editor(QObject):
             after = [p.name for p in nt.input_ports(new_params, model.base_dir)]
         except Exception:  # a half-typed template may not parse: just set the value
             before = after = []
-        gone = [p for p in before if p not in after]
         new = [p for p in after if p not in before]
-        if len(gone) == 1 and len(new) == 1:
-            for e in model.edges_into(node_id, gone[0]):
+        # wires left on a port that no longer exists (renamed now, or a few keystrokes ago
+        # while the template was half typed) follow the one port that just appeared
+        dangling = [e for e in model.edges_into(node_id) if e.dst_port not in after] if after else []
+        gone = sorted({e.dst_port for e in dangling})
+        if len(new) == 1 and len(gone) == 1 and not model.edges_into(node_id, new[0]):
+            for e in dangling:
                 moves += [C.Disconnect(*_parts(e)), C.Connect(e.src, e.src_port, node_id, new[0])]
         if not moves:
             return self.push(set_cmd)

@@ -191,7 +191,8 @@ class MainWindow(QMainWindow):
         redo = self.undo_group.createRedoAction(self, "&Redo")
         redo.setShortcut(QKeySequence.Redo)
         # Ctrl+Y as well as the platform's redo (Ctrl+Shift+Z here): both are in people's fingers
-        redo.setShortcuts([QKeySequence(QKeySequence.Redo), QKeySequence("Ctrl+Y")])
+        keys = [*QKeySequence.keyBindings(QKeySequence.Redo), QKeySequence("Ctrl+Y"), QKeySequence("Ctrl+Shift+Z")]
+        redo.setShortcuts(list({k.toString(): k for k in keys if not k.isEmpty()}.values()))
         e.addAction(undo)
         e.addAction(redo)
         self.undo_action, self.redo_action = undo, redo
