@@ -137,10 +137,8 @@ class Editor(QObject):
         if len(new) == 1 and len(gone) == 1 and not model.edges_into(node_id, new[0]):
             for e in dangling:
                 moves += [C.Disconnect(*_parts(e)), C.Connect(e.src, e.src_port, node_id, new[0])]
-        if not moves:
-            return self.push(set_cmd)
-        macro = C.Macro(f"Set {node_id}.{name} (wires follow {gone[0]} → {new[0]})", [set_cmd, *moves])
-        return self.push(macro)
+        text = f"Set {node_id}.{name}" + (f" (wires follow {gone[0]} → {new[0]})" if moves else "")
+        return self.push(_ParamEdit(text, [set_cmd, *moves], ("param", node_id, name) if mergeable else None))
 
     def connect(self, src: str, src_port: str, dst: str, dst_port: str, replacing: Edge | None = None) -> bool:
         edge = Edge(src, src_port, dst, dst_port)
@@ -330,6 +328,30 @@ class Editor(QObject):
 
     def add_note(self, at: QPointF, text: str = "") -> None:
         self.push(C.AddNote(text, at.x(), at.y()))
+
+
+class _ParamEdit(C.Command):
+    """Typing in one parameter field, and the wires that followed a renamed port: one undo
+    step. Keystrokes merge by appending their steps; undo walks all of them back."""
+
+    def __init__(self, text: str, steps: list[C.Command], merge_key):
+        self.text, self.steps, self.merge_key = text, steps, merge_key
+
+    def redo(self, model) -> None:
+        for step in self.steps:
+            step.redo(model)
+
+    def undo(self, model) -> None:
+        for step in reversed(self.steps):
+            step.undo(model)
+
+    def merge(self, other: C.Command) -> bool:
+        if isinstance(other, _ParamEdit) and self.merge_key is not None and other.merge_key == self.merge_key:
+            self.steps.extend(other.steps)
+            if "wires follow" in other.text:
+                self.text = other.text
+            return True
+        return False
 
 
 class _Deferred(C.Command):

@@ -307,6 +307,10 @@ def test_renaming_a_template_variable_moves_its_wire(qtbot, window):
     edges = [(e.src, e.src_port, e.dst, e.dst_port) for e in window.document.model.edges]
     assert edges == [("topic", "value", "say", "subject")]
     assert not any(w.stale for w in window.scene.wires.values())
+    window.undo_action.trigger()  # the typing and the wire's move are one step
+    edges = [(e.src, e.src_port, e.dst, e.dst_port) for e in window.document.model.edges]
+    assert edges == [("topic", "value", "say", "topic")]
+    assert window.document.model.nodes["say"].params["template"] == "About {{ topic }}"
 
 
 def test_palette_enter_places_the_node_in_free_space_and_shows_its_parameters(qtbot, window):

@@ -486,7 +486,8 @@ class RunController(QObject):
             progress = "waiting for approval"
         bits = []
         n = nv.instances
-        if n and status not in ("queued", "skipped") and fan is None and nv.iteration is None:
+        if n and status not in ("queued", "skipped") and fan is None and nv.iteration is None \
+                and (nv.done or nv.cached or nv.latency_s):  # a node that failed before it started took no time
             bits.append(fmt_latency(nv.latency_s / n) + (" avg" if n > 1 else ""))
         elif fan is not None or nv.iteration is not None:
             if nv.latency_s:

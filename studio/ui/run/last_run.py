@@ -249,7 +249,10 @@ class LastRunView(QWidget):
             self._shown_stream_len = len(text)
         else:
             self.out_label.setText("Output")
-            self._set_text(self.output, fmt_ports(inst.outputs) if inst.outputs is not None else "", top=True)
+            text = fmt_ports(inst.outputs) if inst.outputs is not None else ""
+            if not text and inst.status == "failed":
+                text = "(no output: the node failed -- the error is below)"
+            self._set_text(self.output, text, top=True)
             self._shown_stream_len = -1
 
     @staticmethod
