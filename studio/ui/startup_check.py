@@ -77,16 +77,16 @@ def display_problem(env: Mapping[str, str] | None = None, platform: str | None =
         return None  # offscreen, wayland, vnc...: the person chose
     if not qpa and env.get("WAYLAND_DISPLAY"):
         return None  # Qt picks its Wayland plugin
+    display = env.get("DISPLAY", "")
+    if not display:
+        return ("orchestra: no display to open a window on (DISPLAY is not set). Start it from a desktop session, "
+                f"use ssh -X, or xvfb-run orchestra ({HEADLESS_HINT})")
     family = family or distro_family()
     missing = [so for so in XCB_LIBS if not loads(so)]
     if missing:
         packages = " ".join(dict.fromkeys(XCB_LIBS[so][family] for so in missing))
         return (f"orchestra: Qt cannot open a window: missing system libraries for X11 "
                 f"({', '.join(missing)}). Install them: {INSTALLER[family]} {packages} ({HEADLESS_HINT})")
-    display = env.get("DISPLAY", "")
-    if not display:
-        return ("orchestra: no display to open a window on (DISPLAY is not set). Start it from a desktop session, "
-                f"use ssh -X, or xvfb-run orchestra ({HEADLESS_HINT})")
     if not _local_display_exists(display):
         return (f"orchestra: no X server at DISPLAY={display}. Start it from a desktop session or "
                 f"xvfb-run orchestra ({HEADLESS_HINT})")
