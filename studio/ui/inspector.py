@@ -21,6 +21,7 @@ from shiboken6 import isValid
 from studio.core.document import commands as C
 from studio.core.document.model import ModelEvent
 from studio.core.catalogue.nodetype import Param
+from shiboken6 import isValid as shiboken_valid
 
 from . import param_rules, theme
 from .model_catalog import catalog
@@ -131,6 +132,7 @@ class Inspector(QWidget):
         self._form_widget = None
         self._fields = {}
         self._boxes: dict[str, QWidget] = {}
+        self._advanced_heading = None
         self._values: dict[str, Callable[[], Any]] = {}
 
     def _build(self) -> None:
@@ -195,7 +197,9 @@ class Inspector(QWidget):
             if not group:
                 continue
             if label:
-                v.addWidget(_heading(label, small=True))
+                self._advanced_heading = _heading(label, small=True)
+                self._advanced_names = [p.name for p in group]
+                v.addWidget(self._advanced_heading)
             for p in group:
                 self._add_param(v, p)
 
@@ -440,6 +444,9 @@ class Inspector(QWidget):
                 gone = param_rules.hidden(node.type, node.params)
                 for name, box in self._boxes.items():
                     box.setVisible(name not in gone)
+                heading = getattr(self, "_advanced_heading", None)
+                if heading is not None and shiboken_valid(heading):
+                    heading.setVisible(any(n not in gone for n in self._advanced_names))
         finally:
             self._updating = False
 

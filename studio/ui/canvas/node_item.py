@@ -146,7 +146,7 @@ class NodeItem(QGraphicsItem):
         self._rect = QRectF(0, 0, w, h)
         # room below for the run badge (latency, tokens, cost) and the problem hint, above for
         # progress, and at the sides for a zoomed-out title that passes the node's edges
-        self._bounds = self._rect.adjusted(-LABEL_SPILL, -22, LABEL_SPILL, 2 * BADGE_H + 6)
+        self._set_bounds()
         self._body, self._header = _paths(w, h)
 
         self._title_src = (node.title or node_type.title or node.type, w - 40)
@@ -240,8 +240,16 @@ class NodeItem(QGraphicsItem):
         self._update_badge()
         self.update()
 
+    def _set_bounds(self) -> None:
+        # below: the run badge and the problem hint (drawn large when zoomed out)
+        below = 84.0 if self.problems else 2 * BADGE_H + 6
+        self._bounds = self._rect.adjusted(-LABEL_SPILL, -22, LABEL_SPILL, below)
+
     def _update_badge(self) -> None:
         self._hint_st = None
+        if hasattr(self, "_rect"):
+            self.prepareGeometryChange()
+            self._set_bounds()
         if not self.problems:
             self._badge = None
             self._node_tooltip = self.node_type.description or ""
@@ -296,6 +304,8 @@ class NodeItem(QGraphicsItem):
                 painter.setBrush(Qt.NoBrush)
                 painter.drawRect(self._rect)
             self._paint_label(painter, lod)
+            if self._badge is not None:
+                self._paint_far_hint(painter, lod)
             return
         painter.setPen(Qt.NoPen)
         painter.setBrush(theme.NODE_BODY)
@@ -412,6 +422,23 @@ class NodeItem(QGraphicsItem):
         painter.setFont(font)
         painter.setPen(theme.TEXT)
         painter.drawStaticText(QPointF(x, y), st)
+
+    def _paint_far_hint(self, painter: QPainter, lod: float) -> None:
+        """Zoomed out: the problem in words under the node, at ~9 px on screen."""
+        font = QFont(fonts()[1])
+        font.setPixelSize(max(11, int(9.5 / max(lod, 0.05))))
+        key = (font.pixelSize(), self.problem_hint())
+        cached = getattr(self, "_far_hint", None)
+        if cached is None or cached[0] != key:
+            width = 2 * self._rect.width() + LABEL_SPILL  # neighbours sit to the right, rarely below
+            text = QFontMetricsF(font).elidedText(key[1], Qt.ElideRight, width)
+            st = QStaticText(text)
+            st.setTextFormat(Qt.PlainText)
+            st.prepare(font=font)
+            self._far_hint = cached = (key, st)
+        painter.setFont(font)
+        painter.setPen(self._badge[0])
+        painter.drawStaticText(QPointF(0, self._rect.height() + 2 / max(lod, 0.05)), cached[1])
 
     def _paint_hint(self, painter: QPainter, below_badge: bool) -> None:
         """The first problem, in words, under the node (the badge alone says only "2")."""
