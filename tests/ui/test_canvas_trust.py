@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import shutil
 
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
 from conftest import PROJECTS
