@@ -110,11 +110,17 @@ class FlowView(QGraphicsView):
             rect = scene.content_rect()
         if rect.isNull():
             rect = QRectF(-200, -150, 400, 300)
-        # room for the run badges and problem hints under the nodes, and the minimap's corner
+        # room for the run badges and problem hints under the nodes
         rect = rect.adjusted(-40, -50, 40, 60)
         self.fitInView(rect, Qt.KeepAspectRatio)
         if self.zoom() > FIT_MAX_ZOOM:
             self.scale(FIT_MAX_ZOOM / self.zoom(), FIT_MAX_ZOOM / self.zoom())
+        if self.minimap.isVisible():
+            # and for the minimap in the bottom-right corner: nothing fitted hides under it
+            rect = rect.adjusted(0, 0, 0, (self.minimap.height() + 16) / self.zoom())
+            self.fitInView(rect, Qt.KeepAspectRatio)
+            if self.zoom() > FIT_MAX_ZOOM:
+                self.scale(FIT_MAX_ZOOM / self.zoom(), FIT_MAX_ZOOM / self.zoom())
         self.centerOn(rect.center())
         self._zoomed()
 
