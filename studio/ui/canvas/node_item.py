@@ -16,7 +16,6 @@ model says so.
 
 from __future__ import annotations
 
-import html
 from typing import TYPE_CHECKING, Iterable
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -322,7 +321,7 @@ class NodeItem(QGraphicsItem):
         title_font, small_font = fonts()
         if lod * 12 < TITLE_MIN_PX:
             # the header title grows as the view zooms out, so it reads at ~10 px on screen
-            font, st = self._scaled_title(TITLE_MIN_PX / lod, self._rect.width() - 40, lines=1)
+            font, (st,) = self._scaled_title(TITLE_MIN_PX / lod, self._rect.width() - 40, lines=1)
             painter.setFont(font)
             painter.setPen(theme.TEXT)
             painter.drawStaticText(QPointF(7, (HEADER - st.size().height()) / 2), st)
@@ -375,20 +374,22 @@ class NodeItem(QGraphicsItem):
             return max(12.0, round(TITLE_MIN_PX / max(zoom, 0.05) / 2) * 2) * zoom
         return 12.0 * zoom
 
-    def _scaled_title(self, px: float, width: float, lines: int) -> tuple[QFont, QStaticText]:
-        """The title at ``px`` scene pixels, wrapped to ``lines`` within ``width`` (cached
-        per size step, so a zoom gesture prepares a handful of texts, not one per frame)."""
+    def _scaled_title(self, px: float, width: float, lines: int) -> tuple[QFont, list[QStaticText]]:
+        """The title at ``px`` scene pixels, wrapped to ``lines`` within ``width``: one
+        plain QStaticText per line (cached per size step, so a zoom gesture prepares a
+        handful of texts, not one per frame)."""
         px = max(12.0, round(px / 2) * 2)
-        key = (px, round(width), lines)
-        hit = self._label_cache.get(key) if hasattr(self, "_label_cache") else None
-        if hit is not None and hit[2] == self._title_src[0]:
-            return hit[0], hit[1]
+        key = (px, round(width), lines, self._title_src[0])
+        cache = self.__dict__.setdefault("_label_cache", {})
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
         font = QFont(fonts()[0])
         font.setPixelSize(int(px))
         text = self._title_src[0]
         fm = QFontMetricsF(font)
         if lines <= 1 or fm.horizontalAdvance(text) <= width:
-            body = fm.elidedText(text, Qt.ElideRight, width)
+            parts = [fm.elidedText(text, Qt.ElideRight, width)]
         else:  # two lines: break at the last space that fits, elide the rest
             words, first = text.split(), ""
             while words and fm.horizontalAdvance((first + " " + words[0]).strip()) <= width:
@@ -397,31 +398,33 @@ class NodeItem(QGraphicsItem):
                 first = fm.elidedText(text, Qt.ElideRight, width)
                 words = []
             rest = fm.elidedText(" ".join(words), Qt.ElideRight, width)
-            body = first + ("\n" + rest if rest else "")
-        two = "\n" in body
-        st = QStaticText("<div align='center'>" + "<br>".join(html.escape(part) for part in body.split("\n")) + "</div>"
-                         if two else body)
-        st.setTextFormat(Qt.RichText if two else Qt.PlainText)
-        st.prepare(font=font)
-        if not hasattr(self, "_label_cache") or len(self._label_cache) > 8:
-            self._label_cache = {}
-        self._label_cache[key] = (font, st, self._title_src[0])
-        return font, st
+            parts = [first] + ([rest] if rest else [])
+        statics = []
+        for part in parts:
+            st = QStaticText(part)
+            st.setTextFormat(Qt.PlainText)
+            st.prepare(font=font)
+            statics.append(st)
+        if len(cache) > 8:
+            cache.clear()
+        cache[key] = (font, statics)
+        return font, statics
 
     def _paint_label(self, painter: QPainter, lod: float) -> None:
         """Zoomed out: the title on a dark plate over the node, ~10 px on screen."""
         width = self._rect.width() + 2 * LABEL_SPILL - 8
-        font, st = self._scaled_title(TITLE_MIN_PX / max(lod, 0.05), width, lines=2)
-        sz = st.size()
+        font, lines = self._scaled_title(TITLE_MIN_PX / max(lod, 0.05), width, lines=2)
+        widths = [st.size().width() for st in lines]
+        line_h = lines[0].size().height()
+        w, h = max(widths), line_h * len(lines)
         pad = 3.0 / max(lod, 0.05)
-        x = (self._rect.width() - sz.width()) / 2
-        y = max(0.0, (self._rect.height() - sz.height()) / 2)
-        painter.setPen(Qt.NoPen)
-        painter.setBrush(theme.LABEL_PLATE)
-        painter.drawRoundedRect(QRectF(x - pad, y - pad / 2, sz.width() + 2 * pad, sz.height() + pad), pad, pad)
+        x = (self._rect.width() - w) / 2
+        y = max(0.0, (self._rect.height() - h) / 2)
+        painter.fillRect(QRectF(x - pad, y - pad / 2, w + 2 * pad, h + pad), theme.LABEL_PLATE)
         painter.setFont(font)
         painter.setPen(theme.TEXT)
-        painter.drawStaticText(QPointF(x, y), st)
+        for i, st in enumerate(lines):
+            painter.drawStaticText(QPointF((self._rect.width() - widths[i]) / 2, y + i * line_h), st)
 
     def _paint_far_hint(self, painter: QPainter, lod: float) -> None:
         """Zoomed out: the problem in words under the node, at ~9 px on screen."""
