@@ -17,7 +17,8 @@ import sys
 from pathlib import Path
 from typing import Callable, Mapping
 
-# soname -> the package that ships it, per distribution family
+# soname -> the package that ships it, per distribution family: what Qt's xcb platform
+# plugin (libQt6XcbQpa) and QtGui load, as `objdump -p` lists them for PySide6 6.11/6.12
 XCB_LIBS: dict[str, dict[str, str]] = {
     "libxcb-cursor.so.0": {"debian": "libxcb-cursor0", "fedora": "xcb-util-cursor", "arch": "xcb-util-cursor", "suse": "libxcb-cursor0"},
     "libxcb-icccm.so.4": {"debian": "libxcb-icccm4", "fedora": "xcb-util-wm", "arch": "xcb-util-wm", "suse": "libxcb-icccm4"},
@@ -28,7 +29,15 @@ XCB_LIBS: dict[str, dict[str, str]] = {
     "libxcb-randr.so.0": {"debian": "libxcb-randr0", "fedora": "libxcb", "arch": "libxcb", "suse": "libxcb-randr0"},
     "libxcb-xkb.so.1": {"debian": "libxcb-xkb1", "fedora": "libxcb", "arch": "libxcb", "suse": "libxcb-xkb1"},
     "libxkbcommon-x11.so.0": {"debian": "libxkbcommon-x11-0", "fedora": "libxkbcommon-x11", "arch": "libxkbcommon-x11", "suse": "libxkbcommon-x11-0"},
+    "libxcb-util.so.1": {"debian": "libxcb-util1", "fedora": "xcb-util", "arch": "xcb-util", "suse": "libxcb-util1"},
+    "libxcb-shm.so.0": {"debian": "libxcb-shm0", "fedora": "libxcb", "arch": "libxcb", "suse": "libxcb-shm0"},
+    "libxcb-sync.so.1": {"debian": "libxcb-sync1", "fedora": "libxcb", "arch": "libxcb", "suse": "libxcb-sync1"},
+    "libxcb-xfixes.so.0": {"debian": "libxcb-xfixes0", "fedora": "libxcb", "arch": "libxcb", "suse": "libxcb-xfixes0"},
+    "libxcb-render.so.0": {"debian": "libxcb-render0", "fedora": "libxcb", "arch": "libxcb", "suse": "libxcb-render0"},
+    "libX11-xcb.so.1": {"debian": "libx11-xcb1", "fedora": "libX11-xcb", "arch": "libx11", "suse": "libX11-xcb1"},
     "libEGL.so.1": {"debian": "libegl1", "fedora": "libglvnd-egl", "arch": "libglvnd", "suse": "libEGL1"},
+    "libGL.so.1": {"debian": "libgl1", "fedora": "libglvnd-glx", "arch": "libglvnd", "suse": "libGL1"},
+    "libfontconfig.so.1": {"debian": "libfontconfig1", "fedora": "fontconfig", "arch": "fontconfig", "suse": "libfontconfig1"},
 }
 INSTALLER = {"debian": "sudo apt install", "fedora": "sudo dnf install", "arch": "sudo pacman -S", "suse": "sudo zypper install"}
 HEADLESS_HINT = "or QT_QPA_PLATFORM=offscreen for a run without a window"
@@ -55,6 +64,23 @@ def _loads(soname: str) -> bool:
         return True
     except OSError:
         return False
+
+
+def _plugin_problem() -> str | None:
+    """The loader's complaint about Qt's xcb plugin (a library not in the table), if any."""
+    try:
+        import importlib.util
+
+        spec = importlib.util.find_spec("PySide6")
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        plugin = Path(list(spec.submodule_search_locations)[0]) / "Qt" / "plugins" / "platforms" / "libqxcb.so"
+        if not plugin.exists():
+            return None
+        ctypes.CDLL(str(plugin))
+    except OSError as exc:
+        return str(exc).split(":")[0] if ":" in str(exc) else str(exc)
+    return None
 
 
 def _local_display_exists(display: str) -> bool:
@@ -87,6 +113,10 @@ def display_problem(env: Mapping[str, str] | None = None, platform: str | None =
         packages = " ".join(dict.fromkeys(XCB_LIBS[so][family] for so in missing))
         return (f"orchestra: Qt cannot open a window: missing system libraries for X11 "
                 f"({', '.join(missing)}). Install them: {INSTALLER[family]} {packages} ({HEADLESS_HINT})")
+    unnamed = _plugin_problem()
+    if unnamed:
+        return (f"orchestra: Qt cannot open a window: its X11 plugin cannot load ({unnamed}). Install the "
+                f"package that provides it ({HEADLESS_HINT})")
     if not _local_display_exists(display):
         return (f"orchestra: no X server at DISPLAY={display}. Start it from a desktop session or "
                 f"xvfb-run orchestra ({HEADLESS_HINT})")
