@@ -28,51 +28,22 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from studio.core.userdata.redaction import Redactor
 from studio.core.running import events as ev
 from studio.core.running.events import Event
+from studio.core.running.runstate import NodeView, RunState, fmt_cost, fmt_latency, fmt_tokens
+from studio.core.userdata.redaction import Redactor
 
-
-def fmt_cost(usd: float | None, unknown: int = 0) -> str:
-    if usd is None:
-        return "unknown"
-    text = f"${usd:.6f}" if usd < 0.01 else f"${usd:.4f}"
-    return text + (f" (+{unknown} unpriced)" if unknown else "")
-
-
-def fmt_ms(seconds: float) -> str:
-    return f"{seconds * 1000:.0f} ms" if seconds < 10 else f"{seconds:.1f} s"
-
-
-@dataclass
-class NodeLine:
-    node: str
-    status: str = "queued"
-    running: int = 0
-    instances: int = 0
-    done: int = 0
-    failed: int = 0
-    skipped: int = 0
-    cached: int = 0
-    latency_s: float = 0.0
-    tokens_in: int = 0
-    tokens_out: int = 0
-    cost_usd: float = 0.0
-    cost_unknown: int = 0
-    fanout: tuple[int, int, int] | None = None  # done, failed, total
-    iteration: tuple[int, Any] | None = None
-    stream: str = ""
-    retries: int = 0
-    error: str = ""
+__all__ = ["RunView", "fmt_cost", "fmt_latency", "fmt_tokens"]
 
 
 @dataclass
 class RunView:
+    """The terminal's view of one run: the shared RunState plus what a terminal needs
+    (redaction, streamed text gathered per instance, plain lines or a live table)."""
+
     console: Console
     live_mode: bool
-    lines: dict[str, NodeLine] = field(default_factory=dict)
-    run_cost: float = 0.0
-    started: float = field(default_factory=time.perf_counter)
+    state: RunState = field(default_factory=lambda: RunState(live=True))
     secrets: frozenset[str] = frozenset()
     _live: Live | None = None
     _last_stream_print: dict[str, float] = field(default_factory=dict)
@@ -91,6 +62,11 @@ class RunView:
             self._redactor = Redactor(self.secrets)
         return self._redactor
 
+    @property
+    def lines(self) -> dict[str, NodeView]:
+        """Per node, in the order the run reached them (the shared fold's node views)."""
+        return self.state.nodes
+
     def redaction_set(self) -> frozenset[str]:
         """The keys to hide: those given, plus every key this process has seen so far."""
         return self.redactor.values()
@@ -98,6 +74,10 @@ class RunView:
     def clean(self, text: str) -> str:
         """``text`` with every key this process knows of replaced by [redacted]."""
         return self.redactor.text(text) if text else text
+
+    def cost(self, usd: float | None, unknown: int = 0) -> str:
+        """A cost as every view prints it (an estimate in a mock run)."""
+        return fmt_cost(usd, unknown, estimate=self.state.mock)
 
     def __enter__(self) -> "RunView":
         if self.live_mode:
@@ -113,84 +93,42 @@ class RunView:
             self._live = None
         self._flush_streams(force=True)
 
-    def line(self, node: str) -> NodeLine:
-        ln = self.lines.get(node)
-        if ln is None:
-            ln = self.lines[node] = NodeLine(node)
-        return ln
-
     # -- events ------------------------------------------------------------------
 
     def on_event(self, e: Event) -> None:
+        self.state.feed((e,))
+        self.state.take_dirty()
+        self.state.flashes.clear()
+        self.state.stream_touched.clear()
+        self.state.approvals_opened.clear()
+        self.state.approvals_closed.clear()
         where = "".join(f"{s}[{i}]/" for s, i in e.scope)
-        if e.type == ev.RUN_STARTED:
-            self.started = time.perf_counter()  # the clock shows the run's time, not set-up's
-        elif e.type == ev.NODE_STARTED:
-            ln = self.line(e.node)
-            ln.running += 1
-            ln.instances += 1
-            ln.status = "running"
+        d = e.data
+        if e.type == ev.NODE_STARTED:
             if not self.live_mode and not e.scope:
                 self._print(f"▶ {e.node}")
         elif e.type == ev.NODE_FINISHED:
-            ln = self.line(e.node)
-            d = e.data
-            if d.get("cached"):
-                ln.cached += 1
-                ln.instances += 1
-                ln.status = "cached"
-            else:
-                ln.running = max(0, ln.running - 1)
-                ln.done += 1
-                ln.status = "running" if ln.running else "done"
-                ln.latency_s += d.get("latency_s", 0.0)
-                ln.tokens_in += d.get("tokens_in", 0)
-                ln.tokens_out += d.get("tokens_out", 0)
-                if d.get("cost_usd") is None:
-                    ln.cost_unknown += 1
-                else:
-                    ln.cost_usd += d.get("cost_usd") or 0.0
             self._flush_streams(force=True, node=e.node)
             if not self.live_mode and not e.scope:
-                extra = f", {fmt_cost(d.get('cost_usd'))}" if d.get("cost_usd") or d.get("tokens_in") else ""
-                self._print(f"✓ {e.node} ({'cached' if d.get('cached') else fmt_ms(d.get('latency_s', 0.0))}{extra})")
-        elif e.type == ev.NODE_SKIPPED:
-            ln = self.line(e.node)
-            ln.skipped += 1
-            ln.instances += 1
-            if ln.status == "queued":
-                ln.status = "skipped"
+                extra = f", {self.cost(d.get('cost_usd'))}" if d.get("cost_usd") or d.get("tokens_in") else ""
+                self._print(f"✓ {e.node} ({'cached' if d.get('cached') else fmt_latency(d.get('latency_s', 0.0))}{extra})")
         elif e.type == ev.NODE_FAILED:
-            ln = self.line(e.node)
-            if e.data.get("will_retry"):
-                ln.retries += 1
-                self._print(f"↻ {where}{e.node}: {e.data.get('error')} (attempt {e.data.get('attempt')}, retrying in {e.data.get('retry_in_s')} s)")
+            if d.get("will_retry"):
+                self._print(f"↻ {where}{e.node}: {d.get('error')} (attempt {d.get('attempt')}, retrying in {d.get('retry_in_s')} s)")
             else:
-                ln.running = max(0, ln.running - 1)
-                ln.failed += 1
-                ln.error = str(e.data.get("error", ""))
-                ln.status = "failed (handled)" if e.data.get("handled") else "failed"
-                self._print(f"✗ {where}{e.node}: {ln.error}")
+                self._print(f"✗ {where}{e.node}: {d.get('error', '')}")
         elif e.type == ev.NODE_PROGRESS:
-            ln = self.line(e.node)
-            kind = e.data.get("kind")
-            if kind == "fanout":
-                ln.fanout = (e.data["done"], e.data["failed"], e.data["total"])
-            elif kind == "iteration":
-                ln.iteration = (e.data["iteration"], e.data.get("max_iterations"))
-            elif kind == "token":
-                text = str(e.data.get("text", ""))
-                ln.stream = (ln.stream + text)[-400:]
-                self._pending_stream[f"{where}{e.node}"] = self._pending_stream.get(f"{where}{e.node}", "") + text
+            kind = d.get("kind")
+            if kind == "token":
+                key = f"{where}{e.node}"
+                self._pending_stream[key] = self._pending_stream.get(key, "") + str(d.get("text", ""))
                 self._flush_streams()
-            elif kind == "cost":
-                self.run_cost = e.data.get("run_cost_usd", self.run_cost)
             elif kind == "tool_call":
-                self._print(f"  {where}{e.node} → tool {e.data.get('tool')}({_short(e.data.get('arguments'))})")
+                self._print(f"  {where}{e.node} → tool {d.get('tool')}({_short(d.get('arguments'))})")
         elif e.type == ev.APPROVAL_REQUESTED:
-            self._print(f"? {where}{e.node} asks: {e.data.get('message')}")
+            self._print(f"? {where}{e.node} asks: {d.get('message')}")
         elif e.type == ev.APPROVAL_RESOLVED:
-            self._print(f"  {where}{e.node}: {e.data.get('action')} ({e.data.get('by')})")
+            self._print(f"  {where}{e.node}: {d.get('action')} ({d.get('by')})")
 
     def _print(self, text: str) -> None:
         if self._live is not None:
@@ -213,6 +151,24 @@ class RunView:
 
     # -- rendering -----------------------------------------------------------------
 
+    def _status(self, nv: NodeView) -> str:
+        st = self.state
+        if nv.failed and any(st.instances[(nv.node, sc)].handled for sc in st.scopes_of(nv.node)
+                             if st.instances[(nv.node, sc)].status == "failed"):
+            return "failed (handled)" if nv.status == "failed" else f"{nv.status} ({nv.failed} failed)"
+        if nv.failed and nv.status != "failed":
+            return f"{nv.status} ({nv.failed} failed)"
+        return nv.status
+
+    def _stream_of(self, node: str) -> str:
+        """The newest running instance's streamed text (what 'output so far' shows)."""
+        st = self.state
+        for scope in reversed(st.scopes_of(node)):
+            inst = st.instances[(node, scope)]
+            if inst.status == "running":
+                return inst.text
+        return ""
+
     def render(self) -> Group:
         table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
         table.add_column("node")
@@ -220,21 +176,24 @@ class RunView:
         table.add_column("progress")
         table.add_column("cost", justify="right")
         table.add_column("output so far", overflow="ellipsis", no_wrap=True, max_width=60)
-        for ln in list(self.lines.values()):  # a copy: rich calls this from its refresh thread
-            if ln.status in ("done", "cached", "skipped") and not ln.running:
+        st = self.state
+        for nv in list(st.nodes.values()):  # a copy: rich calls this from its refresh thread
+            if nv.status in ("done", "cached", "skipped") and not nv.running:
                 continue
             prog = ""
-            if ln.fanout:
-                d, f, t = ln.fanout
+            if nv.fanout:
+                d, f, t = nv.fanout
                 prog = f"{d} of {t}" + (f", {f} failed" if f else "")
-            elif ln.iteration:
-                prog = f"iteration {ln.iteration[0]} of ≤ {ln.iteration[1]}"
-            elif ln.running > 1:
-                prog = f"{ln.running} running"
-            table.add_row(ln.node, ln.status, prog, fmt_cost(ln.cost_usd) if ln.cost_usd else "",
-                          self.clean(ln.stream).replace("\n", " ")[-60:])
-        done = sum(1 for ln in list(self.lines.values()) if ln.status in ("done", "cached"))
-        head = Text(f"{time.perf_counter() - self.started:6.1f} s   {done} node(s) done   cost {fmt_cost(self.run_cost) if self.run_cost else '$0'}")
+            elif nv.iteration:
+                prog = f"iteration {nv.iteration[0]} of ≤ {nv.iteration[1]}"
+            elif nv.running > 1:
+                prog = f"{nv.running} running"
+            table.add_row(nv.node, self._status(nv), prog, self.cost(nv.cost_usd) if nv.cost_usd else "",
+                          self.clean(self._stream_of(nv.node)).replace("\n", " ")[-60:])
+        done = sum(1 for nv in list(st.nodes.values()) if nv.status in ("done", "cached"))
+        clock = st.elapsed() if st.started else 0.0
+        head = Text(f"{clock:6.1f} s   {done} node(s) done   cost {self.cost(st.cost_usd, st.cost_unknown)}"
+                    if st.started else "starting…")
         return Group(head, table)
 
     def summary_table(self) -> Table:
@@ -242,15 +201,12 @@ class RunView:
         for col, just in (("node", "left"), ("status", "left"), ("runs", "right"), ("latency", "right"),
                           ("tokens in", "right"), ("tokens out", "right"), ("cost", "right")):
             table.add_column(col, justify=just)  # type: ignore[arg-type]
-        for ln in self.lines.values():
-            runs = ln.instances
-            status = ln.status
-            if ln.failed and ln.status != "failed":
-                status += f" ({ln.failed} failed)"
-            table.add_row(ln.node, status, str(runs), fmt_ms(ln.latency_s) if ln.done else "",
-                          str(ln.tokens_in) if ln.tokens_in else "", str(ln.tokens_out) if ln.tokens_out else "",
-                          fmt_cost(ln.cost_usd if not ln.cost_unknown or ln.cost_usd else None, ln.cost_unknown)
-                          if (ln.tokens_in or ln.cost_usd or ln.cost_unknown) else "")
+        for nv in self.state.nodes.values():
+            runs = nv.instances
+            table.add_row(nv.node, self._status(nv), str(runs), fmt_latency(nv.latency_s) if nv.done else "",
+                          fmt_tokens(nv.tokens_in) if nv.tokens_in else "", fmt_tokens(nv.tokens_out) if nv.tokens_out else "",
+                          self.cost(nv.cost_usd if not nv.cost_unknown or nv.cost_usd else None, nv.cost_unknown)
+                          if (nv.tokens_in or nv.cost_usd or nv.cost_unknown) else "")
         return table
 
 

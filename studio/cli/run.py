@@ -245,8 +245,8 @@ class _Signals:
 
 async def _run(plan, inputs: dict[str, Any], args: argparse.Namespace, signals: _Signals) -> int:
     from studio.core.running.executor import RunOptions, start_run
-    from studio.core.running.trace import trace_problem
-    from studio.cli.live_view import RunView, fmt_cost
+    from studio.core.running.trace import new_trace_path, trace_folder, trace_problem
+    from studio.cli.live_view import RunView
 
     signals.loop = asyncio.get_running_loop()
     signals.target = asyncio.current_task()
@@ -266,7 +266,7 @@ async def _run(plan, inputs: dict[str, Any], args: argparse.Namespace, signals: 
     options = RunOptions(
         inputs=inputs, concurrency=args.concurrency, budget_usd=args.budget, mock=args.mock,
         approval_handler=_approval_handler(args.approve), settings=settings,
-        trace=Path(args.trace) if args.trace else True, secrets=secrets,
+        trace=Path(args.trace) if args.trace else new_trace_path(trace_folder(Path(args.flow))), secrets=secrets,
     )
     view = RunView.create(plain=getattr(args, "plain", False), secrets=secrets)
     if any(spec.paid or spec.kind == "subflow" for spec in plan.nodes.values()):
@@ -326,7 +326,7 @@ async def _run(plan, inputs: dict[str, Any], args: argparse.Namespace, signals: 
             out.print(_printable(view.clean(text)), markup=False, highlight=False)
     out.print(view.summary_table())
     t = result.totals
-    cost = fmt_cost(t["cost_usd"], t.get("cost_unknown_calls", 0))
+    cost = view.cost(t["cost_usd"], t.get("cost_unknown_calls", 0))  # the shared formatter (an estimate when mocked)
     out.print(f"{result.status} in {t['wall_s']:.2f} s · tokens {t['tokens_in']} in / {t['tokens_out']} out · cost {cost}"
               + (f" · budget ${args.budget:g}" if args.budget is not None else ""), highlight=False, soft_wrap=True)
     if lost_trace:

@@ -182,6 +182,17 @@ class _Host:
                 run_id=run_id, approval_handler=self.approval_handler(run_id))
             if isinstance(options.trace, str):
                 options.trace = Path(options.trace)
+            if any(spec.paid or spec.kind == "subflow" for spec in plan.nodes.values()):
+                # the first run may arrive while litellm is still importing (seconds): wait
+                # here, before the run starts, so no node's latency includes the import; the
+                # studio shows "starting…" until the run_started event (issue 14, item 7)
+                from studio.llm import is_loaded, warm_up
+
+                if not is_loaded():
+                    try:
+                        await asyncio.wrap_future(warm_up())
+                    except Exception:  # noqa: BLE001 - the first model call reports it where it belongs
+                        pass
             run = start_run(plan, options)
         except Exception as exc:  # noqa: BLE001 - reported to the studio, the host lives on
             self.send({"t": "error", "run": run_id, "error": f"{type(exc).__name__}: {exc}"})

@@ -42,7 +42,12 @@ def choose_startup_flow(argv: list[str], settings) -> tuple[Path | None, bool]:
 
 
 def run_studio(argv: list[str]) -> int:
-    t0 = time.perf_counter()
+    from .startup_check import display_problem
+
+    problem = display_problem()
+    if problem is not None:  # Qt would abort the interpreter (exit 134) with a cryptic message
+        print(problem, file=sys.stderr)
+        return 3
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -60,11 +65,6 @@ def run_studio(argv: list[str]) -> int:
     window.show()
 
     def after_show() -> None:
-        if os.environ.get("ORCHESTRA_STARTUP_PROBE"):
-            # for tests/bench/bench_canvas.py: time to first window, and litellm stays out
-            print(f"STARTUP {time.time():.6f} {time.perf_counter() - t0:.6f} litellm={'litellm' in sys.modules}", flush=True)
-            app.quit()
-            return
         window.finish_startup()
         open_initial(window, flows, settings)
         # the run host (a child process) imports the executor and litellm while the person
@@ -72,7 +72,33 @@ def run_studio(argv: list[str]) -> int:
         QTimer.singleShot(300, window.runs.worker.prestart)
 
     QTimer.singleShot(0, after_show)
-    return app.exec()
+    code = app.exec()
+    _leave_now(code)
+    return code  # not reached
+
+
+def _leave_now(code: int) -> None:
+    """End the process as soon as the window has closed.
+
+    Everything worth keeping is written by then (layout and settings synced, recovery
+    files dropped, runs cancelled in ``closeEvent``). What may still be going is helper
+    threads importing litellm (the model list, a warm-up) -- several seconds during which
+    the interpreter would wait before exiting, with no window on screen. The run host
+    learns of the end from its closed stdin and exits by itself.
+    """
+    from .run import worker
+
+    hub = worker._hub
+    proc = hub.client.proc if hub is not None else None
+    if proc is not None and proc.stdin is not None:
+        try:
+            proc.stdin.write(b'{"op":"exit"}\n')
+            proc.stdin.close()
+        except OSError:
+            pass
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def open_initial(window, flows: list[str], settings) -> None:

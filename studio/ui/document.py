@@ -6,6 +6,7 @@ crosses files. ``push`` is the single door through which the studio edits a mode
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -31,6 +32,8 @@ class Document(QObject):
         self.stack.cleanChanged.connect(self._on_clean_changed)
         self._unsubscribe = self.model.subscribe(lambda ev: self.edited.emit())
         self.autosave_generation = 0  # bumped by edits, compared by the autosaver
+        # names the runs of a flow that has no file yet (History keys runs by file, then by this)
+        self.doc_id = uuid.uuid4().hex
 
     def _on_clean_changed(self, clean: bool) -> None:
         if isValid(self):  # the stack may report while the document is being destroyed

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from PySide6.QtCore import QObject, QPointF, Signal
+from PySide6.QtCore import QObject, QPointF, QRectF, Signal
 
 from studio.core.document import commands as C
 from studio.core.document.model import Edge
@@ -26,6 +26,7 @@ PASTE_STEP = 30.0
 
 class Editor(QObject):
     status = Signal(str)
+    node_added = Signal(str)  # a node the person just added (the inspector shows its parameters)
 
     def __init__(self, scene: FlowScene, parent: QObject | None = None):
         super().__init__(parent)
@@ -52,27 +53,92 @@ class Editor(QObject):
     # -- nodes and wires -----------------------------------------------------------
 
     def _new_params(self, type_id: str) -> dict | None:
-        """A new node's parameters: the type's defaults, with the default model set."""
-        model = self.default_model() if self.default_model is not None else ""
-        if not model:
-            return None
+        """A new node's parameters: the type's defaults, with the default model set and, for
+        an Input or Output, a name no other node of its kind has (a second Output named
+        "output" would be an error the moment it appears)."""
         try:
             nt = self.model.registry.get(type_id)
             params = nt.default_params()
         except Exception:
             return None
-        if "model" not in params:
-            return None
-        params["model"] = model
-        return params
+        changed = False
+        model = self.default_model() if self.default_model is not None else ""
+        if model and "model" in params:
+            params["model"] = model
+            changed = True
+        if nt.kind in ("input", "output") and isinstance(params.get("name"), str):
+            taken = {str(n.params.get("name") or n.id) for n in self.model if self.model.node_type(n.id).kind == nt.kind}
+            base, k = params["name"] or nt.kind, 1
+            name = base
+            while name in taken:
+                k += 1
+                name = f"{base}_{k}"
+            if name != params["name"]:
+                params["name"] = name
+                changed = True
+        return params if changed else None
 
-    def add_node(self, type_id: str, pos: QPointF, select: bool = True) -> str | None:
+    def free_spot(self, pos: QPointF, size: tuple[float, float] = (210.0, 110.0)) -> QPointF:
+        """``pos``, or the nearest place around it where a new node overlaps no other."""
+        rects = [it.sceneBoundingRect().adjusted(-12, -12, 12, 12) for it in self.scene.nodes.values()]
+        w, h = size
+
+        def free(p: QPointF) -> bool:
+            r = QRectF(p.x(), p.y(), w, h)
+            return not any(r.intersects(o) for o in rects)
+
+        if free(pos):
+            return pos
+        step = 40.0
+        for ring in range(1, 40):  # rings of candidate spots, nearest first; right and down preferred
+            cands = []
+            for i in range(-ring, ring + 1):
+                for dx, dy in ((i, -ring), (i, ring), (-ring, i), (ring, i)):
+                    cands.append((abs(dx) + abs(dy) - 0.1 * (dx > 0) - 0.05 * (dy > 0), dx, dy))
+            for _, dx, dy in sorted(set(cands)):
+                p = QPointF(pos.x() + dx * step, pos.y() + dy * step)
+                if free(p):
+                    return p
+        return pos
+
+    def add_node(self, type_id: str, pos: QPointF, select: bool = True, free_space: bool = False) -> str | None:
+        if free_space:
+            pos = self.free_spot(pos)
         cmd = C.AddNode(type_id, pos.x(), pos.y(), self._new_params(type_id))
         if not self.push(cmd):
             return None
         if select:
             self.scene.select_nodes([cmd.node_id])
+        self.node_added.emit(cmd.node_id)
         return cmd.node_id
+
+    def set_param(self, node_id: str, name: str, value, mergeable: bool = True) -> bool:
+        """Set a parameter; when that renames a port (a prompt's ``{{ topic }}`` becomes
+        ``{{ subject }}``), the wires on the old port follow it in the same undo step."""
+        model = self.model
+        node = model.nodes.get(node_id)
+        if node is None:
+            return False
+        set_cmd = C.SetParam(node_id, name, value, mergeable=mergeable)
+        moves: list[C.Command] = []
+        try:
+            nt = model.node_type(node_id)
+            new_params = dict(node.params)
+            new_params[name] = value
+            before = [p.name for p in nt.input_ports(node.params, model.base_dir)]
+            after = [p.name for p in nt.input_ports(new_params, model.base_dir)]
+        except Exception:  # a half-typed template may not parse: just set the value
+            before = after = []
+        new = [p for p in after if p not in before]
+        # wires left on a port that no longer exists (renamed now, or a few keystrokes ago
+        # while the template was half typed) follow the one port that just appeared
+        dangling = [e for e in model.edges_into(node_id) if e.dst_port not in after] if after else []
+        gone = sorted({e.dst_port for e in dangling})
+        if len(new) == 1 and len(gone) == 1 and not model.edges_into(node_id, new[0]):
+            for e in dangling:
+                moves += [C.Disconnect(*_parts(e)), C.Connect(e.src, e.src_port, node_id, new[0])]
+        text = f"Set {node_id}.{name}" + (f" (wires follow {gone[0]} → {new[0]})" if moves else "")
+        return self.push(_ParamEdit(text, [set_cmd, *moves], ("param", node_id, name) if mergeable else None))
 
     def connect(self, src: str, src_port: str, dst: str, dst_port: str, replacing: Edge | None = None) -> bool:
         edge = Edge(src, src_port, dst, dst_port)
@@ -96,6 +162,7 @@ class Editor(QObject):
     def add_node_wired(self, type_id: str, pos: QPointF, anchor: tuple[str, str, bool]) -> str | None:
         """Add a node and wire it to ``anchor`` (node, port, anchor_is_output) in one step."""
         node_id, port, from_output = anchor
+        pos = self.free_spot(pos)
         add = C.AddNode(type_id, pos.x(), pos.y(), self._new_params(type_id))
         nt = self.model.registry.get(type_id)
         params = add.params or nt.default_params()
@@ -110,6 +177,7 @@ class Editor(QObject):
         if not self.push(C.Macro(f"Add {type_id}", steps)):
             return None
         self.scene.select_nodes([add.node_id])
+        self.node_added.emit(add.node_id)
         return add.node_id
 
     def _port_type(self, node_id: str, port: str, output: bool) -> PortType:
@@ -260,6 +328,30 @@ class Editor(QObject):
 
     def add_note(self, at: QPointF, text: str = "") -> None:
         self.push(C.AddNote(text, at.x(), at.y()))
+
+
+class _ParamEdit(C.Command):
+    """Typing in one parameter field, and the wires that followed a renamed port: one undo
+    step. Keystrokes merge by appending their steps; undo walks all of them back."""
+
+    def __init__(self, text: str, steps: list[C.Command], merge_key):
+        self.text, self.steps, self.merge_key = text, steps, merge_key
+
+    def redo(self, model) -> None:
+        for step in self.steps:
+            step.redo(model)
+
+    def undo(self, model) -> None:
+        for step in reversed(self.steps):
+            step.undo(model)
+
+    def merge(self, other: C.Command) -> bool:
+        if isinstance(other, _ParamEdit) and self.merge_key is not None and other.merge_key == self.merge_key:
+            self.steps.extend(other.steps)
+            if "wires follow" in other.text:
+                self.text = other.text
+            return True
+        return False
 
 
 class _Deferred(C.Command):

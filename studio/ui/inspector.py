@@ -21,8 +21,9 @@ from shiboken6 import isValid
 from studio.core.document import commands as C
 from studio.core.document.model import ModelEvent
 from studio.core.catalogue.nodetype import Param
+from shiboken6 import isValid as shiboken_valid
 
-from . import theme
+from . import param_rules, theme
 from .model_catalog import catalog
 from .prompt_editor import PromptEditor
 from .undo_adapter import MergingItemUpdate
@@ -130,6 +131,8 @@ class Inspector(QWidget):
             self._form_widget.deleteLater()
         self._form_widget = None
         self._fields = {}
+        self._boxes: dict[str, QWidget] = {}
+        self._advanced_heading = None
         self._values: dict[str, Callable[[], Any]] = {}
 
     def _build(self) -> None:
@@ -194,7 +197,9 @@ class Inspector(QWidget):
             if not group:
                 continue
             if label:
-                v.addWidget(_heading(label, small=True))
+                self._advanced_heading = _heading(label, small=True)
+                self._advanced_names = [p.name for p in group]
+                v.addWidget(self._advanced_heading)
             for p in group:
                 self._add_param(v, p)
 
@@ -213,6 +218,14 @@ class Inspector(QWidget):
             edit.setText(self._target[1])
 
     def _add_param(self, v: QVBoxLayout, p: Param) -> None:
+        # one box per parameter, so a parameter that does not apply in the node's mode hides whole
+        box = QWidget()
+        box.setObjectName(f"paramBox_{p.name}")
+        outer, v = v, QVBoxLayout(box)
+        v.setContentsMargins(0, 0, 0, 0)
+        v.setSpacing(4)
+        outer.addWidget(box)
+        self._boxes[p.name] = box
         label = QLabel(p.display_label)
         label.setObjectName("paramLabel")
         if p.description:
@@ -237,7 +250,12 @@ class Inspector(QWidget):
         node = self.editor.model.nodes.get(self._target[1])
         if node is None or node.params.get(name, object()) == value:
             return
-        self._push(C.SetParam(self._target[1], name, value, mergeable=mergeable))
+        self._updating = True
+        try:
+            self.editor.set_param(self._target[1], name, value, mergeable=mergeable)
+        finally:
+            self._updating = False
+        self._sync_values(skip_focused=True)
 
     def _editor_for(self, p: Param) -> tuple[QWidget, Callable[[Any], None]]:
         kind = p.kind
@@ -281,7 +299,19 @@ class Inspector(QWidget):
             edit.textEdited.connect(lambda t: self._set(p.name, t))
             comp.activated.connect(lambda t: self._set(p.name, t))
             return edit, lambda val: _set_line(edit, "" if val is None else str(val))
-        if kind in ("json", "cases", "list"):
+        if kind == "cases":
+            from .cases_editor import CasesEditor
+
+            cases = CasesEditor()
+            cases.changed.connect(lambda value: not self._updating and self._set(p.name, value, mergeable=False))
+
+            def show_cases(val: Any) -> None:
+                node = self.editor.model.nodes.get(self._target[1]) if self._target else None
+                cases.set_mode(str(node.params.get("mode", "expression")) if node is not None else "expression")
+                cases.set_value(val)
+
+            return cases, show_cases
+        if kind in ("json", "list"):
             ed = PromptEditor(code=True)
             ed.highlighter.setDocument(None)
             ed.setMinimumHeight(70)
@@ -409,6 +439,13 @@ class Inspector(QWidget):
                     why = dict(self.editor.model.resolution(node.id).problems).get(name)
                     field.error.setText(why or "")
                     field.error.setVisible(bool(why))
+            if node is not None:
+                gone = param_rules.hidden(node.type, node.params)
+                for name, box in self._boxes.items():
+                    box.setVisible(name not in gone)
+                heading = getattr(self, "_advanced_heading", None)
+                if heading is not None and shiboken_valid(heading):
+                    heading.setVisible(any(n not in gone for n in self._advanced_names))
         finally:
             self._updating = False
 

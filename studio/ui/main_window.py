@@ -37,6 +37,18 @@ from .sharing import SharingController
 from .tests_panel import FlowTestRunner, TestsPanel
 from .validation_runner import ValidationRunner
 
+class _ClickLabel(QLabel):
+    """A status-bar label that opens something when clicked (the problem count)."""
+
+    def __init__(self, on_click):
+        super().__init__("")
+        self._on_click = on_click
+        self.setCursor(Qt.PointingHandCursor)
+
+    def mousePressEvent(self, event) -> None:
+        self._on_click()
+
+
 FILE_FILTER = "Orchestra flows (*.flow.json);;JSON files (*.json);;All files (*)"
 MAX_RECENT = 10
 
@@ -85,13 +97,19 @@ class MainWindow(QMainWindow):
         self.run_dock = self._dock("Run", "runDock", self.run_panel, Qt.BottomDockWidgetArea)
         self.history_dock = self._dock("History", "historyDock", self.history_panel, Qt.BottomDockWidgetArea)
         self.tests_dock = self._dock("Tests", "testsDock", self.tests_panel, Qt.BottomDockWidgetArea)
-        self.splitDockWidget(self.problems_dock, self.history_dock, Qt.Horizontal)
+        # the canvas gets most of the window: the four bottom panels share one tabbed strip,
+        # the side panels are narrow; every panel can be hidden (View menu, remembered)
         self.tabifyDockWidget(self.problems_dock, self.run_dock)
         self.tabifyDockWidget(self.run_dock, self.tests_dock)
+        self.tabifyDockWidget(self.tests_dock, self.history_dock)
         self.problems_dock.raise_()  # Problems first; a run brings the Run tab forward
-        self.resizeDocks([self.palette_dock, self.inspector_dock], [220, 340], Qt.Horizontal)
-        self.resizeDocks([self.problems_dock, self.history_dock], [800, 380], Qt.Horizontal)
-        self.resizeDocks([self.problems_dock], [190], Qt.Vertical)
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [190, 320], Qt.Horizontal)
+        self.resizeDocks([self.problems_dock], [180], Qt.Vertical)
+        # the strip opens when it has something to say (a run, a refusal, tests, a click on
+        # the problem count); until then the canvas has the height. Hidden or shown, the
+        # choice is kept with the window's layout.
+        for dock in self._bottom_docks():
+            dock.hide()
         self.runs = RunController(self, self.settings, self)
         self.sharing = SharingController(self, self.notices, self)
         self.tests = FlowTestRunner(self, self.tests_panel, self)
@@ -100,12 +118,14 @@ class MainWindow(QMainWindow):
         self.validation = ValidationRunner(self)
         self.validation.finished.connect(self._show_problems)
         self.problems.node_activated.connect(self.reveal_node)
-        self.palette.activated.connect(lambda t: self.editor.add_node(t, self.view.mapToScene(self.view.viewport().rect().center())))
+        self.palette.activated.connect(self._add_from_palette)
         self.scene.selectionChanged.connect(self.inspector.refresh_selection)
+        self.editor.node_added.connect(self._node_added)
         self.editor.status.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
 
         self.zoom_label = QLabel("100%")
-        self.problem_label = QLabel("")
+        self.problem_label = _ClickLabel(lambda: self.show_panel(self.problems_dock))
+        self.problem_label.setToolTip("Show the Problems panel")
         self.statusBar().addPermanentWidget(self.problem_label)
         self.statusBar().addPermanentWidget(self.zoom_label)
         self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
@@ -173,6 +193,9 @@ class MainWindow(QMainWindow):
         undo.setShortcut(QKeySequence.Undo)
         redo = self.undo_group.createRedoAction(self, "&Redo")
         redo.setShortcut(QKeySequence.Redo)
+        # Ctrl+Y as well as the platform's redo (Ctrl+Shift+Z here): both are in people's fingers
+        keys = [*QKeySequence.keyBindings(QKeySequence.Redo), QKeySequence("Ctrl+Y"), QKeySequence("Ctrl+Shift+Z")]
+        redo.setShortcuts(list({k.toString(): k for k in keys if not k.isEmpty()}.values()))
         e.addAction(undo)
         e.addAction(redo)
         self.undo_action, self.redo_action = undo, redo
@@ -181,6 +204,7 @@ class MainWindow(QMainWindow):
         self._act(e, "&Copy", self.editor.copy, QKeySequence.Copy, "copy")
         self._act(e, "&Paste", self._paste, QKeySequence.Paste, "paste")
         self._act(e, "&Duplicate", self.editor.duplicate, "Ctrl+D", "duplicate")
+        self._act(e, "De&lete", self.editor.delete_selection, QKeySequence.Delete, "delete")
         self._act(e, "Select &All", self.editor.select_all, QKeySequence.SelectAll, "selectAll")
         for a in e.actions():
             a.setShortcutContext(Qt.WidgetWithChildrenShortcut)
@@ -190,6 +214,14 @@ class MainWindow(QMainWindow):
         self._act(v, "&Fit to View", self.view.fit, "F")
         self._act(v, "Zoom &In", lambda: self.view.set_zoom(1.25), QKeySequence.ZoomIn)
         self._act(v, "Zoom &Out", lambda: self.view.set_zoom(0.8), QKeySequence.ZoomOut)
+        self._act(v, "Actual &Size (100%)", lambda: self.view.set_zoom(1.0 / self.view.zoom()), "Ctrl+0")
+        v.addSeparator()
+        self.minimap_action = self._act(v, "&Minimap", lambda: self.set_minimap(self.minimap_action.isChecked()),
+                                        "Ctrl+Shift+M", "minimapAction")
+        self.minimap_action.setCheckable(True)
+        self.set_minimap(self.settings.value("view/minimap", True, type=bool))
+        self._act(v, "Show or Hide &Side Panels", self.toggle_side_panels, "Ctrl+Shift+B", "toggleSidePanels")
+        self._act(v, "Show or Hide &Bottom Panels", self.toggle_bottom_panels, "Ctrl+J", "toggleBottomPanels")
         v.addSeparator()
         for dock in (self.palette_dock, self.inspector_dock, self.problems_dock, self.run_dock, self.tests_dock,
                      self.history_dock):
@@ -208,7 +240,7 @@ class MainWindow(QMainWindow):
         self._act(r, "&Settings…", self.open_settings, "Ctrl+,", "settingsAction")
 
         a = mb.addMenu("&Arrange")
-        self._act(a, "&Auto-layout", self.editor.auto_layout, "Ctrl+L")
+        self._act(a, "&Auto-layout", self.auto_layout, "Ctrl+L")
         a.addSeparator()
         for mode, label in (("left", "Align &Left"), ("right", "Align &Right"), ("top", "Align &Top"),
                             ("bottom", "Align &Bottom"), ("hcenter", "Align Centres &Horizontally"),
@@ -220,14 +252,108 @@ class MainWindow(QMainWindow):
         self._act(a, "Group in &Frame", lambda: self.editor.add_frame(self._canvas_center()), "Ctrl+G")
         self._act(a, "Add &Note", lambda: self.editor.add_note(self._canvas_center()))
 
+        h = mb.addMenu("&Help")
+        self._act(h, "&Keyboard Shortcuts", self.show_shortcuts, QKeySequence.HelpContents, "shortcutsAction")
+        self._act(h, "&About Orchestra Studio", self.show_about, None, "aboutAction")
+
+    # -- view and help -------------------------------------------------------------------
+
+    def set_minimap(self, on: bool) -> None:
+        self.minimap_action.setChecked(on)
+        self.view.minimap.setVisible(on)
+        self.view.minimap.place()
+        self.settings.setValue("view/minimap", on)
+
+    def _side_docks(self):
+        return [self.palette_dock, self.inspector_dock]
+
+    def _bottom_docks(self):
+        return [self.problems_dock, self.run_dock, self.tests_dock, self.history_dock]
+
+    def toggle_side_panels(self) -> None:
+        show = not any(d.isVisible() for d in self._side_docks())
+        for d in self._side_docks():
+            d.setVisible(show)
+
+    def show_panel(self, dock) -> None:
+        """Bring a panel forward, opening the strip it lives in when it was hidden."""
+        if dock in self._bottom_docks() and not dock.isVisible():
+            for d in self._bottom_docks():
+                d.show()
+        dock.show()
+        dock.raise_()
+
+    def toggle_bottom_panels(self) -> None:
+        show = not any(d.isVisible() for d in self._bottom_docks())
+        for d in self._bottom_docks():
+            d.setVisible(show)
+        if show:
+            self.problems_dock.raise_()
+
+    def shortcut_list(self) -> list[tuple[str, str]]:
+        """(keys, what) for every menu action with a shortcut, plus the canvas's own keys."""
+        out = []
+        for top in self.menuBar().actions():
+            m = top.menu()
+            if m is None:
+                continue
+            for a in m.actions():
+                keys = ", ".join(k.toString(QKeySequence.NativeText) for k in a.shortcuts())
+                if keys and a.text():
+                    out.append((keys, f"{top.text().replace('&', '')} → {a.text().replace('&', '')}"))
+        out += [("Tab", "Canvas → quick-add a node (type to search, Enter adds)"),
+                ("Double-click", "Canvas → quick-add at that spot"),
+                ("Drag from a port", "Wire it; drop on empty canvas to add a matching node"),
+                ("Drag a wire's end", "Move it to another port, or drop it on empty canvas to remove it"),
+                ("Space + drag, middle drag", "Pan"), ("Wheel", "Zoom"),
+                ("Delete, Backspace", "Delete the selection"), ("Esc", "Cancel the wire being dragged")]
+        return out
+
+    def show_shortcuts(self) -> None:
+        from html import escape
+
+        from PySide6.QtWidgets import QMessageBox
+
+        rows = "".join(f"<tr><td><b>{escape(k)}</b></td><td>&nbsp;&nbsp;{escape(w)}</td></tr>" for k, w in self.shortcut_list())
+        box = QMessageBox(QMessageBox.Information, "Keyboard shortcuts", f"<table>{rows}</table>", QMessageBox.Close, self)
+        box.setObjectName("shortcutsDialog")
+        box.setModal(False)
+        box.show()
+        self._shortcuts_box = box
+
+    def show_about(self) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
+        QMessageBox.about(self, "About Orchestra Studio",
+                          "Orchestra Studio: build, run and share AI flows.<br>Help → Keyboard Shortcuts lists every key.")
+
+    def auto_layout(self) -> None:
+        """Auto-layout, then fit: the nodes move, and the view follows them."""
+        self.editor.auto_layout()
+        self.view.fit(selection_only=len(self.scene.selected_node_ids()) >= 2)
+
+    def _add_from_palette(self, type_id: str) -> None:
+        """Palette Enter/double-click: near the selection or the view's centre, in free space."""
+        sel = self.scene.selected_node_ids()
+        if sel:
+            r = self.scene.nodes[sel[-1]].sceneBoundingRect()
+            near = QPointF(r.right() + 60, r.top())
+        else:
+            near = self.view.mapToScene(self.view.viewport().rect().center())
+        self.editor.add_node(type_id, near, free_space=True)
+
+    def _node_added(self, node_id: str) -> None:
+        """A new node shows its Parameters (its Last run tab would be empty)."""
+        self.inspector_tabs.setCurrentWidget(self.inspector)
+        self.inspector_dock.show()
+
     def _serve_flow(self) -> None:
         from studio.ui.serve_dialog import open_serve_dialog
 
         open_serve_dialog(self)
 
     def _run_tests(self) -> None:
-        self.tests_dock.show()
-        self.tests_dock.raise_()
+        self.show_panel(self.tests_dock)
         self.tests.run_tests()
 
     def _paste(self) -> None:

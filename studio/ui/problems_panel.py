@@ -1,4 +1,4 @@
-"""The Problems list: severity, where and what; a click selects and centres the node."""
+"""The Problems list: severity, where, what and what to do; a click selects and centres the node."""
 
 from __future__ import annotations
 
@@ -21,9 +21,10 @@ class ProblemsPanel(QWidget):
         self.setObjectName("problems")
         self.tree = QTreeWidget(self)
         self.tree.setRootIsDecorated(False)
-        self.tree.setHeaderLabels(["", "Where", "Problem"])
+        self.tree.setHeaderLabels(["", "Where", "Problem", "What to do"])
         self.tree.setColumnWidth(0, 28)
         self.tree.setColumnWidth(1, 190)
+        self.tree.setColumnWidth(2, 420)
         self.tree.setUniformRowHeights(True)
         self.tree.setAlternatingRowColors(True)
         layout = QVBoxLayout(self)
@@ -45,11 +46,12 @@ class ProblemsPanel(QWidget):
             where = p.node or "flow"
             if p.port:
                 where += f".{p.port}"
-            item = QTreeWidgetItem(["", where, p.message])
+            # the hint is a column of its own: in a tooltip nobody found it
+            item = QTreeWidgetItem(["", where, p.message, p.hint or ""])
             item.setIcon(0, self._icons.get(p.severity, self._icons["warning"]))
             item.setData(0, NODE_ROLE, p.node)
             tip = f"{p.severity}: {p.message} [{p.code}]" + (f"\nhint: {p.hint}" if p.hint else "")
-            for col in range(3):
+            for col in range(4):
                 item.setToolTip(col, tip)
             items.append(item)
         self.tree.addTopLevelItems(items)

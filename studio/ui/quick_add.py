@@ -41,8 +41,13 @@ class QuickAdd(QFrame):
         self.list.itemActivated.connect(self._choose)
         self.list.itemClicked.connect(self._choose)
 
-    def popup(self, global_pos: QPoint, types: list[str] | None = None) -> None:
+    def popup(self, global_pos: QPoint, types: list[str] | None = None, preferred: list[str] | None = None) -> None:
+        """``types``: the only types offered (a dropped wire); ``preferred``: offered first
+        (Tab with a node selected: what fits its outputs), the rest after them."""
         self._types = types if types is not None else [t.type_id for t in self.registry.types()]
+        if preferred:
+            first = [t for t in preferred if t in self._types]
+            self._types = first + [t for t in self._types if t not in first]
         self.edit.clear()
         self._refresh("")
         self.move(global_pos)

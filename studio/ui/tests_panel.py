@@ -26,6 +26,8 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
+from studio.core.running.runstate import fmt_cost
+
 from . import theme
 from .loop_thread import LoopThread
 
@@ -129,7 +131,7 @@ class TestsPanel(QWidget):
     def set_mode(self, mock: bool) -> None:
         self._mock = mock
         if mock:
-            self.mode.setText("Mock: LLM nodes give their mock responses (no key, no cost)")
+            self.mode.setText("Mock: LLM nodes give their mock responses (no key, nothing paid; costs shown are estimates)")
             self.mode.setStyleSheet(f"color: {theme.TEXT_DIM.name()}")
         else:
             self.mode.setText("Live: Mock is off on the Run toolbar, so cases call the models (this costs money)")
@@ -202,7 +204,7 @@ class TestsPanel(QWidget):
             item.setExpanded(True)
         tip = "outputs:\n" + "\n".join(f"  {k} = {v!r}"[:300] for k, v in result.outputs.items()) if result.outputs else "no outputs"
         if result.cost_usd:
-            tip += f"\ncost: ${result.cost_usd:.6f}" + (" (mock: an estimate, nothing was paid)" if self._mock else "")
+            tip += f"\ncost: {fmt_cost(result.cost_usd, estimate=self._mock)}" + (" (mock: nothing was paid)" if self._mock else "")
         item.setToolTip(1, tip)
         self._summarize()
 
@@ -329,7 +331,7 @@ class FlowTestRunner(QObject):
         try:
             plan = compile_plan(self.model)
         except FlowInvalid as exc:
-            self.window.problems_dock.raise_()
+            self.window.show_panel(self.window.problems_dock)
             return self._refuse(f"{exc}. See the Problems panel.")
         why = sharing.confirm_trust()
         if why:

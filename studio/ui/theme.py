@@ -29,6 +29,7 @@ TEXT = QColor("#e6e8eb")
 TEXT_DIM = QColor("#9aa3ad")
 ERROR = QColor("#e5484d")
 WARNING = QColor("#f5a524")
+LABEL_PLATE = QColor(16, 18, 22, 210)  # behind a zoomed-out node title
 
 # run states (canvas outlines, status chips, the Last run tab)
 RUN_COLORS = {

@@ -56,8 +56,9 @@ def test_run_prints_outputs_and_per_node_table(greet, data_env):
     assert r.returncode == 0, r.stderr
     assert "Hello, Ada!" in r.stdout + r.stderr
     assert "Per node" in r.stdout + r.stderr
-    traces = list((Path(data_env["ORCHESTRA_DATA_DIR"]) / "traces" / "cli-test").glob("*.jsonl"))
-    assert len(traces) == 1
+    # keyed by the flow's file, like the studio's History of that file
+    traces = list((Path(data_env["ORCHESTRA_DATA_DIR"]) / "traces" / "files").glob("*/*.jsonl"))
+    assert len(traces) == 1 and traces[0].parent.name.startswith(greet.name.removesuffix(".flow.json").replace("_", "-"))
 
 
 def test_run_json_document(greet, data_env, tmp_path):

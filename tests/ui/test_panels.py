@@ -84,6 +84,9 @@ def test_click_on_problem_selects_and_centres_node(qtbot, window):
     window.view.fit(selection_only=False)
     window.view.set_zoom(2.0)
     window.validation.run_now()
+    # the bottom strip starts hidden (issue 14): the problem count in the status bar opens it
+    QTest.mouseClick(window.problem_label, Qt.LeftButton)
+    assert window.problems_dock.isVisible()
     tree = window.problems.tree
     rows = [tree.topLevelItem(i) for i in range(tree.topLevelItemCount())]
     target = next(r for r in rows if r.text(1).startswith("answer"))

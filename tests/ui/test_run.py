@@ -176,7 +176,8 @@ def test_fanout_counts_failures_and_instances(qtbot, window, loopback):
     window.scene.select_nodes(["research"])
     picker = window.last_run.picker
     assert picker.count() == 4 and picker.isVisibleTo(window.last_run)
-    assert picker.itemText(1) == "item 1 of each"
+    # counted from 1 as people count (issue 14, item 8): the second item reads "item 2"
+    assert [picker.itemText(i) for i in range(4)] == [f"item {n} of each" for n in (1, 2, 3, 4)]
     window.last_run.pick((("each", 1),))
     assert "no beta today" in window.last_run.error.text()
     window.last_run.pick((("each", 2),))

@@ -2,8 +2,9 @@
 
 PNGs go to the test's tmp folder, and also to $ORCHESTRA_SCREENSHOT_DIR when set
 (``ORCHESTRA_SCREENSHOT_DIR=build/screenshots pytest tests/ui/test_screenshots.py``).
-The assertions only check that something real was drawn: the canvas is not blank and
-the node colours appear where the nodes are.
+The assertions read the saved image: how many nodes were rendered (their category colour
+where each node is), and whether each rendered node's title was drawn (text-coloured
+pixels inside it) at the zoom the screenshot was taken at.
 """
 
 from __future__ import annotations
@@ -29,6 +30,41 @@ def _save(window, tmp_path: Path, name: str) -> Path:
     for p in paths:
         assert image.save(str(p)), p
     return paths[0]
+
+
+def _near(c: QColor, target: QColor, tol: int = 40) -> bool:
+    return abs(c.red() - target.red()) + abs(c.green() - target.green()) + abs(c.blue() - target.blue()) < tol
+
+
+def rendered_nodes(window, path: Path) -> tuple[list[str], list[str]]:
+    """(nodes whose category colour shows where they are, of those the ones with a title
+    drawn in them) -- read from the saved screenshot, not from the scene."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QImage
+
+    img = QImage(str(path))
+    offset = window.view.viewport().mapTo(window, QPoint(0, 0))
+    vp = window.view.viewport().rect().translated(offset)
+    drawn, titled = [], []
+    for nid, item in window.scene.nodes.items():
+        r = window.view.mapFromScene(item.pos() + item.rect().topLeft())
+        r2 = window.view.mapFromScene(item.pos() + item.rect().bottomRight())
+        x0, y0, x1, y1 = r.x() + offset.x(), r.y() + offset.y(), r2.x() + offset.x(), r2.y() + offset.y()
+        if not (vp.contains(x0, y0) and vp.contains(x1, y1)):
+            continue
+        colour, text = 0, 0
+        for y in range(y0, y1):
+            for x in range(x0, x1):
+                c = img.pixelColor(x, y)
+                if _near(c, item.color, 12):
+                    colour += 1
+                elif _near(c, theme.TEXT, 60):
+                    text += 1
+        if colour >= 8:
+            drawn.append(nid)
+            if text >= 20:
+                titled.append(nid)
+    return drawn, titled
 
 
 def _patterns_flow(window) -> None:
@@ -74,6 +110,8 @@ def test_screenshot_hello_example(qtbot, window, hello, tmp_path):
 
     img = QImage(str(path))
     assert img.width() >= 1200
+    drawn, titled = rendered_nodes(window, path)
+    assert sorted(drawn) == sorted(window.scene.nodes) and titled == drawn
     # the Greeting node's header colour is on screen where the node is
     item = window.scene.nodes["greeting"]
     p = window.view.mapFromScene(item.pos() + item.rect().topLeft() + (item.rect().topRight() - item.rect().topLeft()) * 0.5)
@@ -87,7 +125,9 @@ def test_screenshot_patterns_with_problems(qtbot, window, tmp_path):
     window.validation.run_now()
     window.scene.select_nodes(["polish"])
     qtbot.wait(50)
-    _save(window, tmp_path, "studio_patterns_fit.png")
+    fit = _save(window, tmp_path, "studio_patterns_fit.png")
+    drawn, titled = rendered_nodes(window, fit)
+    assert len(drawn) == len(window.scene.nodes) == 10 and titled == drawn
     window.view.set_zoom(0.75 / window.view.zoom())
     window.view.center_on_node("polish")
     qtbot.wait(50)
@@ -188,3 +228,84 @@ def test_screenshot_example_project_after_a_mock_run(qtbot, window, tmp_path):
     assert path.stat().st_size > 20000
     fanouts = [n for n in window.document.model if n.type == "fanout"]
     assert fanouts and " of " in (window.scene.nodes[fanouts[0].id].run.progress or "")
+
+
+# -- issue 14: what a first-time user sees ---------------------------------------------
+
+def _open_copy(window, tmp_path, name):
+    import shutil
+
+    from conftest import PROJECTS
+
+    target = tmp_path / name
+    shutil.copy(PROJECTS / name, target)
+    assert window.open_file(target)
+
+
+def test_screenshot_first_start(qtbot, window, settings, tmp_path):
+    """The first start: the example, fitted, every node titled, canvas the biggest part."""
+    from studio.ui import app
+
+    app.open_initial(window, [], settings)
+    qtbot.wait(50)
+    path = _save(window, tmp_path, "14_first_start.png")
+    drawn, titled = rendered_nodes(window, path)
+    assert len(drawn) == len(window.scene.nodes) == 13 and titled == drawn
+    assert window.view.width() * window.view.height() > 0.5 * window.width() * window.height()
+
+
+def test_screenshot_fit_support_router_and_research_report(qtbot, window, tmp_path):
+    for name, count in (("support_router.flow.json", 13), ("research_report.flow.json", 10)):
+        _open_copy(window, tmp_path, name)
+        window.view.setFocus()
+        from PySide6.QtCore import Qt
+        from PySide6.QtTest import QTest
+
+        QTest.keyClick(window.view, Qt.Key_F)  # Fit, as a person presses it
+        qtbot.wait(50)
+        path = _save(window, tmp_path, f"14_fit_{name.split('.')[0]}.png")
+        drawn, titled = rendered_nodes(window, path)
+        assert len(drawn) == count and titled == drawn, (name, window.view.zoom(), drawn, titled)
+
+
+def test_screenshot_minimap(qtbot, window, tmp_path):
+    _open_copy(window, tmp_path, "research_report.flow.json")
+    window.view.set_zoom(0.9 / window.view.zoom())
+    window.view.center_on_node("research")
+    qtbot.wait(50)
+    path = _save(window, tmp_path, "14_minimap.png")
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QImage
+
+    mm = window.view.minimap
+    assert mm.isVisible()
+    img = QImage(str(path))
+    corner = mm.mapTo(window, QPoint(0, 0))
+    colours = {img.pixelColor(corner.x() + x, corner.y() + y).name() for x in range(mm.width()) for y in range(mm.height())}
+    # the nodes' category colours are in the minimap
+    assert {it.color.name() for it in window.scene.nodes.values()} & colours
+
+
+def test_screenshot_failed_node_last_run_shows_inputs(qtbot, window, tmp_path, loopback):
+    import json
+    import time as _time
+
+    import run_flows
+    from test_run import _mock_off, _run
+
+    run_flows.chain(window)
+    _mock_off(qtbot, window)
+    prices = Path(os.environ["ORCHESTRA_CONFIG_DIR"]) / "pricing.json"
+    prices.write_text(json.dumps({"openai/*": {"input_per_1m": 100.0, "output_per_1m": 200.0}}))
+    os.utime(prices, (_time.time() + 5, _time.time() + 5))
+    window.run_toolbar.budget.setValue(0.0001)
+    state = _run(qtbot, window)
+    assert state.status == "budget_exceeded"
+    window.scene.select_nodes(["headline"])
+    window.inspector_tabs.setCurrentWidget(window.last_run)
+    window.view.fit(selection_only=False)
+    qtbot.wait(100)
+    path = _save(window, tmp_path, "14_failed_node_inputs.png")
+    assert state.instance("summarize").outputs["text"] in window.last_run.inputs.toPlainText()
+    drawn, titled = rendered_nodes(window, path)
+    assert len(drawn) == 4 and titled == drawn

@@ -264,6 +264,7 @@ def test_tests_panel_refuses_a_flow_with_missing_types(qtbot, window, tmp_path):
     doc["tests"] = [{"name": "translates", "inputs": {}, "expect": [{"output": "result", "contains": "mer"}]}]
     path.write_text(json.dumps(doc))
     assert window.open_file(path)
+    window.show_panel(window.tests_dock)  # the bottom strip starts hidden (issue 14): open the Tests tab
     qtbot.mouseClick(window.tests_panel.run_button, Qt.LeftButton)
     assert not window.tests.running
     assert "not installed" in window.tests_panel.message.text() and window.tests_panel.message.isVisible()
@@ -271,5 +272,6 @@ def test_tests_panel_refuses_a_flow_with_missing_types(qtbot, window, tmp_path):
 
 def test_flow_without_cases_says_how_to_add_them(qtbot, window, tmp_path):
     assert window.open_file(sharing_flows.with_subflow(tmp_path / "p"))
+    window.show_panel(window.tests_dock)  # the bottom strip starts hidden (issue 14): open the Tests tab
     panel = window.tests_panel
     assert panel.empty.isVisible() and not panel.tree.isVisible() and not panel.run_button.isEnabled()

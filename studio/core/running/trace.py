@@ -21,8 +21,10 @@ What survives what (the promises the CLI and the studio lean on):
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import re
 import stat
 import threading
 import time
@@ -42,11 +44,44 @@ log = logging.getLogger("studio.trace")
 _problems: dict[str, str] = {}
 
 
-def default_trace_path(flow_name: str, run_id: str) -> Path:
+def _traces_root() -> Path:
+    from studio.core.userdata.paths import data_dir
+
+    return data_dir() / "traces"
+
+
+def trace_folder(flow_path: Path | str | None = None, document_id: str | None = None, flow_name: str = "") -> Path:
+    """Where the runs of one flow live: keyed by its file, not by its name.
+
+    Every new flow is "Untitled flow", and two files may share a name; keyed by name,
+    their runs mixed. A saved flow is keyed by its resolved path (readable stem plus a
+    short hash); an unsaved one by a stable document id; only with neither does the
+    name decide (the executor's default folder).
+    """
+    root = _traces_root()
+    if flow_path is not None:
+        p = Path(flow_path).expanduser().resolve()
+        stem = p.name[: -len(".flow.json")] if p.name.endswith(".flow.json") else p.stem
+        slug = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")[:40] or "flow"
+        digest = hashlib.sha1(str(p).encode("utf-8")).hexdigest()[:10]
+        return root / "files" / f"{slug}-{digest}"
+    if document_id:
+        return root / "unsaved" / re.sub(r"[^a-zA-Z0-9_-]+", "-", document_id)[:64]
     from studio.core.userdata.paths import traces_dir
 
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return traces_dir(flow_name) / f"{stamp}-{run_id}.jsonl"
+    return traces_dir(flow_name or "")
+
+
+def new_trace_path(folder: Path, run_id: str | None = None) -> Path:
+    """A fresh trace file name in ``folder`` (time first, so names sort by start)."""
+    import uuid
+
+    return Path(folder) / f"{time.strftime('%Y%m%d-%H%M%S')}-{run_id or uuid.uuid4().hex[:12]}.jsonl"
+
+
+def default_trace_path(flow_name: str, run_id: str) -> Path:
+    """Where a run that names no trace file writes one: the folder of the flow's name."""
+    return new_trace_path(trace_folder(flow_name=flow_name), run_id)
 
 
 def trace_problem(path: Path | str | None) -> str | None:

@@ -99,14 +99,28 @@ class NoteItem(_BoxItem):
         painter.setPen(QPen(theme.NODE_SELECTED, 2) if self.isSelected() else Qt.NoPen)
         painter.setBrush(self._color)
         painter.drawRoundedRect(self._rect, 4, 4)
-        if option.levelOfDetailFromTransform(painter.worldTransform()) < 0.3:
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        if lod < 0.15:
             return
+        # zoomed out, the text keeps ~9.5 px on screen: the note's start stays readable (the
+        # whole text is in the tooltip) instead of shrinking into grey lines
+        text = self.item.text or "Double-click to write a note"
+        if self.toolTip() != text:
+            self.setToolTip(text)
         f = QFont()
-        f.setPixelSize(12)
+        f.setPixelSize(max(12, int(9.5 / lod)))
         painter.setFont(f)
         painter.setPen(QColor("#f4ecd0"))
-        painter.drawText(self._rect.adjusted(8, 6, -8, -6), Qt.TextWordWrap | Qt.AlignTop | Qt.AlignLeft,
-                         self.item.text or "Double-click to write a note")
+        box = self._rect.adjusted(8, 6, -8, -6)
+        if f.pixelSize() > 12:
+            from PySide6.QtGui import QFontMetricsF
+
+            fm = QFontMetricsF(f)
+            lines = max(1, int(box.height() // fm.lineSpacing()))
+            box.setHeight(lines * fm.lineSpacing())
+        painter.setClipRect(self._rect)
+        painter.drawText(box, Qt.TextWordWrap | Qt.AlignTop | Qt.AlignLeft, text)
+        painter.setClipping(False)
         _grip(painter, self._rect, QColor(self._color).lighter(150))
 
 

@@ -2,8 +2,14 @@
 
 Kept cheap because a flow may hold thousands: geometry, paths and QStaticTexts are
 built once in ``rebuild`` (when the node's parameters or title change) and ``paint``
-only replays them; below a zoom level of about 0.45 the node is drawn as two filled
-rectangles (the text would be unreadable anyway). The item never edits the model --
+only replays them.
+
+Readable at every zoom a person uses: text is sized in *screen* pixels once the node is
+small on screen. Down to ``LOD_DETAIL`` the node is drawn in full and its title grows so
+it never reads smaller than about 10 px; below that, ports and summary are dropped and
+the title is drawn large (two lines at most, allowed a little past the node's sides, on
+a dark plate) so a fitted flow of any size still says what each box is. A problem shows
+as a one-line hint under the node, not only in a tooltip. The item never edits the model --
 the view turns gestures into core commands and the scene moves the item when the
 model says so.
 """
@@ -30,8 +36,10 @@ SUMMARY = 20.0
 ROW = 20.0
 PORT_R = 5.0
 RADIUS = 6.0
-LOD_DETAIL = 0.45
+LOD_DETAIL = 0.55
 BADGE_H = 16.0
+TITLE_MIN_PX = 10.5  # the smallest on-screen size a title is drawn at
+LABEL_SPILL = 70.0  # how far (scene units, each side) a zoomed-out title may pass the node's edges
 
 
 class RunLook:
@@ -98,7 +106,8 @@ class NodeItem(QGraphicsItem):
         self.run: RunLook | None = None  # the live or replayed run's state of this node (never the model's)
         self.phase = 0.0  # animation phase while running
         self.setFlags(QGraphicsItem.ItemIsSelectable)
-        self.setAcceptHoverEvents(False)
+        self.setAcceptHoverEvents(True)  # port tooltips follow the cursor
+        self._hint_st = None
         self.rebuild(node_type, inputs, outputs)
         self.setPos(node.x, node.y)
 
@@ -120,6 +129,7 @@ class NodeItem(QGraphicsItem):
         self.color = theme.category_color(self.category)
         w = float(node.width or WIDTH)
         inputs, outputs = list(inputs), list(outputs)
+        self._in_ports, self._out_ports = inputs, outputs
         try:
             summary = node_type.summary(node.params)
         except Exception:  # a plugin's summary must never break drawing
@@ -133,8 +143,9 @@ class NodeItem(QGraphicsItem):
         if node.height and not node.collapsed:
             h = max(h, float(node.height))
         self._rect = QRectF(0, 0, w, h)
-        # room below for the run badge (latency, tokens, cost) and above for progress
-        self._bounds = self._rect.adjusted(-PORT_R - 4, -22, PORT_R + 4, BADGE_H + 4)
+        # room below for the run badge (latency, tokens, cost) and the problem hint, above for
+        # progress, and at the sides for a zoomed-out title that passes the node's edges
+        self._set_bounds()
         self._body, self._header = _paths(w, h)
 
         self._title_src = (node.title or node_type.title or node.type, w - 40)
@@ -181,6 +192,22 @@ class NodeItem(QGraphicsItem):
         local = spot.pos if spot is not None else QPointF(self._rect.width() if output else 0, HEADER / 2)
         return self.pos() + local
 
+    def port_tooltip(self, spot: "PortSpot") -> str:
+        """"prompt · text input (required)" and the port's description, for hovering."""
+        ports = {(False, p.name): p for p in self._in_ports} | {(True, p.name): p for p in self._out_ports}
+        port = ports.get((spot.output, spot.name))
+        kind = "output" if spot.output else ("input (required)" if spot.required else "input (optional)")
+        text = f"{spot.name} · {spot.type} {kind}"
+        desc = getattr(port, "description", "") if port is not None else ""
+        return f"{text}\n{desc}" if desc else text
+
+    def hoverMoveEvent(self, event) -> None:
+        spot = self.port_at(event.pos(), 8.0)
+        tip = self.port_tooltip(spot) if spot is not None else self._node_tooltip
+        if self.toolTip() != tip:
+            self.setToolTip(tip)
+        super().hoverMoveEvent(event)
+
     def port_type(self, output: bool, name: str) -> str:
         spot = self.ports.get((output, name))
         return spot.type if spot is not None else "any"
@@ -212,19 +239,41 @@ class NodeItem(QGraphicsItem):
         self._update_badge()
         self.update()
 
+    def _set_bounds(self) -> None:
+        # below: the run badge and the problem hint (drawn large when zoomed out)
+        below = 84.0 if self.problems else 2 * BADGE_H + 6
+        self._bounds = self._rect.adjusted(-LABEL_SPILL, -22, LABEL_SPILL, below)
+
     def _update_badge(self) -> None:
+        self._hint_st = None
+        if hasattr(self, "_rect"):
+            self.prepareGeometryChange()
+            self._set_bounds()
         if not self.problems:
             self._badge = None
-            self.setToolTip(self.node_type.description or "")
+            self._node_tooltip = self.node_type.description or ""
+            self.setToolTip(self._node_tooltip)
             return
         errors = sum(1 for p in self.problems if getattr(p, "severity", "error") == "error")
         color = theme.ERROR if errors else theme.WARNING
         _, small_font = fonts()
         self._badge = (color, _static(str(len(self.problems)), 40, small_font))
-        lines = [f"{getattr(p, 'severity', 'error')}: {p.message}" for p in self.problems[:12]]
+        lines = [f"{getattr(p, 'severity', 'error')}: {p.message}" + (f" ({p.hint})" if getattr(p, "hint", "") else "")
+                 for p in self.problems[:12]]
         if len(self.problems) > 12:
             lines.append(f"... and {len(self.problems) - 12} more")
-        self.setToolTip("\n".join(lines))
+        self._node_tooltip = "\n".join(lines)
+        self.setToolTip(self._node_tooltip)
+
+    def problem_hint(self) -> str:
+        """The line shown under the node: the first (worst) problem and what to do about it."""
+        if not self.problems:
+            return ""
+        worst = sorted(self.problems, key=lambda p: getattr(p, "severity", "error") != "error")[0]
+        hint = getattr(worst, "hint", "") or ""
+        text = f"⚠ {worst.message}" + (f" — {hint}" if hint else "")
+        more = len(self.problems) - 1
+        return text + (f" (+{more} more)" if more else "")
 
     # -- painting ----------------------------------------------------------------
 
@@ -242,7 +291,7 @@ class NodeItem(QGraphicsItem):
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         selected = self.isSelected()
         if lod < LOD_DETAIL:
-            # overview: two rectangles, no text, no antialiasing (thousands stay fast)
+            # zoomed out: two rectangles and the title, large, no ports (thousands stay fast)
             painter.fillRect(self._rect, theme.NODE_BODY)
             painter.fillRect(QRectF(0, 0, self._rect.width(), HEADER), self.color)
             if run is not None:
@@ -253,6 +302,9 @@ class NodeItem(QGraphicsItem):
                 painter.setPen(_SELECTED_THIN)
                 painter.setBrush(Qt.NoBrush)
                 painter.drawRect(self._rect)
+            self._paint_label(painter, lod)
+            if self._badge is not None:
+                self._paint_far_hint(painter, lod)
             return
         painter.setPen(Qt.NoPen)
         painter.setBrush(theme.NODE_BODY)
@@ -267,9 +319,16 @@ class NodeItem(QGraphicsItem):
         if not self._texts_ready:
             self._prepare_texts()
         title_font, small_font = fonts()
-        painter.setFont(title_font)
-        painter.setPen(theme.TEXT)
-        painter.drawStaticText(QPointF(9, 6), self._title)
+        if lod * 12 < TITLE_MIN_PX:
+            # the header title grows as the view zooms out, so it reads at ~10 px on screen
+            font, (st,) = self._scaled_title(TITLE_MIN_PX / lod, self._rect.width() - 40, lines=1)
+            painter.setFont(font)
+            painter.setPen(theme.TEXT)
+            painter.drawStaticText(QPointF(7, (HEADER - st.size().height()) / 2), st)
+        else:
+            painter.setFont(title_font)
+            painter.setPen(theme.TEXT)
+            painter.drawStaticText(QPointF(9, 6), self._title)
         painter.setFont(small_font)
         if self._summary is not None:
             painter.setPen(theme.TEXT_DIM)
@@ -296,6 +355,7 @@ class NodeItem(QGraphicsItem):
         if run is not None:
             self._paint_run_texts(painter, run)
         if self._badge is not None:
+            self._paint_hint(painter, run is not None)
             color, text = self._badge
             c = QPointF(self._rect.width() - 4, 0)
             painter.setPen(QPen(theme.NODE_BORDER, 1))
@@ -305,6 +365,92 @@ class NodeItem(QGraphicsItem):
             sz = text.size()
             painter.drawStaticText(QPointF(c.x() - sz.width() / 2, c.y() - sz.height() / 2), text)
 
+
+    def title_screen_px(self, zoom: float) -> float:
+        """How tall the title reads on screen at ``zoom`` (0 when it is not drawn)."""
+        if self.flags() & QGraphicsItem.ItemHasNoContents:
+            return 0.0  # the scene's batched overview draws no text
+        if zoom < LOD_DETAIL or zoom * 12 < TITLE_MIN_PX:
+            return max(12.0, round(TITLE_MIN_PX / max(zoom, 0.05) / 2) * 2) * zoom
+        return 12.0 * zoom
+
+    def _scaled_title(self, px: float, width: float, lines: int) -> tuple[QFont, list[QStaticText]]:
+        """The title at ``px`` scene pixels, wrapped to ``lines`` within ``width``: one
+        plain QStaticText per line (cached per size step, so a zoom gesture prepares a
+        handful of texts, not one per frame)."""
+        px = max(12.0, round(px / 2) * 2)
+        key = (px, round(width), lines, self._title_src[0])
+        cache = self.__dict__.setdefault("_label_cache", {})
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+        font = QFont(fonts()[0])
+        font.setPixelSize(int(px))
+        text = self._title_src[0]
+        fm = QFontMetricsF(font)
+        if lines <= 1 or fm.horizontalAdvance(text) <= width:
+            parts = [fm.elidedText(text, Qt.ElideRight, width)]
+        else:  # two lines: break at the last space that fits, elide the rest
+            words, first = text.split(), ""
+            while words and fm.horizontalAdvance((first + " " + words[0]).strip()) <= width:
+                first = (first + " " + words.pop(0)).strip()
+            if not first:  # one long word
+                first = fm.elidedText(text, Qt.ElideRight, width)
+                words = []
+            rest = fm.elidedText(" ".join(words), Qt.ElideRight, width)
+            parts = [first] + ([rest] if rest else [])
+        statics = []
+        for part in parts:
+            st = QStaticText(part)
+            st.setTextFormat(Qt.PlainText)
+            st.prepare(font=font)
+            statics.append(st)
+        if len(cache) > 8:
+            cache.clear()
+        cache[key] = (font, statics)
+        return font, statics
+
+    def _paint_label(self, painter: QPainter, lod: float) -> None:
+        """Zoomed out: the title on a dark plate over the node, ~10 px on screen."""
+        width = self._rect.width() + 2 * LABEL_SPILL - 8
+        font, lines = self._scaled_title(TITLE_MIN_PX / max(lod, 0.05), width, lines=2)
+        widths = [st.size().width() for st in lines]
+        line_h = lines[0].size().height()
+        w, h = max(widths), line_h * len(lines)
+        pad = 3.0 / max(lod, 0.05)
+        x = (self._rect.width() - w) / 2
+        y = max(0.0, (self._rect.height() - h) / 2)
+        painter.fillRect(QRectF(x - pad, y - pad / 2, w + 2 * pad, h + pad), theme.LABEL_PLATE)
+        painter.setFont(font)
+        painter.setPen(theme.TEXT)
+        for i, st in enumerate(lines):
+            painter.drawStaticText(QPointF((self._rect.width() - widths[i]) / 2, y + i * line_h), st)
+
+    def _paint_far_hint(self, painter: QPainter, lod: float) -> None:
+        """Zoomed out: the problem in words under the node, at ~9 px on screen."""
+        font = QFont(fonts()[1])
+        font.setPixelSize(max(11, int(9.5 / max(lod, 0.05))))
+        key = (font.pixelSize(), self.problem_hint())
+        cached = getattr(self, "_far_hint", None)
+        if cached is None or cached[0] != key:
+            width = 2 * self._rect.width() + LABEL_SPILL  # neighbours sit to the right, rarely below
+            text = QFontMetricsF(font).elidedText(key[1], Qt.ElideRight, width)
+            st = QStaticText(text)
+            st.setTextFormat(Qt.PlainText)
+            st.prepare(font=font)
+            self._far_hint = cached = (key, st)
+        painter.setFont(font)
+        painter.setPen(self._badge[0])
+        painter.drawStaticText(QPointF(0, self._rect.height() + 2 / max(lod, 0.05)), cached[1])
+
+    def _paint_hint(self, painter: QPainter, below_badge: bool) -> None:
+        """The first problem, in words, under the node (the badge alone says only "2")."""
+        if self._hint_st is None:
+            _, small = fonts()
+            self._hint_st = _static(self.problem_hint(), self._rect.width() + LABEL_SPILL, small)
+        color = self._badge[0] if self._badge is not None else theme.WARNING
+        painter.setPen(color)
+        painter.drawStaticText(QPointF(2, self._rect.height() + (BADGE_H + 5 if below_badge else 4)), self._hint_st)
 
     # -- run overlay ---------------------------------------------------------------
 

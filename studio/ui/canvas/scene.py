@@ -60,6 +60,7 @@ class FlowScene(QGraphicsScene):
 
     def _rebuild(self) -> None:
         self.clearSelection()
+        self._lit.clear()  # lit wires of the old items: they are about to be deleted
         self.clear()
         self.nodes.clear()
         self.wires.clear()

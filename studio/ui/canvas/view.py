@@ -28,8 +28,13 @@ from .wire_item import DragWireItem, WireItem
 
 NODE_MIME = "application/x-orchestra-node-type"
 MIN_ZOOM, MAX_ZOOM = 0.02, 4.0
-OVERVIEW_ZOOM = 0.2  # below this, the scene paints nodes and wires in batches
+OVERVIEW_ZOOM = 0.15  # below this, the scene paints nodes and wires in batches (no titles)
+READABLE_ZOOM = 0.3  # opening a flow never lands below this: titles read comfortably
+FIT_MAX_ZOOM = 1.0  # a small flow opens at 100%, not blown up
 DRAG_THRESHOLD = 3
+# a wire is picked up (and may be dropped off, which disconnects it) only once the press
+# has travelled this far: a click, even a slightly shaky one, never edits a connection
+WIRE_DRAG_THRESHOLD = 8
 
 
 class FlowView(QGraphicsView):
@@ -56,10 +61,18 @@ class FlowView(QGraphicsView):
         self._pan: QPoint | None = None
         self._space = False
         self._wire: dict | None = None
+        self._wire_press: dict | None = None  # a press on a port or a wire end, not yet a drag
         self._move: dict | None = None
         self._resize: dict | None = None
         self._quick_add = None
         self._last_mouse_scene = QPointF(0, 0)
+        from .minimap import Minimap
+
+        self.minimap = Minimap(self)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.minimap.place()
 
     # -- navigation ---------------------------------------------------------------
 
@@ -97,19 +110,26 @@ class FlowView(QGraphicsView):
             rect = scene.content_rect()
         if rect.isNull():
             rect = QRectF(-200, -150, 400, 300)
-        rect = rect.adjusted(-40, -40, 40, 40)
+        # room for the run badges and problem hints under the nodes
+        rect = rect.adjusted(-40, -50, 40, 60)
         self.fitInView(rect, Qt.KeepAspectRatio)
-        if self.zoom() > 1.5:
-            self.scale(1.5 / self.zoom(), 1.5 / self.zoom())
+        if self.zoom() > FIT_MAX_ZOOM:
+            self.scale(FIT_MAX_ZOOM / self.zoom(), FIT_MAX_ZOOM / self.zoom())
+        if self.minimap.isVisible():
+            # and for the minimap in the bottom-right corner: nothing fitted hides under it
+            rect = rect.adjusted(0, 0, 0, (self.minimap.height() + 16) / self.zoom())
+            self.fitInView(rect, Qt.KeepAspectRatio)
+            if self.zoom() > FIT_MAX_ZOOM:
+                self.scale(FIT_MAX_ZOOM / self.zoom(), FIT_MAX_ZOOM / self.zoom())
         self.centerOn(rect.center())
         self._zoomed()
 
-    def fit_readable(self, min_zoom: float = 0.6) -> None:
-        """Fit the flow, but never below a zoom where node text is readable.
+    def fit_readable(self, min_zoom: float = READABLE_ZOOM) -> None:
+        """Fit the flow, but never below a zoom where node titles read comfortably.
 
-        A wide flow would otherwise open as unlabelled boxes (below ~0.45 nodes are drawn
-        without text); then the flow's start (its left, where people begin reading) is
-        shown at ``min_zoom`` and F fits the whole of it.
+        Titles are drawn at ~10 px on screen down to about 20% (see node_item), so most
+        flows open whole; a very large one opens at ``min_zoom`` showing its start (its
+        left, where people begin reading), and F fits the whole of it.
         """
         self.fit(selection_only=False)
         if self.zoom() >= min_zoom:
@@ -183,7 +203,7 @@ class FlowView(QGraphicsView):
             return
         node_item, spot = self._port_at(pos)
         if spot is not None:
-            self._start_wire(node_item, spot, event)
+            self._wire_press = {"press": pos, "node_item": node_item, "spot": spot, "replacing": None, "wire": None}
             return
         item = self._item_at(pos)
         if isinstance(item, (FrameItem, NoteItem)) and item.grip_at(item.mapFromScene(self.mapToScene(pos))):
@@ -193,7 +213,8 @@ class FlowView(QGraphicsView):
             a, b = item.end_points()
             sp = self.mapToScene(pos)
             if QLineF(sp, b).length() < 24 / max(self.zoom(), 0.2):  # grabbed near its input end
-                self._start_wire(item.src, item.src.ports.get((True, item.edge.src_port)), event, replacing=item.edge)
+                self._wire_press = {"press": pos, "node_item": item.src, "spot": item.src.ports.get((True, item.edge.src_port)),
+                                    "replacing": item.edge, "wire": item}
                 return
         super().mousePressEvent(event)  # selection (Ctrl toggles) or rubber band
         if isinstance(item, (NodeItem, FrameItem, NoteItem)) and item.isSelected():
@@ -226,6 +247,12 @@ class FlowView(QGraphicsView):
             self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - delta.x())
             self.verticalScrollBar().setValue(self.verticalScrollBar().value() - delta.y())
             return
+        if self._wire_press is not None:
+            wp = self._wire_press
+            if (pos - wp["press"]).manhattanLength() < WIRE_DRAG_THRESHOLD:
+                return
+            self._wire_press = None
+            self._start_wire(wp["node_item"], wp["spot"], event, replacing=wp["replacing"])
         if self._wire is not None:
             self._wire["item"].set_end(sp)
             return
@@ -254,6 +281,17 @@ class FlowView(QGraphicsView):
         if self._pan is not None and event.button() in (Qt.MiddleButton, Qt.LeftButton):
             self._pan = None
             self.viewport().setCursor(Qt.OpenHandCursor if self._space else Qt.ArrowCursor)
+            return
+        if self._wire_press is not None and event.button() == Qt.LeftButton:
+            # a click on a port or near a wire's end: select, never disconnect
+            wp, self._wire_press = self._wire_press, None
+            scene = self.editor.scene
+            if not event.modifiers() & Qt.ControlModifier:
+                scene.clearSelection()
+            if wp["wire"] is not None:
+                wp["wire"].setSelected(True)
+            else:
+                wp["node_item"].setSelected(True)
             return
         if self._wire is not None and event.button() == Qt.LeftButton:
             self._finish_wire(pos)
@@ -391,12 +429,22 @@ class FlowView(QGraphicsView):
         if self._quick_add is None:
             self._quick_add = QuickAdd(self.editor.model.registry, self)
         types = self.editor.compatible_types(anchor) if anchor is not None else None
+        preferred = None
+        sel = self.editor.scene.selected_node_ids()
+        if anchor is None and len(sel) == 1:
+            # Tab with one node selected: the types that can take one of its outputs come first
+            node_id = sel[0]
+            preferred = []
+            for port in self.editor.model.output_ports(node_id):
+                for t in self.editor.compatible_types((node_id, port, True)):
+                    if t not in preferred:
+                        preferred.append(t)
         self._quick_add.chosen_callback = lambda type_id: self._quick_added(type_id, scene_pos, anchor)
-        self._quick_add.popup(self.viewport().mapToGlobal(pos), types)
+        self._quick_add.popup(self.viewport().mapToGlobal(pos), types, preferred)
 
     def _quick_added(self, type_id: str, scene_pos: QPointF, anchor) -> None:
         if anchor is None:
-            self.editor.add_node(type_id, scene_pos)
+            self.editor.add_node(type_id, scene_pos, free_space=True)
             return
         _, _, from_output = anchor
         pos = scene_pos if from_output else QPointF(scene_pos.x() - 210, scene_pos.y())

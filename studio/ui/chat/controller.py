@@ -24,7 +24,7 @@ from studio.core.document.interface import DEFAULT_SESSION, ChatInterface, chat_
 from studio.core.running import events as ev
 
 from .. import theme
-from ..run.state import fmt_cost
+from studio.core.running.runstate import fmt_cost
 from .panel import ChatPanel, meta_html
 
 
@@ -344,7 +344,7 @@ class ChatController(QObject):
         unknown = state.cost_unknown
         cost = state.cost_usd if state.cost_usd or not unknown else None
         self._turn_no += 1
-        meta = meta_html(self._turn_no, state.tokens_in, state.tokens_out, fmt_cost(cost, unknown), state.run_id)
+        meta = meta_html(self._turn_no, state.tokens_in, state.tokens_out, fmt_cost(cost, unknown, estimate=state.mock), state.run_id)
         bubble.set_meta(meta)
         if not self.iface.has_memory and state.status == "succeeded":
             key = (self.iface.flow_key, self.session)
@@ -383,8 +383,8 @@ class ChatController(QObject):
             self.runs.open_history(match)
             reveal()
 
-        name = self.model.name
-        self.runs.background.submit(lambda: list_runs(name), found)
+        folder = self.runs.trace_folder()  # the runs of this flow's file, as History lists them
+        self.runs.background.submit(lambda: list_runs(folder), found)
 
 
 def install_chat(window) -> ChatController:
@@ -404,4 +404,5 @@ def install_chat(window) -> ChatController:
         if action.text().replace("&", "") == "View" and action.menu() is not None:
             action.menu().addAction(toggle)
     dock.hide()  # opened from View → Chat (or when a chat flow is opened, by the person)
+    window.resizeDocks([window.inspector_dock], [320], Qt.Horizontal)  # the canvas gets the chat's share back
     return chat

@@ -31,13 +31,13 @@ from PySide6.QtWidgets import QLabel
 from studio.core.document import flowfile
 from studio.core.running.executor import RunOptions
 from studio.core.running.plan import FlowInvalid, compile_plan, missing_inputs
+from studio.core.running.runstate import RunState, fmt_cost, fmt_latency, fmt_tokens, new_trace_path, trace_folder
 
 from .. import theme
 from ..background import Background
 from ..canvas.node_item import RunLook
 from .approval_dialog import ApprovalDialog
 from .history import list_runs, load_run
-from .state import RunState, fmt_cost, fmt_latency, fmt_tokens
 from .worker import RunWorker
 
 MODEL_PARAMS = ("model",)
@@ -96,6 +96,8 @@ class RunController(QObject):
         self.history.back_requested.connect(self.show_latest)
         self.last_run.compare_requested.connect(self._compare)
         self.scene.selectionChanged.connect(self._selection_changed)
+        self.last_run.edges_into = lambda node: [tuple(e) for e in self.model.edges_into(node)] \
+            if node in self.model.nodes else []
 
     # -- the document -------------------------------------------------------------------
 
@@ -143,8 +145,12 @@ class RunController(QObject):
     def _models_used(self) -> list[tuple[str, str, str]]:
         """(model, node, node's api_base) for every model a node of the flow would call."""
         out = []
+        from ..param_rules import applies
+
         for nid, node in self.model.nodes.items():
             p = node.params
+            if not applies(node.type, "model", p):
+                continue  # a Branch in expression mode calls no model: no key needed
             model = p.get("model")
             if not isinstance(model, str) or not model.strip():
                 continue
@@ -235,7 +241,7 @@ class RunController(QObject):
     def _not_run(self, why: str) -> bool:
         self.panel.show_state(None, f"<span style='color:{theme.ERROR.name()}'>Not run: {escape(why)}</span>")
         self.window.statusBar().showMessage(f"Not run: {why}", 8000)
-        self.window.run_dock.raise_()
+        self.window.show_panel(self.window.run_dock)
         return False
 
     def run(self, pinned: dict[str, dict[str, Any]] | None = None, note: str = "",
@@ -255,7 +261,7 @@ class RunController(QObject):
             self.panel.show_state(None, f"<span style='color:{theme.ERROR.name()}'>Not run: {exc}. "
                                         "See the Problems panel.</span>")
             self.window.statusBar().showMessage(f"Not run: {exc}", 8000)
-            self.window.problems_dock.raise_()
+            self.window.show_panel(self.window.problems_dock)
             return False
         if inputs is None:
             self.panel.inputs.set_inputs(self._input_specs())  # current even inside the edit debounce
@@ -266,7 +272,7 @@ class RunController(QObject):
         if missing or problems:
             why = "; ".join(problems + ([f"the flow needs input(s): {', '.join(missing)}"] if missing else []))
             self.panel.show_state(None, f"<span style='color:{theme.ERROR.name()}'>Not run: {why}</span>")
-            self.window.run_dock.raise_()
+            self.window.show_panel(self.window.run_dock)
             return False
         why = sharing.confirm_trust() if sharing is not None else None
         if why:  # the flow's own code, in a folder the person did not trust: nothing runs
@@ -285,7 +291,7 @@ class RunController(QObject):
         budget = self.toolbar.budget_usd()
         options = RunOptions(inputs=inputs, concurrency=self.toolbar.concurrency.value(), budget_usd=budget,
                              mock=self.toolbar.mock_action.isChecked(), pinned=dict(pinned or {}), settings=settings,
-                             trace=True, secrets=secrets)
+                             trace=new_trace_path(self.trace_folder()), secrets=secrets)
         self._close_dialogs()
         self._structure(model)
         state = RunState(plan.nodes.keys(), live=True, budget_usd=budget)
@@ -308,7 +314,7 @@ class RunController(QObject):
         self._tick.start()
         self._update_status()
         self.window.inspector_tabs.setCurrentWidget(self.last_run)
-        self.window.run_dock.raise_()
+        self.window.show_panel(self.window.run_dock)
         self.run_started.emit()
         return True
 
@@ -322,7 +328,7 @@ class RunController(QObject):
     def run_from(self, node_id: str) -> bool:
         source = self.latest or self.state
         if source is None:
-            runs = list_runs(self.model.name)
+            runs = list_runs(self.trace_folder())
             if runs:
                 source = load_run(runs[0].path)
         if source is None:
@@ -486,7 +492,8 @@ class RunController(QObject):
             progress = "waiting for approval"
         bits = []
         n = nv.instances
-        if n and status not in ("queued", "skipped") and fan is None and nv.iteration is None:
+        if n and status not in ("queued", "skipped") and fan is None and nv.iteration is None \
+                and (nv.done or nv.cached or nv.latency_s):  # a node that failed before it started took no time
             bits.append(fmt_latency(nv.latency_s / n) + (" avg" if n > 1 else ""))
         elif fan is not None or nv.iteration is not None:
             if nv.latency_s:
@@ -494,7 +501,8 @@ class RunController(QObject):
         if nv.tokens_in or nv.tokens_out:
             bits.append(f"{fmt_tokens(nv.tokens_in + nv.tokens_out)} tok")
         if nv.tokens_in or nv.tokens_out or nv.cost_usd or nv.cost_unknown:
-            bits.append(fmt_cost(nv.cost_usd if nv.cost_usd or not nv.cost_unknown else None, nv.cost_unknown))
+            bits.append(fmt_cost(nv.cost_usd if nv.cost_usd or not nv.cost_unknown else None, nv.cost_unknown,
+                                 estimate=state.mock))
         if nv.cached and not nv.done:
             bits.append("cached")
         if nv.retries:
@@ -509,13 +517,19 @@ class RunController(QObject):
             self.status_label.setText("")
             return
         done, total = state.nodes_done()
-        cost = fmt_cost(state.cost_usd, state.cost_unknown)
+        cost = fmt_cost(state.cost_usd, state.cost_unknown, estimate=state.mock)
         budget = state.budget_usd
         over = budget is not None and state.cost_usd >= budget
         cost_text = f"{cost} of ${budget:g}" if budget is not None else cost
         verb = {"running": "Running", "succeeded": "Finished", "failed": "Failed", "cancelled": "Stopped",
                 "budget_exceeded": "Budget spent", "incomplete": "Incomplete"}.get(state.status, state.status)
         prefix = "History: " if not state.live else ""
+        if state.live and not state.started and not state.ended:
+            # the run host may still be loading litellm: no node is pending yet, no clock runs
+            self.status_label.setText(f"Starting… · {total} nodes · preparing the run")
+            if state is self.latest:
+                self.panel.show_state(state, getattr(self, "_note", ""))
+            return
         text = (f"{prefix}{verb} · {fmt_latency(state.elapsed())} · {done}/{total} nodes · "
                 f"{fmt_tokens(state.tokens_in + state.tokens_out)} tokens · "
                 f"<span style='color:{theme.ERROR.name() if over else theme.TEXT.name()}'>{cost_text}</span>")
@@ -526,14 +540,19 @@ class RunController(QObject):
 
     # -- history ------------------------------------------------------------------------
 
+    def trace_folder(self) -> Path:
+        """This flow's runs: keyed by its file (an unsaved flow by its document id)."""
+        doc = self.window.document
+        return trace_folder(doc.path, doc.doc_id, self.model.name)
+
     def refresh_history(self) -> None:
-        name = self.model.name
+        folder = self.trace_folder()
 
         def done(runs) -> None:
             self.history.set_runs(runs, self.viewing)
             self.last_run.set_runs(runs)
 
-        self.background.submit(lambda: list_runs(name), done)
+        self.background.submit(lambda: list_runs(folder), done)
 
     def open_history(self, info) -> None:
         if info is None:

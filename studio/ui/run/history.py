@@ -1,18 +1,13 @@
-"""Run history: the runs of this flow, read from their JSON-lines traces.
+"""Run history: the runs of this flow file, read from their JSON-lines traces.
 
-Every run writes a trace (DESIGN §3), so the history needs no database: the list reads
-only the first line (run started: id, mock, budget) and the last (the end event with
-status and totals) of each file, which stays fast however large the traces grow.
-Opening a run reads the whole trace in a background thread and replays its events into
-a RunState -- states and values appear on the canvas and nothing runs, no request goes out.
+Every run writes a trace (DESIGN §3), so the history needs no database. Which runs belong
+to the open flow, how a trace is summarised and how it is replayed into a RunState is the
+headless run state's business (``studio.core.running.runstate``); this module only lists
+them. Opening a run shows its states and values on the canvas and nothing runs.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,100 +15,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout,
                                QWidget)
 
-from studio.core.running.events import read_trace
-from studio.core.userdata.paths import traces_dir
-
-from .state import RunState, fmt_cost, fmt_latency
-
-MAX_LISTED = 200
-
-
-@dataclass
-class TraceInfo:
-    path: Path
-    started: float  # epoch seconds
-    run_id: str
-    status: str  # succeeded, failed, budget_exceeded, cancelled, incomplete
-    cost_usd: float | None
-    wall_s: float | None
-    mock: bool
-    error: str | None
-
-    @property
-    def when(self) -> str:
-        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.started))
-
-    def label(self) -> str:
-        return f"{self.when} · {self.status} · {fmt_cost(self.cost_usd)}{' · mock' if self.mock else ''}"
-
-
-def _last_line(path: Path) -> bytes:
-    with open(path, "rb") as fh:
-        fh.seek(0, os.SEEK_END)
-        size = fh.tell()
-        chunk = 65536
-        start = max(0, size - chunk)
-        fh.seek(start)
-        data = fh.read()
-        while start > 0 and data.rstrip(b"\n").count(b"\n") == 0:  # one huge last line
-            start = max(0, start - chunk)
-            fh.seek(start)
-            data = fh.read()
-    lines = data.rstrip(b"\n").split(b"\n")
-    return lines[-1] if lines else b""
-
-
-def trace_info(path: Path) -> TraceInfo | None:
-    try:
-        with open(path, "rb") as fh:
-            first = fh.readline()
-        last = _last_line(path)
-        head = json.loads(first) if first.strip() else {}
-        tail = json.loads(last) if last.strip() else {}
-    except (OSError, ValueError):
-        return None
-    hd = head.get("data", {}) if head.get("type") == "run_started" else {}
-    status = "incomplete"
-    cost = wall = None
-    error = None
-    if tail.get("type") in ("run_finished", "run_failed", "run_cancelled"):
-        td = tail.get("data", {})
-        status = {"run_finished": "succeeded", "run_cancelled": "cancelled"}.get(tail["type"]) or td.get("status") or "failed"
-        totals = td.get("totals") or {}
-        cost, wall, error = totals.get("cost_usd"), totals.get("wall_s"), td.get("error")
-    try:
-        started = path.stat().st_mtime - (wall or 0.0)
-    except OSError:
-        started = 0.0
-    run_id = hd.get("run_id") or path.stem.rsplit("-", 1)[-1]
-    return TraceInfo(path, started, run_id, status, cost, wall, bool(hd.get("mock")), error)
-
-
-def list_runs(flow_name: str, limit: int = MAX_LISTED) -> list[TraceInfo]:
-    """The flow's runs, newest first."""
-    folder = traces_dir(flow_name or "")
-    if not folder.is_dir():
-        return []
-    files = sorted(folder.glob("*.jsonl"), key=lambda p: p.stat().st_mtime, reverse=True)[:limit]
-    out = [info for info in (trace_info(p) for p in files) if info is not None]
-    out.sort(key=lambda i: i.started, reverse=True)
-    return out
-
-
-def load_run(path: Path, node_ids=()) -> RunState:
-    """Replay a trace into a RunState (no request, no node runs)."""
-    with open(path, "rb") as fh:
-        events = read_trace(fh)
-    state = RunState(node_ids, live=False)
-    state.feed(events)
-    if not state.ended:
-        state.status = "incomplete"
-    info = trace_info(Path(path))
-    if info is not None:
-        state.started_at = info.started
-    state.trace_path = Path(path)  # type: ignore[attr-defined]
-    return state
-
+from studio.core.running.runstate import TraceInfo, fmt_latency, list_runs, load_run, trace_folder  # noqa: F401 (re-exported)
 
 class HistoryPanel(QWidget):
     """The runs of the open flow; opening one shows it on the canvas without running."""
@@ -160,7 +62,7 @@ class HistoryPanel(QWidget):
         self.runs = runs
         self.tree.clear()
         for info in runs:
-            item = QTreeWidgetItem([info.when, info.status, fmt_cost(info.cost_usd),
+            item = QTreeWidgetItem([info.when, info.status, info.cost_text(),
                                     fmt_latency(info.wall_s) if info.wall_s is not None else "", "mock" if info.mock else "live"])
             item.setData(0, Qt.UserRole, info)
             if info.error:

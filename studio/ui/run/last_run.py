@@ -19,9 +19,9 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QLabel, QPlainTextEdit, Q
                                QWidget)
 
 from studio.core.catalogue.types import SKIP
+from studio.core.running.runstate import Instance, RunState, fmt_cost, fmt_latency, scope_label
 
 from .. import theme
-from .state import Instance, RunState, fmt_cost, fmt_latency, scope_label
 
 _PORT_ORDER = {"text": 0, "json": 1, "approved": 0, "results": 0, "done": 0, "value": 0, "messages": 9, "error": 10}
 
@@ -74,6 +74,9 @@ class LastRunView(QWidget):
         self._picker_count = 0
         self._compare_state: RunState | None = None
         self._shown_stream_len = -1
+        # (src, src_port, dst, dst_port) of the wires into a node: set by the controller, so a
+        # node that failed before it started still shows the values that reached it
+        self.edges_into = lambda node: []
 
         self.title = QLabel("")
         self.title.setObjectName("lastRunTitle")
@@ -118,7 +121,8 @@ class LastRunView(QWidget):
         self.out_label = QLabel("Output")
         v.addWidget(self.out_label)
         v.addWidget(self.output)
-        v.addWidget(QLabel("Inputs"))
+        self.inputs_label = QLabel("Inputs")
+        v.addWidget(self.inputs_label)
         v.addWidget(self.inputs)
         v.addWidget(self.error)
         v.addWidget(self.retries)
@@ -188,7 +192,7 @@ class LastRunView(QWidget):
             return
         state, node = self.state, self.node
         has = state is not None and node is not None and bool(state.scopes_of(node))
-        for w in (self.title, self.summary, self.picker, self.output, self.inputs, self.out_label):
+        for w in (self.title, self.summary, self.picker, self.output, self.inputs, self.out_label, self.inputs_label):
             w.setVisible(has)
         self.empty.setVisible(not has)
         if not has:
@@ -215,18 +219,20 @@ class LastRunView(QWidget):
         if inst.tokens_in or inst.tokens_out:
             bits.append(f"{inst.tokens_in} in / {inst.tokens_out} out tokens")
         if inst.tokens_in or inst.tokens_out or inst.cost_usd:
-            bits.append(fmt_cost(inst.cost_usd))
+            bits.append(fmt_cost(inst.cost_usd, estimate=state.mock))
         if inst.cached:
             bits.append("reused from an earlier run")
         if inst.skip_reason:
             bits.append(f"skipped: {inst.skip_reason}")
         if nv is not None and nv.instances > 1:
-            bits.append(f"node total: {nv.instances} runs, {fmt_cost(nv.cost_usd, nv.cost_unknown)}")
+            bits.append(f"node total: {nv.instances} runs, {fmt_cost(nv.cost_usd, nv.cost_unknown, estimate=state.mock)}")
         if inst.approval and inst.approval.get("action"):
             bits.append(f"approval: {inst.approval['action']} by {inst.approval.get('by')}")
         self.summary.setText(" · ".join(bits))
         self._show_output(inst)
-        self.inputs.setPlainText(fmt_ports(inst.inputs, hide_skipped=False) if inst.inputs else "(none)")
+        received = inst.inputs or state.received_inputs(node, inst.scope, self.edges_into(node))
+        self.inputs_label.setText("Inputs" if inst.inputs or not received else "Inputs (the values that reached it)")
+        self.inputs.setPlainText(fmt_ports(received, hide_skipped=False) if received else "(none)")
         self.error.setVisible(bool(inst.error))
         self.error.setText(f"Error{' (sent on the error port)' if inst.handled else ''}: {inst.error}" if inst.error else "")
         self.retries.setVisible(bool(inst.retries))
@@ -243,7 +249,10 @@ class LastRunView(QWidget):
             self._shown_stream_len = len(text)
         else:
             self.out_label.setText("Output")
-            self._set_text(self.output, fmt_ports(inst.outputs) if inst.outputs is not None else "", top=True)
+            text = fmt_ports(inst.outputs) if inst.outputs is not None else ""
+            if not text and inst.status == "failed":
+                text = "(no output: the node failed -- the error is below)"
+            self._set_text(self.output, text, top=True)
             self._shown_stream_len = -1
 
     @staticmethod

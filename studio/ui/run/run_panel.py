@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QFormLayout, QGroupBox
 
 from .. import theme
 from .last_run import fmt_value
-from .state import RunState, fmt_cost, fmt_latency
+from studio.core.running.runstate import RunState, cost_note, fmt_cost, fmt_latency, fmt_tokens
 
 _MISSING = object()
 
@@ -166,10 +166,15 @@ class RunPanel(QWidget):
         color = theme.run_color({"succeeded": "done", "failed": "failed", "budget_exceeded": "failed",
                                  "cancelled": "stopped", "running": "running"}.get(state.status, "queued")).name()
         head = f"<span style='color:{color}'>● {state.status.replace('_', ' ')}</span>"
-        bits = [f"{fmt_latency(state.elapsed())}", f"{state.tokens_in + state.tokens_out} tokens",
-                fmt_cost(state.cost_usd, state.cost_unknown)]
+        if state.live and not state.started and not state.ended:
+            head = f"<span style='color:{color}'>● starting…</span>"
+            self.status.setText((f"{note}<br>" if note else "") + head +
+                                " · preparing the run (the run host loads the model library the first time)")
+            return
+        bits = [f"{fmt_latency(state.elapsed())}", f"{fmt_tokens(state.tokens_in + state.tokens_out)} tokens",
+                fmt_cost(state.cost_usd, state.cost_unknown, estimate=state.mock)]
         if state.mock:
-            bits.append("mock")
+            bits.append(cost_note(True))
         text = head + " · " + " · ".join(bits)
         if note:
             text = f"{note}<br>{text}"

@@ -48,7 +48,7 @@ class RunToolbar(QToolBar):
         self.mock_action = QAction("Mock", self)
         self.mock_action.setObjectName("mockAction")
         self.mock_action.setCheckable(True)
-        self.mock_action.setToolTip("Mock mode: LLM nodes answer with their mock responses -- no key, no cost")
+        self.mock_action.setToolTip("Mock mode: LLM nodes answer with their mock responses -- no key, nothing paid (costs shown are estimates)")
         for a in (self.run_action, self.run_from_action, self.stop_action):
             a.setShortcutContext(Qt.WindowShortcut)
             self.addAction(a)

@@ -1,22 +1,35 @@
-"""What a run looks like to the studio: per node and per instance, folded from events.
+"""One headless run state: run events folded into per-node, per-instance state.
 
-One ``RunState`` is fed the events of a live run (in batches, on the GUI thread) or of a
-trace read from disk, through the same ``feed`` -- so a replayed run shows exactly what
-the live one showed. It is plain data, never part of the flow model or its undo stack.
+Both views of a run read this one fold -- the terminal view of ``orchestra run``
+(``studio.cli.live_view``) and the studio's Run panel, History, Last run and node badges
+(``studio.ui.run``) -- and both print cost, tokens and latency through the formatters at
+the end of this module, so a number reads the same everywhere. A live run and a trace
+replayed from disk go through the same ``feed``: a replayed run shows what the live one did.
 
 Feeding is the hot path of a busy run (thousands of events a second, most of them
 streamed tokens), so each event costs a dict lookup or two; what changed is collected in
-``dirty`` and the controller repaints only those nodes, once per frame.
+``dirty`` and a view repaints only those nodes, once per frame.
+
+Mock runs make no paid call: their cost is litellm's price list applied to invented token
+counts, an estimate. ``fmt_cost(..., estimate=True)`` says so, and every view passes the
+run's ``mock`` flag through it.
+
+The trace listing lives here too: every run writes a JSON-lines trace, and History reads
+the runs of one flow *file* (``trace_folder``), never of every flow that shares a name.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterable
 
 from studio.core.running import events as ev
-from studio.core.running.events import Event
+from studio.core.running.events import Event, read_trace
+from studio.core.running.trace import new_trace_path, trace_folder  # noqa: F401 (re-exported for the views)
 
 TERMINAL = frozenset({"done", "failed", "skipped", "cached"})
 
@@ -81,6 +94,8 @@ class NodeView:
 
 
 class RunState:
+    """Everything a view shows about one run; fed events, asked questions."""
+
     def __init__(self, node_ids: Iterable[str] = (), live: bool = True, budget_usd: float | None = None):
         self.live = live
         self.nodes: dict[str, NodeView] = {n: NodeView(n) for n in node_ids}
@@ -111,6 +126,9 @@ class RunState:
         self.stream_touched: set[tuple[str, tuple]] = set()
         self.ended = False
         self.trace_path = None
+        # "starting" until the executor's run_started event arrives (the run host may still
+        # be importing litellm); no node is pending yet and no clock is charged to a node
+        self.started = False
 
     # -- folding events ------------------------------------------------------------
 
@@ -246,6 +264,8 @@ class RunState:
         inst.error_type = d.get("error_type")
         inst.handled = bool(d.get("handled"))
         inst.attempts = d.get("attempt", 0)
+        if d.get("inputs") is not None and not inst.inputs:
+            inst.inputs = d.get("inputs")
         if d.get("outputs") is not None:
             inst.outputs = d.get("outputs")
         if inst.started_t is not None:
@@ -296,6 +316,8 @@ class RunState:
 
     def _run_started(self, e: Event) -> None:
         d = e.data
+        self.started = True
+        self.started_perf = time.perf_counter()  # the clock shows the run's time, not set-up's
         self.run_id = d.get("run_id")
         self.flow = d.get("flow")
         self.mock = bool(d.get("mock"))
@@ -360,6 +382,25 @@ class RunState:
             return time.perf_counter() - self.started_perf
         return self.t
 
+    def received_inputs(self, node: str, scope: tuple, edges: Iterable[tuple[str, str, str, str]]) -> dict[str, Any] | None:
+        """What an instance received: its recorded inputs, or -- for a node that failed
+        before it started (a fan-out given no list, a spent budget) -- the values its
+        wired upstream instances (same scope, or an enclosing one) had produced.
+
+        ``edges``: (src, src_port, dst, dst_port) of the wires into ``node``.
+        """
+        inst = self.instances.get((node, scope))
+        if inst is not None and inst.inputs:
+            return inst.inputs
+        out: dict[str, Any] = {}
+        for src, src_port, _dst, dst_port in edges:
+            for k in range(len(scope), -1, -1):  # the same scope first, then outward
+                up = self.instances.get((src, scope[:k]))
+                if up is not None and isinstance(up.outputs, dict) and src_port in up.outputs:
+                    out[dst_port] = up.outputs[src_port]
+                    break
+        return out or (inst.inputs if inst is not None else None)
+
     def root_outputs(self) -> dict[str, dict[str, Any]]:
         """Node -> {"outputs", "cache_key"} for every root-scope node that finished:
         what a later "run from here" may pin."""
@@ -386,23 +427,48 @@ _HANDLERS = {
 
 
 def scope_label(scope: tuple, loops: Iterable[str] = ()) -> str:
-    """"item 3 of research / iteration 2 of fix" for a scope path ("run" for the root)."""
+    """"item 4 of research / iteration 2 of fix" for a scope path ("run" for the root).
+
+    Scope indexes are 0-based in events; people count from 1, so item 0 reads "item 1".
+    """
     if not scope:
         return "run"
     loops = set(loops)
     parts = []
     for sid, idx in scope:
-        parts.append(f"iteration {idx} of {sid}" if sid in loops else f"item {idx} of {sid}")
+        n = idx + 1 if isinstance(idx, int) else idx
+        parts.append(f"iteration {idx} of {sid}" if sid in loops else f"item {n} of {sid}")
     return " / ".join(parts)
 
 
-def fmt_cost(usd: float | None, unknown: int = 0) -> str:
+# -- formatting: the one place a cost, a token count or a duration becomes text ----------
+
+def fmt_cost(usd: float | None, unknown: int = 0, estimate: bool = False) -> str:
+    """``$0.000123`` below a cent, ``$0.0123`` below a dollar, ``$1.23`` above.
+
+    ``unknown``: calls whose model has no price (their cost is not in ``usd``).
+    ``estimate``: a mock run -- nothing was paid, the figure is what it would have cost.
+    """
     if usd is None or (unknown and not usd):
-        return "cost ?"
-    text = f"${usd:.4f}" if usd < 1 else f"${usd:.2f}"
-    if usd and usd < 0.0001:
+        text = "cost unknown"
+    elif usd == 0:
+        text = "$0"
+    elif usd < 0.01:
         text = f"${usd:.6f}"
-    return text + ("+?" if unknown else "")
+    elif usd < 1:
+        text = f"${usd:.4f}"
+    else:
+        text = f"${usd:.2f}"
+    if unknown and usd:
+        text += f" (+{unknown} unpriced)"
+    if estimate and text != "cost unknown":
+        text = f"est. {text}"
+    return text
+
+
+def cost_note(estimate: bool) -> str:
+    """The sentence a panel shows next to a mock run's cost."""
+    return "mock run: costs are estimates, nothing was paid" if estimate else ""
 
 
 def fmt_latency(seconds: float | None) -> str:
@@ -417,3 +483,99 @@ def fmt_latency(seconds: float | None) -> str:
 
 def fmt_tokens(n: int) -> str:
     return f"{n / 1000:.1f}k" if n >= 10000 else str(n)
+
+
+# -- the trace listing: which runs History shows ----------------------------------------
+
+MAX_LISTED = 200
+
+
+@dataclass
+class TraceInfo:
+    path: Path
+    started: float  # epoch seconds
+    run_id: str
+    status: str  # succeeded, failed, budget_exceeded, cancelled, incomplete
+    cost_usd: float | None
+    wall_s: float | None
+    mock: bool
+    error: str | None
+
+    @property
+    def when(self) -> str:
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.started))
+
+    def cost_text(self) -> str:
+        return fmt_cost(self.cost_usd, estimate=self.mock)
+
+    def label(self) -> str:
+        return f"{self.when} · {self.status} · {self.cost_text()}{' · mock' if self.mock else ''}"
+
+
+def _last_line(path: Path) -> bytes:
+    with open(path, "rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        chunk = 65536
+        start = max(0, size - chunk)
+        fh.seek(start)
+        data = fh.read()
+        while start > 0 and data.rstrip(b"\n").count(b"\n") == 0:  # one huge last line
+            start = max(0, start - chunk)
+            fh.seek(start)
+            data = fh.read()
+    lines = data.rstrip(b"\n").split(b"\n")
+    return lines[-1] if lines else b""
+
+
+def trace_info(path: Path) -> TraceInfo | None:
+    """A run's summary from the first and last line of its trace (fast at any size)."""
+    try:
+        with open(path, "rb") as fh:
+            first = fh.readline()
+        last = _last_line(path)
+        head = json.loads(first) if first.strip() else {}
+        tail = json.loads(last) if last.strip() else {}
+    except (OSError, ValueError):
+        return None
+    hd = head.get("data", {}) if head.get("type") == ev.RUN_STARTED else {}
+    status = "incomplete"
+    cost = wall = None
+    error = None
+    if tail.get("type") in ev.END_TYPES:
+        td = tail.get("data", {})
+        status = {ev.RUN_FINISHED: "succeeded", ev.RUN_CANCELLED: "cancelled"}.get(tail["type"]) or td.get("status") or "failed"
+        totals = td.get("totals") or {}
+        cost, wall, error = totals.get("cost_usd"), totals.get("wall_s"), td.get("error")
+    try:
+        started = path.stat().st_mtime - (wall or 0.0)
+    except OSError:
+        started = 0.0
+    run_id = hd.get("run_id") or path.stem.rsplit("-", 1)[-1]
+    return TraceInfo(path, started, run_id, status, cost, wall, bool(hd.get("mock")), error)
+
+
+def list_runs(folder: Path, limit: int = MAX_LISTED) -> list[TraceInfo]:
+    """The runs in a trace folder (see ``trace_folder``), newest first."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    files = sorted(folder.glob("*.jsonl"), key=lambda p: p.stat().st_mtime, reverse=True)[:limit]
+    out = [info for info in (trace_info(p) for p in files) if info is not None]
+    out.sort(key=lambda i: i.started, reverse=True)
+    return out
+
+
+def load_run(path: Path, node_ids: Iterable[str] = ()) -> RunState:
+    """Replay a trace into a RunState (no request, no node runs)."""
+    with open(path, "rb") as fh:
+        events = read_trace(fh)
+    state = RunState(node_ids, live=False)
+    state.feed(events)
+    if not state.ended:
+        state.status = "incomplete"
+    info = trace_info(Path(path))
+    if info is not None:
+        state.started_at = info.started
+    state.trace_path = Path(path)
+    return state
