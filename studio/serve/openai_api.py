@@ -18,6 +18,7 @@ SDKs' ``extra_body``).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -191,7 +192,8 @@ async def stream_chat(launcher: Launcher, flow: ServedFlow, served: ServedRun, c
                     streamed.append(event.data["text"])
                     yield chunk({"content": event.data["text"]})
             assert served.task is not None
-            await served.task
+            await asyncio.wait({served.task})  # never raises, even for a run cancelled before it began
+            served.settle()
             if served.result is None or served.result.status != "succeeded":
                 err = failure(served)
                 yield {"data": encode({"error": {"message": err.message, "type": err.code, "code": err.code,
