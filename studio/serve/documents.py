@@ -30,6 +30,10 @@ def redact_bytes(data: bytes) -> bytes:
     return _redactor.bytes(data)
 
 
+def redact_str(text: str) -> str:
+    return _redactor.text(text)
+
+
 def encode(doc: Any) -> bytes:
     """JSON bytes of ``doc`` (any value; SKIP and odd objects made JSON-safe), redacted."""
     try:

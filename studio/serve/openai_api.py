@@ -18,6 +18,7 @@ SDKs' ``extra_body``).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -32,9 +33,10 @@ from studio.serve.launcher import Launcher, Refused
 from studio.serve.registry import ServedRun
 from studio.serve.runs_api import SESSION_HEADER, cancel_and_settle, read_json, wait_unless_gone
 
-ACCEPTED = {"model", "messages", "stream", "stream_options", "user", "inputs", "temperature", "top_p", "max_tokens",
-            "max_completion_tokens", "n", "stop", "presence_penalty", "frequency_penalty", "seed", "metadata",
-            "store", "logit_bias", "response_format", "parallel_tool_calls", "service_tier"}
+# Sampling options (temperature, max_tokens, ...) and whatever else a client sends are
+# accepted and ignored -- the flow's nodes decide those -- so SDKs and LangChain's
+# ChatOpenAI work unchanged. Tool definitions are refused: a flow is not a tool-calling model.
+REFUSED = ("tools", "functions")
 
 
 def _launcher(request: Request) -> Launcher:
@@ -127,9 +129,10 @@ def failure(served: ServedRun) -> Refused:
 async def chat_completions(request: Request):
     launcher = _launcher(request)
     body = await read_json(request)
-    unknown = sorted(set(body) - ACCEPTED)
-    if unknown:
-        raise Refused(422, "invalid_input", f"unsupported field {unknown[0]!r}", field=unknown[0], reason="not supported here")
+    for key in REFUSED:
+        if body.get(key):
+            raise Refused(422, "invalid_input", f"{key}: a served flow answers in text and calls no client tools",
+                          field=key, reason="not supported by a served flow")
     name = body.get("model")
     if not isinstance(name, str) or not name:
         raise Refused(422, "invalid_input", "model: the served flow's name", field="model", reason="required")
@@ -189,7 +192,8 @@ async def stream_chat(launcher: Launcher, flow: ServedFlow, served: ServedRun, c
                     streamed.append(event.data["text"])
                     yield chunk({"content": event.data["text"]})
             assert served.task is not None
-            await served.task
+            await asyncio.wait({served.task})  # never raises, even for a run cancelled before it began
+            served.settle()
             if served.result is None or served.result.status != "succeeded":
                 err = failure(served)
                 yield {"data": encode({"error": {"message": err.message, "type": err.code, "code": err.code,

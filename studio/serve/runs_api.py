@@ -114,6 +114,7 @@ async def wait_unless_gone(request: Request, served: ServedRun) -> None:
         gone.cancel()
         if not served.task.done():
             await cancel_and_settle(served)
+        served.settle()
 
 
 async def until_disconnect(request: Request) -> None:
@@ -132,6 +133,7 @@ async def cancel_and_settle(served: ServedRun) -> None:
     with anyio.CancelScope(shield=True):
         with anyio.move_on_after(CANCEL_WAIT_S):
             await asyncio.gather(task, return_exceptions=True)
+    served.settle()
 
 
 def sse_event(event) -> dict[str, str]:
@@ -152,7 +154,8 @@ async def stream_run(launcher: Launcher, served: ServedRun) -> EventSourceRespon
             async for event in events:
                 yield sse_event(event)
             assert served.task is not None
-            await served.task
+            await asyncio.wait({served.task})  # never raises, even for a run cancelled before it began
+            served.settle()
             yield {"event": "result", "data": encode(served.document).decode("utf-8")}
         finally:
             if not served.done:
@@ -229,7 +232,7 @@ async def server_status(request: Request):
         "draining": launcher.draining,
         "spent_today_usd": round(budget.spent_usd, 8),
         "budget_per_day_usd": budget.limit_usd,
-        "run_tasks": sum(1 for t in asyncio.all_tasks() if t.get_name().startswith(("orchestra-run-", "served-"))),
+        "run_tasks": sum(1 for t in asyncio.all_tasks() if t.get_name().startswith("orchestra-run-")),
         "tasks": len(asyncio.all_tasks()),
     })
 

@@ -37,15 +37,16 @@ def curl_snippet(url: str, name: str, example: dict) -> str:
             f'  -H "Authorization: Bearer $ORCHESTRA_TOKEN" -d \'{body}\'')
 
 
-def python_snippet(url: str, name: str, example: dict, chat_input: str | None) -> str:
+def python_snippet(url: str, name: str, example: dict, chat_input: str | None, memory: bool = False) -> str:
     if chat_input is not None:
         message = example.get(chat_input) or "Hello!"
+        session = '    user="session-1",  # the conversation: each user keeps its own memory\n' if memory else ""
         return ("import os\nfrom openai import OpenAI\n\n"
                 f'client = OpenAI(base_url="{url}/v1", api_key=os.environ["ORCHESTRA_TOKEN"])\n'
                 f"reply = client.chat.completions.create(\n"
                 f'    model="{name}",\n'
                 f"    messages=[{{\"role\": \"user\", \"content\": {json.dumps(message, ensure_ascii=False)}}}],\n"
-                f'    user="session-1",  # the memory session, when the flow has Memory nodes\n'
+                f"{session}"
                 f")\nprint(reply.choices[0].message.content)")
     return ("import os\nimport httpx\n\n"
             f"r = httpx.post(\n    \"{url}/flows/{name}/runs\",\n"
@@ -251,7 +252,8 @@ class ServeDialog(QDialog):
         url = self.base_url()
         self.curl_text.setPlainText(curl_snippet(url, self.name, self.example))
         self.python_text.setPlainText(python_snippet(url, self.name, self.example,
-                                                     self.chat.input if self.chat is not None else None))
+                                                     self.chat.input if self.chat is not None else None,
+                                                     self.chat is not None and self.chat.has_memory))
 
     @staticmethod
     def _snippet_box(font) -> QPlainTextEdit:

@@ -58,6 +58,8 @@ def test_serve_dialog_starts_the_server_and_its_snippets_work(qtbot, served_env)
     dialog.resize(760, 660)
     os.makedirs(SHOTS, exist_ok=True)
     dialog.grab().save(os.path.join(SHOTS, "serve_dialog.png"))
+    dialog.tabs.setCurrentIndex(1)
+    dialog.grab().save(os.path.join(SHOTS, "serve_dialog_python.png"))
     dialog.start_button.click()  # Stop: SIGTERM, drain, exit 0
     qtbot.waitUntil(lambda: dialog.state in ("stopped", "failed"), timeout=60000)
     assert dialog.state == "stopped", dialog.status.text()
@@ -77,3 +79,40 @@ def test_a_server_that_cannot_start_says_why(qtbot, served_env, tmp_path):
     qtbot.waitUntil(lambda: dialog.state in ("serving", "failed"), timeout=60000)
     assert dialog.state == "failed"
     assert "exit 2" in dialog.status.text() and "hello.flow.json" in dialog.status.text()
+
+
+def test_run_menu_serve_this_flow_opens_the_dialog_for_the_open_file(qtbot, served_env, tmp_path, monkeypatch):
+    from PySide6.QtCore import QSettings
+    from PySide6.QtGui import QAction
+    from PySide6.QtWidgets import QMessageBox
+
+    from studio.ui import dialogs
+    from studio.ui.main_window import MainWindow
+    from studio.ui.model_catalog import ModelCatalog
+
+    monkeypatch.setenv("ORCHESTRA_RECOVERY_DIR", str(tmp_path / "recovery"))
+    monkeypatch.setattr(ModelCatalog, "enabled", False)
+    monkeypatch.setattr(dialogs, "ask_save_changes", lambda parent, name: "discard")
+    monkeypatch.setattr(dialogs, "ask_restore", lambda parent, what, when: False)
+    window = MainWindow(QSettings(str(tmp_path / "studio.ini"), QSettings.IniFormat), autosave_ms=0)
+    qtbot.addWidget(window)
+    assert window.open_file(served_env, ask=False)
+    action = window.findChild(QAction, "serveFlowAction")
+    assert action is not None and action.text().replace("&", "") == "Serve this Flow…"
+    action.trigger()
+    dialog = window._serve_dialog
+    assert dialog.flow_path == served_env and dialog.name == "hello" and dialog.isVisible()
+    assert dialog.state == "stopped"  # nothing starts until Start is pressed
+    dialog.close()
+    # an edited flow is saved first (the server serves the file), after asking
+    from studio.core.document.commands import SetFlowInfo
+
+    window.document.push(SetFlowInfo(description="Served after an edit"))
+    assert window.document.modified
+    asked: list = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.Save)
+    action.trigger()
+    assert asked and "Save the flow first" in asked[0]
+    assert not window.document.modified and "Served after an edit" in served_env.read_text()
+    assert window._serve_dialog.isVisible()
+    window._serve_dialog.close()

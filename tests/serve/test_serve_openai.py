@@ -155,3 +155,14 @@ def test_the_assistant_project_holds_a_three_turn_conversation_per_user(tmp_path
                 text = reply.choices[0].message.content
                 for expect in turn["expect"]:
                     assert expect["contains"] in text, (user, turn["say"], text)
+
+
+def test_sampling_options_are_accepted_and_tools_refused(server):
+    client = sdk(server)
+    reply = client.chat.completions.create(model="hello", messages=[{"role": "user", "content": "moss"}],
+                                           temperature=0.2, max_tokens=50, top_p=0.9, logprobs=False, seed=7,
+                                           extra_body={"some_future_option": True})
+    assert reply.choices[0].message.content.startswith("Hello! Here is a thought about moss")
+    with pytest.raises(openai.UnprocessableEntityError, match="calls no client tools"):
+        client.chat.completions.create(model="hello", messages=[{"role": "user", "content": "x"}],
+                                       tools=[{"type": "function", "function": {"name": "f", "parameters": {}}}])

@@ -86,3 +86,21 @@ def test_a_waiting_request_whose_client_goes_away_cancels_its_run(server):
         runs = [r for r in c.get("/runs").json()["runs"] if r["flow"] == "slow"]
         run_id = runs[0]["run_id"]
         assert wait_for(lambda: _status(c, run_id) == "cancelled", timeout=30)
+
+
+def test_a_streamed_run_pauses_at_an_approval_and_goes_on_once_answered(server):
+    with server.client() as c, c.stream("POST", "/flows/approve/runs?stream=true",
+                                        json={"inputs": {"draft": "streamed draft"}}) as r:
+        it = sse_events(r)
+        run_id = json.loads(next(it)[1])["data"]["run_id"]
+        for event, data in it:
+            if event == "approval_requested":
+                doc = json.loads(data)
+                assert doc["node"] == "approve" and doc["data"]["message"] == "Send streamed draft?"
+                break
+        with server.client() as other:  # a second client (a person, a reviewing tool) answers
+            assert other.post(f"/runs/{run_id}/approvals/approve", json={"action": "approve"}).status_code == 200
+        rest = list(it)
+    names = [e for e, _ in rest]
+    assert "approval_resolved" in names and names[-1] == "result"
+    assert json.loads(rest[-1][1])["outputs"] == {"sent": "streamed draft"}
