@@ -2,13 +2,22 @@
 
 Exit 0 when every case passes, 1 when any fails, 2 when a flow cannot be read or is
 invalid. Without --mock, cases run against the real providers (they cost money).
+What a case produced is printed with any lone surrogate (text that is not valid
+Unicode, e.g. from a tool) replaced by U+FFFD, so printing never fails.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import sys
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _say(text: str, **kw) -> None:
+    print(_SURROGATE.sub("\ufffd", text), **kw)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,26 +43,26 @@ def main(args: argparse.Namespace) -> int:
             model = load_flow(path)
             plan = compile_plan(model)
         except FlowFileError as exc:
-            print(f"{path}: cannot read: {exc}", file=sys.stderr)
+            _say(f"{path}: cannot read: {exc}", file=sys.stderr)
             worst = max(worst, 2)
             continue
         except FlowInvalid as exc:
-            print(f"{path}: invalid flow: {exc}", file=sys.stderr)
+            _say(f"{path}: invalid flow: {exc}", file=sys.stderr)
             worst = max(worst, 2)
             continue
         cases = cases_of(model.meta)
         if not cases:
-            print(f"{path}: no test cases")
+            _say(f"{path}: no test cases")
             continue
-        print(f"{path}:")
+        _say(f"{path}:")
         results = asyncio.run(run_cases(plan, cases, mock=args.mock, settings=settings))
         for r in results:
             total += 1
             passed += r.ok
-            print(f"  {'PASS' if r.ok else 'FAIL'}  {r.name}" + (f"  ({r.status}: {r.error})" if r.error else ""))
+            _say(f"  {'PASS' if r.ok else 'FAIL'}  {r.name}" + (f"  ({r.status}: {r.error})" if r.error else ""))
             for c in r.checks:
-                print(f"        {'✓' if c.ok else '✗'} {c.message}")
+                _say(f"        {'✓' if c.ok else '✗'} {c.message}")
         if not all(r.ok for r in results):
             worst = max(worst, 1)
-    print(f"{passed} passed, {total - passed} failed")
+    _say(f"{passed} passed, {total - passed} failed")
     return worst

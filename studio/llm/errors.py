@@ -180,7 +180,7 @@ def map_error(exc: BaseException, model: str, provider: str = "", url: str | Non
     if isinstance(exc, ll.AuthenticationError):
         fix = (f" Check the key: `orchestra keys set {provider}` or the environment variable."
                if provider else "")
-        return NodeFailure(f"{model}: {who} rejected the API key (401): {msg}.{fix}")
+        return NodeFailure(f"{model}: {who} rejected the API key (401): {msg.rstrip('.')}.{fix}")
     if isinstance(exc, ll.PermissionDeniedError):
         return NodeFailure(f"{model}: {who} refused access (403): {msg}")
     if isinstance(exc, ll.NotFoundError):

@@ -210,3 +210,13 @@ def test_questionable_values_are_reported(tmp_path):
     messages = " | ".join(p["message"] for p in problems)
     assert "default 'abc' is text, not a number" in messages and "'3' is text, not a number (write it without quotes)" in messages
     assert "pricing is a list ([1, 2])" in messages and "tests is text ('none')" in messages
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink-to-fifo", "folder"])
+def test_every_command_refuses_a_hostile_flow_file_at_once(tmp_path, kind):
+    target = str(_hostile(tmp_path, kind))
+    for args in (("validate", target), ("run", target), ("export", target), ("test", target, "--mock")):
+        r = orchestra(tmp_path, *args)
+        no_traceback(r)
+        assert r.returncode == 2, (args, text(r.stdout + r.stderr))
+        assert "not a regular file" in text(r.stdout + r.stderr)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from robusthelp import REPO, env, flow_doc, node, no_traceback, orchestra, start, template_flow, text, wait_for_line, write_flow
+from robusthelp import REPO, env, node, no_traceback, orchestra, start, template_flow, text, wait_for_line, write_flow
 from studio.core.running import events as ev
 from studio.core.running.events import Event, TraceUnreadable, read_trace
 from studio.core.running.trace import TraceWriter, trace_problem

@@ -17,7 +17,6 @@ from typing import Any, Mapping
 
 from studio.core.catalogue.nodetype import Port
 from studio.core.catalogue.types import PortType
-from studio.core.document.flowfile import SafeReadError, read_regular_file  # noqa: F401  (re-exported)
 
 
 def resolve_subflow(params: Mapping[str, Any], base_dir: Path | None) -> Path | None:
