@@ -189,6 +189,9 @@ def _signal(proc: asyncio.subprocess.Process, sig: int, group: bool) -> None:
 
 
 async def _run(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
+    from .trust import require_python
+
+    require_python(ctx.flow_dir, args["code"])
     return await run_python(args["code"], stdin=args.get("stdin") or "", timeout_s=float(args["timeout_s"]),
                             memory_mb=int(args["memory_mb"]))
 
