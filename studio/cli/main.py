@@ -20,6 +20,8 @@ SUBCOMMANDS = (
     ("keys", "studio.cli.keys"),
     ("export", "studio.cli.export"),
     ("test", "studio.cli.test"),
+    ("trust", "studio.cli.trust"),
+    ("secrets", "studio.cli.secrets"),
 )
 
 

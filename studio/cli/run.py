@@ -7,8 +7,9 @@ JSON document does. API keys never appear in what it prints: every key the run
 knows of is replaced by [redacted] (a provider may echo the key in an error message).
 
 Exit codes: 0 success; 1 the run failed (the message names the node and the error);
-2 the flow is invalid or unreadable; 3 the budget was spent; 130 cancelled (Ctrl-C;
-the trace is kept).
+2 the flow is invalid or unreadable; 3 the budget was spent; 4 the flow would run code
+(tools/*.py, run_python) that is not trusted -- nothing ran; `orchestra trust FLOW`
+shows it and asks; 130 cancelled (Ctrl-C; the trace is kept).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_BUDGET, EXIT_CANCELLED = 0, 1, 2, 3, 130
+EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_BUDGET, EXIT_UNTRUSTED, EXIT_CANCELLED = 0, 1, 2, 3, 4, 130
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -114,6 +115,11 @@ def main(args: argparse.Namespace) -> int:
                 if p.is_error:
                     print(f"  {p}", file=sys.stderr)
         return EXIT_INVALID
+    from studio.tools.flow_code import untrusted_refusal
+
+    refusal = untrusted_refusal(model, args.flow)
+    if refusal:
+        return _fail(refusal, EXIT_UNTRUSTED)
     inputs = _inputs(args)
     missing = [name for name, nid in plan.inputs.items()
                if name not in inputs and plan.nodes[nid].params.get("default") is None]

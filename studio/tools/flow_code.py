@@ -182,6 +182,16 @@ def shipped_manifest(folder: Path) -> dict:
             "digests": sorted({c.digest for c in folder_code(folder)})}
 
 
+def untrusted_refusal(model: FlowModel, shown_path: str | Path) -> str | None:
+    """Why a headless run must not start (code not trusted), naming ``orchestra trust``; None when it may."""
+    pending = untrusted_code(model)
+    if not pending:
+        return None
+    what = "; ".join(sorted({f"{c.label} (node {c.node})" for c in pending}))
+    return (f"this flow would run code that you have not trusted: {what}. Nothing ran. Review it and trust it with "
+            f"`orchestra trust {shown_path}` (it shows the code and asks; --yes for scripts), then run again.")
+
+
 if __name__ == "__main__":  # pragma: no cover - a maintainer's tool
     import sys
 

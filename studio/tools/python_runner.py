@@ -87,7 +87,7 @@ async def _start(code: str, limits: list[str]) -> tuple[asyncio.subprocess.Proce
         (Path(work) / "main.py").write_text(code, encoding="utf-8")
         if kind == "process":
             argv = [sys.executable, "-I", "-c", sandbox.PROCESS_LAUNCHER, str(os.getpid()), work,
-                    "1" if sandbox.can_drop_to_nobody() else "0", *limits]
+                    sandbox.privilege_drop(), *limits]
         else:
             argv = [sys.executable, "-I", "-c", _PLAIN_LAUNCHER]
         proc = await asyncio.create_subprocess_exec(*argv, cwd=work, env=_env(work),

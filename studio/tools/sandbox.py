@@ -88,6 +88,18 @@ def can_drop_to_nobody() -> bool:
         return False
 
 
+def privilege_drop() -> str:
+    """What the process sandbox does about privileges: "nobody" (root becomes nobody),
+    "nocaps" (root that nobody cannot run Python for keeps uid 0 but loses every
+    capability, so it cannot read a non-dumpable process or override file permissions),
+    or "none" (an ordinary user: nothing to drop)."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return "none"
+    if can_drop_to_nobody():
+        return "nobody"
+    return "nocaps" if sys.platform.startswith("linux") else "none"
+
+
 def _libc():
     import ctypes
 
@@ -164,10 +176,10 @@ def bwrap_command(workdir: str, code_fd: int, env: dict[str, str], argv: list[st
 # The launcher of the "process" sandbox: runs as Orchestra's child, sets the parent-death
 # signal and becomes a child subreaper, starts the code as its own child (dropping to
 # nobody when root), and on the code's end or its own SIGTERM kills every descendant and
-# deletes the working folder. argv: parent_pid workdir drop(0|1) mem cpu fsize
+# deletes the working folder. argv: parent_pid workdir drop(nobody|nocaps|none) mem cpu fsize
 PROCESS_LAUNCHER = r"""
 import os, signal, sys, shutil
-ppid, work, drop = int(sys.argv[1]), sys.argv[2], sys.argv[3] == "1"
+ppid, work, drop = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 mem, cpu, fsize = (int(x) for x in sys.argv[4:7])
 linux = sys.platform.startswith("linux")
 if linux:
@@ -225,7 +237,7 @@ def kill_all(first):
         if not pids:
             break
 
-root = drop
+root = drop == "nobody"
 if root:
     os.chown(work, 65534, 65534)
     os.chown(os.path.join(work, "main.py"), 65534, 65534)
@@ -247,6 +259,9 @@ try:
                 os.setgroups([])
                 os.setgid(65534)
                 os.setuid(65534)
+            elif drop == "nocaps":  # root that cannot become nobody: root without capabilities after exec
+                if libc.prctl(28, 3, 0, 0, 0) != 0:  # PR_SET_SECUREBITS: NOROOT | NOROOT_LOCKED
+                    os._exit(126)
             os.execv(sys.executable, [sys.executable, "-I", "main.py"])
         finally:
             os._exit(127)
