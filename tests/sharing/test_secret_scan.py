@@ -202,7 +202,7 @@ def test_export_refuses_a_flow_holding_the_key_and_writes_nothing(tmp_path):
     UndoStack(m).push(AddNode("template", node_id="t", params={"template": f"curl -H 'Authorization: Bearer {key}'"}))
     flow = tmp_path / "flows" / "pasted.flow.json"
     flow.parent.mkdir()
-    save_flow(m, flow)  # the user's own file may hold what they typed...
+    save_flow(m, flow, allow_secrets=True)  # the user's own file may hold what they typed, once they said so...
     r = orchestra(tmp_path, env, "export", "export", str(flow), "-o", str(tmp_path / "flows" / "shared.flow.json"))
     assert r.returncode == 1 and "an API key appears at" in r.stderr, r.stderr
     assert not (tmp_path / "flows" / "shared.flow.json").exists()  # ...but never an export of it
