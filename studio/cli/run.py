@@ -120,6 +120,10 @@ def main(args: argparse.Namespace) -> int:
     refusal = untrusted_refusal(model, args.flow)
     if refusal:
         return _fail(refusal, EXIT_UNTRUSTED)
+    from studio.core.document.flowfile import to_document
+    from studio.core.sharing.secret_scan import secret_values
+
+    args.flow_secrets = secret_values(to_document(model))  # a pasted token in a received flow is redacted too
     inputs = _inputs(args)
     missing = [name for name, nid in plan.inputs.items()
                if name not in inputs and plan.nodes[nid].params.get("default") is None]
@@ -147,6 +151,7 @@ async def _run(plan, inputs: dict[str, Any], args: argparse.Namespace) -> int:
         import os
 
         secrets = [v for k, v in os.environ.items() if k.endswith("_API_KEY") and v]
+    secrets += getattr(args, "flow_secrets", [])
     try:
         from studio.core.userdata.userdirs import user_pricing  # type: ignore[attr-defined]
 

@@ -217,3 +217,15 @@ def move_to_secret(finding: Finding, name: str, params: dict) -> dict:
     set_secret(name, secret)
     target[finding.param_path[-1]] = value
     return new
+
+
+def secret_values(doc: Any) -> list[str]:
+    """The secret strings found in ``doc`` (a ``Bearer x`` also as ``x``), for a run's redaction:
+    a received flow may carry a pasted token, and it must not reach the trace either."""
+    out: set[str] = set()
+    for f in scan_document(doc):
+        out.add(f.match)
+        head, _, rest = f.match.partition(" ")
+        if rest.strip() and head.lower() in ("bearer", "basic", "token"):
+            out.add(rest.strip())
+    return sorted(out)
