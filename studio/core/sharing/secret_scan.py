@@ -82,8 +82,11 @@ class Finding:
     def preview(self) -> str:
         """The value with the secret masked: enough to recognise it, never enough to use it."""
         m = self.match
-        masked = m[:4] + "…" + (m[-2:] if len(m) > 16 else "") if len(m) > 8 else "…"
-        return self.value.replace(m, masked)[:120]
+        head, _, token = m.partition(" ")
+        prefix = head + " " if token and head.lower() in ("bearer", "basic", "token") else ""
+        token = token if prefix else m
+        masked = token[:4] + "…" + (token[-2:] if len(token) > 16 else "") if len(token) > 8 else "…"
+        return self.value.replace(m, prefix + masked)[:120]
 
     def suggested_name(self) -> str:
         base = re.sub(r"[^A-Za-z0-9]+", "_", f"{self.node or 'flow'}_{self.field or 'secret'}").strip("_").upper()
