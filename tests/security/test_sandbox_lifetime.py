@@ -85,3 +85,20 @@ def test_nothing_outlives_orchestra_killed(tmp_path, sandbox, how):
         proc.stderr.close()
     assert wait_until(lambda: ps_named(name) == [], 30), ps_named(name)
     assert wait_until(lambda: leftovers(tmp_path) == [], 30), leftovers(tmp_path)
+
+
+async def test_run_python_itself_leaves_nothing_behind(tmp_path, sandbox, monkeypatch):
+    """The sandbox function on its own (no CLI, no trust): the escaped grandchild and the folder go."""
+    from studio.tools.python_runner import run_python
+
+    monkeypatch.setenv("ORCHESTRA_SANDBOX", sandbox)
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)  # pick up this TMPDIR
+    name = marker()
+    result = await run_python(named_code(name, ESCAPE), timeout_s=20)
+    assert result["stdout"] == "escaped a child\n"
+    assert wait_until(lambda: ps_named(name) == [], 10), ps_named(name)
+    assert leftovers(tmp_path) == []
