@@ -161,3 +161,21 @@ def test_the_shipped_manifest_matches_the_examples():
 
     shipped = json.loads((REPO / "studio" / "tools" / "shipped_code.json").read_text())
     assert shipped["digests"] == shipped_manifest(REPO / "projects")["digests"] != []
+
+
+def test_an_agent_offered_run_python_counts_as_model_written_code(tmp_path):
+    from studio.core.document.flowfile import load_flow
+    from studio.tools.flow_code import flow_code
+
+    doc = {"format": "orchestra-flow", "version": 1, "name": "agent",
+           "nodes": [{"id": "helper", "type": "agent", "params": {"model": "gpt-4o-mini", "prompt": "Compute 2+2",
+                                                                  "tools": ["calculator", "run_python"], "max_steps": 4}}],
+           "edges": []}
+    path = tmp_path / "a" / "agent.flow.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(doc))
+    items = flow_code(load_flow(path))
+    assert [(c.node, c.kind) for c in items] == [("helper", "model_python")]
+    assert "Compute 2+2" in items[0].code  # what feeds the model is what the person reviews
+    r = orchestra(env_for(tmp_path), "run", str(path), "--mock")
+    assert r.returncode == 4 and "(node helper)" in r.stderr
