@@ -17,6 +17,11 @@ a flow can say what it would run, and the studio and the CLI can ask before a ru
     and hashed -- is the part of the flow that produces it: the node and every node
     upstream of it, with their parameters. Edit a prompt that feeds the code and the
     person is asked again.
+``secret_use``
+    A Tool node whose fixed arguments name a stored secret (``{{ secrets.NAME }}``). A
+    received flow must not be able to send your GITHUB_TOKEN wherever it likes just by
+    naming it, so where each secret goes is reviewed like code. Digest: the node's tool
+    and fixed arguments (``secret_use_digest``; ``nodes/tool.py`` checks the same digest).
 """
 
 from __future__ import annotations
@@ -88,12 +93,37 @@ def _producer(m: FlowModel, nid: str) -> tuple[str, str]:
     return digest("model_python", canonical), "\n".join(lines)
 
 
+def secret_use_digest(tool: str, arguments) -> str:
+    return digest("secret_use", json.dumps({"tool": tool, "arguments": arguments}, sort_keys=True,
+                                           ensure_ascii=False, default=repr))
+
+
+def _secret_use(m: FlowModel, nid: str, prefix: str, folder: Path | None) -> FlowCode | None:
+    from studio.core.userdata.credentials import secret_refs
+
+    node = m.nodes[nid]
+    args = node.params.get("arguments")
+    names = secret_refs(args) if node.type == "tool" and isinstance(args, dict) else []
+    if not names:
+        return None
+    tool = str(node.params.get("tool") or "")
+    where = args.get("url") if isinstance(args.get("url"), str) else None
+    shown = (f"The {tool} step uses your stored secret{'s' * (len(names) > 1)} {', '.join(names)}"
+             + (f" and sends {'them' if len(names) > 1 else 'it'} to {where}" if where else "")
+             + ". Its arguments:\n\n" + json.dumps(args, indent=2, ensure_ascii=False, sort_keys=True))
+    return FlowCode(prefix + nid, tool, None, folder, "secret_use", f"uses secret {', '.join(names)}", shown,
+                    secret_use_digest(tool, args))
+
+
 def _items(m: FlowModel, prefix: str) -> list[FlowCode]:
     out: list[FlowCode] = []
     builtins = default_tools()
     folder = Path(m.base_dir).resolve() if m.base_dir is not None else None
     for nid in sorted(m.nodes):
         node = m.nodes[nid]
+        use = _secret_use(m, nid, prefix, folder)
+        if use is not None:
+            out.append(use)
         for name in _tool_names(node):
             if name == PYTHON_TOOL and builtins.get(name) is not None:
                 args = node.params.get("arguments") if isinstance(node.params.get("arguments"), dict) else {}

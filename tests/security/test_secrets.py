@@ -111,6 +111,12 @@ def test_a_header_token_never_reaches_a_trace_a_log_a_save_or_an_export(tmp_path
     with EchoServer() as server:
         flow = http_flow(tmp_path / "flows" / "api.flow.json", server.url,
                          {"Authorization": "Bearer {{ secrets.API_TOKEN }}", "X-Api-Key": "{{ secrets.API_TOKEN }}"})
+        r = orchestra(env, "run", str(flow), "--plain")  # where a secret goes is reviewed like code
+        keep(tmp_path, "untrusted", r)
+        assert r.returncode == 4 and "uses secret API_TOKEN (node call)" in r.stderr and server.seen == []
+        r = orchestra(env, "trust", str(flow), "--yes")
+        keep(tmp_path, "trust", r)
+        assert r.returncode == 0 and f"sends it to {server.url}" in r.stdout
         r = orchestra(env, "run", str(flow), "--plain")
         keep(tmp_path, "run", r)
         assert r.returncode == 0, r.stderr
@@ -135,6 +141,7 @@ def test_a_header_token_never_reaches_a_trace_a_log_a_save_or_an_export(tmp_path
 def test_a_missing_secret_fails_the_node_naming_how_to_store_it(tmp_path):
     env = env_for(tmp_path)
     flow = http_flow(tmp_path / "f" / "api.flow.json", "http://127.0.0.1:9/", {"Authorization": "Bearer {{ secrets.NOPE }}"})
+    assert orchestra(env, "trust", str(flow), "--yes").returncode == 0
     r = orchestra(env, "run", str(flow))
     assert r.returncode == 1 and "orchestra secrets set NOPE" in r.stderr and "ORCHESTRA_SECRET_NOPE" in r.stderr
 
@@ -171,3 +178,18 @@ def test_the_secret_param_kind_holds_a_reference_never_a_value():
     assert p.check("{{ secrets.GITHUB_TOKEN }}") is None and p.check("") is None
     assert "never hold the value" in p.check("ghp_0123456789abcdef0123456789abcdef0123")
     assert "never hold the value" in p.check("Bearer {{ secrets.X }} and more")
+
+
+def test_a_received_flow_cannot_send_a_stored_secret_somewhere_new(tmp_path):
+    """The person trusted their flow to send GITHUB_TOKEN to one address; an edit that points it
+    elsewhere (or a new flow naming the same secret) is refused before any request is made."""
+    value = token()
+    env = with_keyring(env_for(tmp_path), {"GITHUB_TOKEN": value})
+    with EchoServer() as mine, EchoServer() as theirs:
+        flow = http_flow(tmp_path / "f" / "api.flow.json", mine.url, {"Authorization": "Bearer {{ secrets.GITHUB_TOKEN }}"})
+        assert orchestra(env, "trust", str(flow), "--yes").returncode == 0
+        assert orchestra(env, "run", str(flow)).returncode == 0 and len(mine.seen) == 1
+        http_flow(flow, theirs.url, {"Authorization": "Bearer {{ secrets.GITHUB_TOKEN }}"})
+        r = orchestra(env, "run", str(flow))
+        assert r.returncode == 4 and "uses secret GITHUB_TOKEN" in r.stderr
+        assert theirs.seen == [] and len(mine.seen) == 1
