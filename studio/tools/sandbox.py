@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -128,12 +127,9 @@ def _hidden_roots() -> list[str]:
 
     roots = [p for p in HIDDEN if os.path.isdir(p) and not os.path.islink(p)]
     extra = [config_dir()]
-    try:
-        from studio.core.userdata.paths import data_dir  # type: ignore[attr-defined]
+    from studio.core.userdata.paths import data_dir
 
-        extra.append(Path(data_dir()))
-    except Exception:  # older layouts: the config folder is what matters
-        pass
+    extra.append(Path(data_dir()))  # traces: what earlier runs saw
     for p in extra:
         try:
             real = os.path.realpath(p)
@@ -299,6 +295,3 @@ del resource, mem, cpu, fsize
 runpy.run_path("main.py", run_name="__main__")
 """
 
-
-def stop_signal() -> int:
-    return getattr(signal, "SIGTERM", 15)

@@ -17,8 +17,6 @@ mail, so Save stops and shows where (JSON path, kind, a masked preview), and off
 
 from __future__ import annotations
 
-from html import escape
-
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QHeaderView, QLabel, QLineEdit, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
@@ -111,7 +109,7 @@ def resolve_on_save(window, refused) -> str:
             new = move_to_secret(f, name, node.params)
         except (OrchestraError, ValueError) as exc:
             dialogs.error(window, "Cannot move the secret",
-                          f"{escape(f.path)}: {exc}\n\nNothing was saved; the flow is unchanged from here on.")
+                          f"{f.path}: {exc}\n\nNothing was saved; the flow is unchanged from here on.")
             return "cancel"
         doc.push(SetParam(f.node, f.param_path[0], new[f.param_path[0]]))
         moved.append(name)
