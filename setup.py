@@ -12,6 +12,7 @@ setup(
     packages=[*find_packages(include=["studio", "studio.*", "nodes", "nodes.*"]), "studio.resources", "studio.projects"],
     package_dir={"studio.resources": "resources", "studio.projects": "projects"},
     package_data={
+        "studio": ["tools/shipped_code.json"],  # the examples trusted as shipped (studio.tools.flow_code)
         "studio.resources": ["*.qss", "*.json", "icons/*"],
         "studio.projects": ["*.flow.json", "**/*.md", "**/*.txt", "**/*.csv", "**/*.json", "**/*.py"],
     },

@@ -1,7 +1,13 @@
 """Tool: runs one registered tool; the properties of its argument schema become inputs.
 
 Arguments come from wired inputs first, then from the node's fixed ``arguments``; the
-tool's schema defaults fill the rest. Ports are read from the schema without running
+tool's schema defaults fill the rest. A fixed argument may name a stored secret as
+``{{ secrets.NAME }}`` (an ``Authorization`` header, say): the value is put in only here,
+at call time, and only from the flow's own fixed arguments -- never from a wire or a
+model's arguments, so injected text cannot ask for a secret -- and only once the person
+trusted this use of it (where it goes is reviewed like code: ``flow_code.secret_use``). What the trace records is
+the reference; every value in a secret-named field (header or argument) is remembered as
+a secret first, so the trace, the terminal and the studio redact it wherever it appears. Ports are read from the schema without running
 any code, so a flow's own (untrusted) tool still shows its ports; running it needs the
 folder to be trusted.
 """
@@ -70,12 +76,46 @@ class ToolNode(NodeType):
         name = str(ctx.params["tool"] or "")
         if not name:
             raise NodeFailure("choose a tool")
+        from studio.core.userdata.credentials import resolve_refs
+
         tool = get_tool(name, ctx.flow_dir)
-        args = dict(ctx.params["arguments"] or {})
-        args.update({k: v for k, v in ctx.inputs.items() if v is not None})
-        ctx.progress(kind="tool_call", tool=name, arguments=args)
+        fixed = dict(ctx.params["arguments"] or {})
+        _require_secret_trust(name, fixed, ctx.flow_dir)
+        wired = {k: v for k, v in ctx.inputs.items() if v is not None}
+        args = {**resolve_refs(fixed), **wired}
+        _remember_secret_fields(args)
+        ctx.progress(kind="tool_call", tool=name, arguments={**fixed, **wired})
         result = await call_tool(tool, args, ToolContext(flow_dir=ctx.flow_dir, progress=ctx.progress))
         return {"result": result}
+
+
+def _require_secret_trust(tool: str, fixed: dict, flow_dir) -> None:
+    """A flow may use a stored secret only where the person reviewed it going (``flow_code``)."""
+    from studio.core.userdata.credentials import secret_refs
+
+    names = secret_refs(fixed)
+    if names:
+        from studio.tools.flow_code import secret_use_digest
+        from studio.tools.trust import require_trust
+
+        require_trust(flow_dir, f"the use of secret {', '.join(names)} by {tool}", secret_use_digest(tool, fixed))
+
+
+def _remember_secret_fields(obj: Any) -> None:
+    """Every value under a secret-named key (Authorization, X-Api-Key, Cookie, password…) is a secret."""
+    from studio.core.userdata.credentials import is_secret_field, remember_secret
+
+    if isinstance(obj, Mapping):
+        for k, v in obj.items():
+            if isinstance(k, str) and is_secret_field(k) and isinstance(v, str):
+                remember_secret(v)
+                if " " in v.strip():  # "Bearer abc…": the token alone is the secret too
+                    remember_secret(v.strip().split(None, 1)[1])
+            else:
+                _remember_secret_fields(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            _remember_secret_fields(v)
 
 
 NODE_TYPE = ToolNode

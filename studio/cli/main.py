@@ -22,6 +22,8 @@ SUBCOMMANDS = (
     ("test", "studio.cli.test"),
     ("serve", "studio.cli.serve"),
     ("chat", "studio.cli.chat"),
+    ("trust", "studio.cli.trust"),
+    ("secrets", "studio.cli.secrets"),
 )
 
 

@@ -8,7 +8,9 @@ knows of is replaced by [redacted] (a provider may echo the key in an error mess
 
 Exit codes: 0 success; 1 the run failed (the message names the node and the error);
 2 the flow is invalid or unreadable, an input is bad, or the trace cannot be written
-where --trace says; 3 the budget was spent; 130 cancelled by Ctrl-C, 143 by SIGTERM
+where --trace says; 3 the budget was spent; 4 the flow would run code (tools/*.py,
+run_python) that is not trusted -- nothing ran, `orchestra trust FLOW` shows it and
+asks; 130 cancelled by Ctrl-C, 143 by SIGTERM
 (both end the run the same way: every call stops, the trace is closed with
 ``run_cancelled`` and the result so far is printed). A second signal ends the process
 at once; the trace then keeps all but at most its last 100 ms.
@@ -31,7 +33,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_BUDGET, EXIT_CANCELLED = 0, 1, 2, 3, 130
+EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_BUDGET, EXIT_UNTRUSTED, EXIT_CANCELLED = 0, 1, 2, 3, 4, 130
 EXIT_TERMINATED = 143  # 128 + SIGTERM
 MAX_INPUT_FILE_BYTES = 64 * 1024 * 1024
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -172,6 +174,15 @@ def main(args: argparse.Namespace) -> int:
                 if p.is_error:
                     print(f"  {p}", file=sys.stderr)
         return EXIT_INVALID
+    from studio.tools.flow_code import untrusted_refusal
+
+    refusal = untrusted_refusal(model, args.flow)
+    if refusal:
+        return _fail(refusal, EXIT_UNTRUSTED)
+    from studio.core.document.flowfile import to_document
+    from studio.core.sharing.secret_scan import secret_values
+
+    args.flow_secrets = secret_values(to_document(model))  # a pasted token in a received flow is redacted too
     inputs = _inputs(args)
     missing = missing_inputs(plan, inputs)
     if missing:
@@ -263,6 +274,7 @@ async def _run(plan, inputs: dict[str, Any], args: argparse.Namespace, signals: 
         import os
 
         secrets = [v for k, v in os.environ.items() if k.endswith("_API_KEY") and v]
+    secrets += getattr(args, "flow_secrets", [])
     options = RunOptions(
         inputs=inputs, concurrency=args.concurrency, budget_usd=args.budget, mock=args.mock,
         approval_handler=_approval_handler(args.approve), settings=settings,

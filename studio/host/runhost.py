@@ -97,6 +97,7 @@ class _Host:
         self.runs: dict[str, Any] = {}
         self.approvals: dict[tuple[str, str, tuple], asyncio.Future] = {}
         self.buffers: dict[str, list[bytes]] = {}
+        self.redactors: dict[str, object] = {}  # run id -> the Redactor its events pass through
         self.write_lock = threading.Lock()
 
     def send(self, doc: dict[str, Any]) -> None:
@@ -111,14 +112,17 @@ class _Host:
                 os._exit(0)  # the studio is gone
 
     # events: batched per run, flushed BATCH_S after the first of a batch
-    def listener(self, run_id: str) -> Callable[[ev.Event], None]:
+    def listener(self, run_id: str, secrets=()) -> Callable[[ev.Event], None]:
+        from studio.core.userdata.redaction import Redactor
+
         buf: list[bytes] = []
         self.buffers[run_id] = buf
+        redactor = self.redactors[run_id] = Redactor(secrets)  # the studio shows what the trace holds
 
         def listen(e: ev.Event) -> None:
             if not buf:
                 self.loop.call_later(BATCH_S, self.flush, run_id)
-            buf.append(ev.encode_event(e).rstrip(b"\n"))
+            buf.append(redactor.bytes(ev.encode_event(e)).rstrip(b"\n"))
 
         return listen
 
@@ -197,17 +201,22 @@ class _Host:
         except Exception as exc:  # noqa: BLE001 - reported to the studio, the host lives on
             self.send({"t": "error", "run": run_id, "error": f"{type(exc).__name__}: {exc}"})
             return
-        run.add_listener(self.listener(run_id))
+        run.add_listener(self.listener(run_id, options.secrets))
         self.runs[run_id] = run
         try:
             result = await run.wait()
-            payload = {"t": "finished", "run": run_id, "result": result_to_json(result)}
+            from studio.core.userdata.credentials import redact
+
+            redactor = self.redactors.get(run_id)
+            payload = {"t": "finished", "run": run_id,
+                       "result": redact(result_to_json(result), redactor.values()) if redactor else result_to_json(result)}
         except BaseException as exc:  # noqa: BLE001
             payload = {"t": "error", "run": run_id, "error": f"{type(exc).__name__}: {exc}"}
         finally:
             self.runs.pop(run_id, None)
         self.flush(run_id)
         self.buffers.pop(run_id, None)
+        self.redactors.pop(run_id, None)
         self.send(payload)
 
     def approval_handler(self, run_id: str):

@@ -68,12 +68,6 @@ class Launcher:
         self._run_settings: dict[str, Any] = {}
         if self.settings.api_base:
             self._run_settings["api_base"] = self.settings.api_base
-        try:
-            from studio.core.userdata.userdirs import user_pricing  # type: ignore[attr-defined]
-
-            self._run_settings["pricing"] = user_pricing()
-        except Exception:
-            pass
 
     def flow(self, name: str) -> ServedFlow:
         flow = self.catalogue.get(name)

@@ -3,8 +3,12 @@
 Why confined: a model chooses the paths. Every path is resolved (following symlinks)
 and must stay inside the flow's folder, so ``../../etc/passwd``, an absolute path or a
 symlink pointing out is refused. Writes are also refused where they would turn into
-code or configuration the product acts on: the folder's ``tools/`` (tool code runs once
-the folder is trusted) and ``*.flow.json`` files.
+code or configuration something acts on: any ``tools/`` folder at any depth (tool code
+runs once trusted), any ``.git/`` (hooks run on the next commit), any ``*.flow.json``,
+and Orchestra's own config folder (the trust store). Names are compared without regard
+to case, and with Windows' trailing dots and spaces and ``::$DATA`` streams stripped,
+because on macOS and Windows ``TOOLS/`` and ``other.FLOW.JSON`` are the same files. A file
+with several hard links is not written (the write would land in the other name too).
 """
 
 from __future__ import annotations
@@ -62,23 +66,70 @@ def _read(args: dict[str, Any], ctx: ToolContext) -> str:
     return text
 
 
+PROTECTED_DIRS = ("tools", ".git")
+
+
+def _component(name: str) -> str:
+    """A path component as a case-insensitive file system sees it."""
+    name = name.split(":", 1)[0]  # NTFS alternate data streams: "x.flow.json::$DATA"
+    return name.rstrip(" .").casefold()  # Windows ignores trailing dots and spaces
+
+
+def refused_write(rel: str) -> str | None:
+    """Why a write to folder-relative ``rel`` is refused, or None."""
+    parts = [_component(p) for p in rel.replace("\\", "/").split("/") if p not in ("", ".")]
+    for part in parts:
+        if part in PROTECTED_DIRS:
+            return f"{rel!r}: tools may not write into a {part}/ folder (code there runs later)"
+    if parts and parts[-1].endswith(".flow.json"):
+        return f"{rel!r}: tools may not write flow files"
+    return None
+
+
+def _in_config(path: Path) -> bool:
+    from studio.core.userdata.paths import config_dir
+
+    try:
+        cfg = config_dir().resolve()
+    except OSError:
+        return False
+    return path == cfg or path.is_relative_to(cfg)
+
+
 def _write(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     root = ctx.require_folder("write_file")
-    path = confine(root, args["path"])
+    asked = str(args["path"])
+    why = refused_write(asked)  # as given: "sub/TOOLS/x.py", "a.Flow.JSON "
+    if why:
+        raise PathRefused(why)
+    path = confine(root, asked)
     rel = _display(root, path)
     if rel == "." or path.is_dir():
-        raise PathRefused(f"{args['path']!r} is a folder")
-    if rel == "tools" or rel.startswith("tools/") or rel.endswith(".flow.json"):
-        raise PathRefused(f"{rel!r}: tools may not write tool code or flow files")
+        raise PathRefused(f"{asked!r} is a folder")
+    why = refused_write(rel)  # as resolved: a symlinked folder may lead into tools/ or .git/
+    if why:
+        raise PathRefused(why)
+    if _in_config(path):
+        raise PathRefused(f"{asked!r} is Orchestra's own settings folder; tools may not write there")
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.parent.resolve() != path.parent or not path.parent.resolve().is_relative_to(root.resolve()):
-        raise PathRefused(f"{args['path']!r} is outside the flow's folder and was refused")
+        raise PathRefused(f"{asked!r} is outside the flow's folder and was refused")
+    why = refused_write(_display(root, path.parent.resolve() / path.name))
+    if why:  # a folder created meanwhile under another spelling
+        raise PathRefused(why)
     flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if args.get("append") else os.O_TRUNC)
     flags |= getattr(os, "O_NOFOLLOW", 0)  # never write through a symlink swapped in meanwhile
     data = str(args["content"]).encode("utf-8")
-    fd = os.open(path, flags, 0o644)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
+    fd = os.open(path, flags & ~os.O_TRUNC, 0o644)
+    try:
+        if os.fstat(fd).st_nlink > 1:
+            raise PathRefused(f"{asked!r} has other hard links; writing it would change them too")
+        if not args.get("append"):
+            os.ftruncate(fd, 0)
+        with os.fdopen(fd, "wb", closefd=False) as fh:
+            fh.write(data)
+    finally:
+        os.close(fd)
     return {"path": rel, "bytes": len(data), "appended": bool(args.get("append"))}
 
 

@@ -26,7 +26,7 @@ from studio.core.errors import NodeFailure
 
 from . import calculator, clock, files, http, python_runner
 from .base import Tool, ToolContext
-from .trust import require_trust
+from .trust import digest, require_trust
 
 log = logging.getLogger(__name__)
 
@@ -152,14 +152,20 @@ def local_tool_specs(flow_dir: Path | None) -> list[LocalToolSpec]:
 
 
 def _load_local(spec: LocalToolSpec, flow_dir: Path) -> Tool:
-    require_trust(flow_dir, f"the tool {spec.name!r} ({spec.path.name})")
+    # the bytes that were hashed are the bytes that run: no window to swap the file between
+    try:
+        source = spec.path.read_bytes()
+    except OSError as exc:
+        raise NodeFailure(f"{spec.path}: cannot read this tool: {exc}") from None
+    require_trust(flow_dir, f"the tool {spec.name!r} (tools/{spec.path.name})", digest("tool_file", source))
     module_name = f"orchestra_flow_tool_{abs(hash(str(spec.path)))}_{spec.name}"
-    mod_spec = importlib.util.spec_from_file_location(module_name, spec.path)
-    if mod_spec is None or mod_spec.loader is None:
+    mod_spec = importlib.util.spec_from_loader(module_name, loader=None, origin=str(spec.path))
+    if mod_spec is None:
         raise NodeFailure(f"{spec.path}: cannot load this tool")
     module = importlib.util.module_from_spec(mod_spec)
+    module.__file__ = str(spec.path)
     try:
-        mod_spec.loader.exec_module(module)
+        exec(compile(source, str(spec.path), "exec"), module.__dict__)  # noqa: S102 - trusted by digest above
     except Exception as exc:
         raise NodeFailure(f"{spec.path}: the tool failed to load: {type(exc).__name__}: {exc}") from None
     fn = getattr(module, "run", None)

@@ -53,11 +53,11 @@ class Document(QObject):
     def modified(self) -> bool:
         return not self.stack.isClean()
 
-    def save(self, path: Path | None = None) -> None:
+    def save(self, path: Path | None = None, allow_secrets: bool = False) -> None:
         target = Path(path) if path is not None else self.path
         if target is None:
             raise ValueError("no file name")
-        flowfile.save_flow(self.model, target)
+        flowfile.save_flow(self.model, target, allow_secrets=allow_secrets)
         self.path = target
         self.stack.setClean()
 

@@ -2,9 +2,13 @@
 
 Two rows, each shown only when it has something to say: node types that are not
 installed (with the packages the file's ``requires`` names, and a pip command to copy),
-and code of the flow's own that would run (``tools/*.py`` beside it) in a folder that is
-not trusted yet (with "Trust this folder…"). Non-modal: the flow stays open and
-editable; Run refuses or asks (``sharing.py``). A row's ✕ hides it until the next open.
+and code of the flow's own that would run and is not trusted yet -- ``tools/*.py`` beside
+it, ``run_python`` code in it, or a ``run_python`` step a model feeds (with "Review and
+trust…"). Non-modal: the flow stays open and editable; Run refuses or asks
+(``sharing.py``). A row's ✕ hides it until the next open.
+
+``TrustDialog`` is that question: every piece of code, shown in full, before the person
+trusts it (``ask_trust``; tests replace that function).
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ from __future__ import annotations
 from html import escape
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFrame, QHBoxLayout, QLabel, QListWidget, QPlainTextEdit,
+                               QPushButton, QSizePolicy, QSplitter, QToolButton, QVBoxLayout, QWidget)
 
 from . import theme
 
@@ -88,8 +94,8 @@ class NoticeBar(QWidget):
         self._dismissed: set[str] = set()
         self.copy_install = self.missing.add_button("Copy install command", "copyInstallButton", self.copy_install_requested,
                                                     "Copy the pip command that installs the missing packages")
-        self.trust_button = self.code.add_button("Trust this folder…", "trustFolderButton", self.trust_requested,
-                                                 "Let this folder's own code run (you are shown what it is first)")
+        self.trust_button = self.code.add_button("Review and trust…", "trustFolderButton", self.trust_requested,
+                                                 "Read the code this flow would run, then let it run")
         self.open_folder = self.code.add_button("Show folder", "showFolderButton", self.show_folder_requested,
                                                 "Open the flow's folder to read its code")
 
@@ -115,24 +121,96 @@ class NoticeBar(QWidget):
         self.missing.setVisible("missing" not in self._dismissed)
 
     def show_code(self, code: list) -> None:
-        """``code``: studio.tools.flow_code.FlowCode items whose folder is not trusted."""
+        """``code``: studio.tools.flow_code.FlowCode items that are not trusted."""
         if not code:
             self.code.hide()
             return
-        folders = sorted({str(c.folder) for c in code})
+        folders = sorted({str(c.folder) for c in code if c.folder is not None})
         files = []
         for c in code:
-            try:
-                rel = c.path.relative_to(c.folder).as_posix()
-            except ValueError:
-                rel = str(c.path)
-            entry = f"<code>{escape(rel)}</code> ({escape(c.node)})"
+            entry = f"<code>{escape(_shown(c))}</code> ({escape(c.node)})"
             if entry not in files:
                 files.append(entry)
+        where = (f"Read it, then trust it: {', '.join(f'<code>{escape(f)}</code>' for f in folders)}" if folders
+                 else "Save the flow in a folder, then trust it")
         self.code.text.setText(
-            f"<b>This flow runs code of its own, which you have not trusted:</b> {', '.join(files)}. "
-            "Nothing in it has run; Run asks first.<br>"
-            f"Read it, then trust the folder{'s' * (len(folders) > 1)}: "
-            + ", ".join(f"<code>{escape(f)}</code>" for f in folders))
-        self.code.text.setToolTip("\n".join(str(c.path) for c in code))
+            f"<b>This flow runs code that you have not trusted:</b> {', '.join(files)}. "
+            f"Nothing in it has run; Run asks first.<br>{where}.")
+        self.code.text.setToolTip("\n".join(str(c.path or c.label) for c in code))
+        self.open_folder.setVisible(any(c.path is not None for c in code))
         self.code.setVisible("code" not in self._dismissed)
+
+
+def _shown(c) -> str:
+    if c.path is not None and c.folder is not None:
+        try:
+            return c.path.relative_to(c.folder).as_posix()
+        except ValueError:
+            return str(c.path)
+    return c.label
+
+
+class TrustDialog(QDialog):
+    """Every piece of code the flow would run, in full, and one question: trust it?"""
+
+    def __init__(self, items: list, and_run: bool, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("trustDialog")
+        self.setWindowTitle("Trust this code?")
+        self.resize(860, 560)
+        self.items = items
+        folders = sorted({str(c.folder) for c in items if c.folder is not None})
+        head = QLabel(
+            "<b>This flow would run code that you have not trusted.</b> Read it before you say yes: "
+            "<code>tools/*.py</code> files run with your permissions (they can read and change your files); "
+            "<code>run_python</code> code runs in a sandbox without network, your home folder or your keys. "
+            "Trust is remembered for exactly this code: if it changes, you are asked again.<br>"
+            + ("Recorded for: " + ", ".join(f"<code>{escape(f)}</code>" for f in folders) if folders else
+               "<b>This flow is not saved: save it in a folder first.</b>"))
+        head.setWordWrap(True)
+        head.setTextFormat(Qt.RichText)
+        self.list = QListWidget()
+        self.list.setObjectName("trustItems")
+        for c in items:
+            self.list.addItem(f"{_shown(c)}  ·  {c.node}")
+        self.code = QPlainTextEdit()
+        self.code.setObjectName("trustCode")
+        self.code.setReadOnly(True)
+        self.code.setLineWrapMode(QPlainTextEdit.NoWrap)
+        self.code.setFont(QFontDatabase.systemFont(QFontDatabase.FixedFont))
+        self.list.currentRowChanged.connect(self._show)
+        split = QSplitter()
+        split.addWidget(self.list)
+        split.addWidget(self.code)
+        split.setSizes([260, 600])
+        buttons = QDialogButtonBox()
+        self.yes = buttons.addButton("Trust and run" if and_run else "Trust this code", QDialogButtonBox.AcceptRole)
+        self.yes.setObjectName("trustYes")
+        self.yes.setEnabled(bool(folders) and all(c.folder is not None for c in items))
+        self.no = buttons.addButton("Don't run" if and_run else "Cancel", QDialogButtonBox.RejectRole)
+        self.no.setObjectName("trustNo")
+        self.no.setDefault(True)
+        self.no.setFocus()
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        v = QVBoxLayout(self)
+        v.addWidget(head)
+        v.addWidget(split, 1)
+        v.addWidget(buttons)
+        if items:
+            self.list.setCurrentRow(0)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.yes.setAutoDefault(False)  # Enter must never trust: the safe answer is the default
+        self.no.setDefault(True)
+        self.no.setFocus()
+
+    def _show(self, row: int) -> None:
+        if 0 <= row < len(self.items):
+            self.code.setPlainText(self.items[row].code)
+
+
+def ask_trust(parent: QWidget | None, items: list, and_run: bool) -> bool:
+    """May the flow's untrusted ``items`` (``FlowCode``) run? False unless the person says so."""
+    return TrustDialog(items, and_run, parent).exec() == QDialog.Accepted

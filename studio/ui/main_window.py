@@ -467,8 +467,23 @@ class MainWindow(QMainWindow):
     def _save_to(self, path: Path) -> bool:
         doc = self.document
         old_path = doc.path
+        from studio.core.sharing.secret_scan import SecretsInFlow
+
         try:
             doc.save(path)
+        except SecretsInFlow as refused:  # a key in the flow: ask, offer to move it into a named secret
+            from .secret_prompt import resolve_on_save
+
+            answer = resolve_on_save(self, refused)
+            if answer == "cancel":
+                return False
+            if answer == "moved":
+                return self._save_to(path)
+            try:
+                doc.save(path, allow_secrets=True)
+            except OSError as exc:
+                dialogs.error(self, "Cannot save flow", f"{path}: {exc.strerror or exc}")
+                return False
         except OSError as exc:
             dialogs.error(self, "Cannot save flow", f"{path}: {exc.strerror or exc}")
             return False

@@ -10,6 +10,9 @@
 * Pricing overrides are written to the user's pricing.json, which the LLM layer reads
   (USD per million tokens, by model name or pattern such as ``ollama/*``).
 * Defaults: the model given to new LLM nodes, the budget and the concurrency of runs.
+* Secrets: named values (tokens, passwords) a flow uses as ``{{ secrets.NAME }}``, kept in
+  the OS keyring like the keys (``orchestra secrets`` does the same headless). The list
+  shows names and where each lives, never a value.
 """
 
 from __future__ import annotations
@@ -91,6 +94,7 @@ class SettingsDialog(QDialog):
         self.resize(760, 520)
         tabs = QTabWidget()
         tabs.addTab(self._keys_tab(), "API keys")
+        tabs.addTab(self._secrets_tab(), "Secrets")
         tabs.addTab(self._endpoints_tab(), "Endpoints")
         tabs.addTab(self._pricing_tab(), "Pricing")
         tabs.addTab(self._defaults_tab(), "Defaults")
@@ -102,6 +106,7 @@ class SettingsDialog(QDialog):
         v.addWidget(tabs, 1)
         v.addWidget(buttons)
         self.refresh_sources()
+        self.refresh_secrets()
 
     def closeEvent(self, event) -> None:
         self.background.close()
@@ -233,6 +238,108 @@ class SettingsDialog(QDialog):
         self.key_status.setText(f"Testing {provider}…")
         self.background.submit(work, lambda msg: self.key_status.setText(f"{provider}: {msg}"),
                                lambda exc: self.key_status.setText(f"{provider}: ✗ {exc}"))
+
+    # -- named secrets -------------------------------------------------------------------
+
+    def _secrets_tab(self) -> QWidget:
+        w = QWidget()
+        note = QLabel("Tokens and passwords a flow needs (an API's Authorization header, say) live here, in the OS "
+                      "keyring, never in the flow. A flow names one as <code>{{ secrets.NAME }}</code> in a Tool node's "
+                      "arguments; the value is put in when the node runs and hidden in traces and logs.")
+        note.setWordWrap(True)
+        self.secrets_table = QTableWidget(0, 2)
+        self.secrets_table.setObjectName("secretsTable")
+        self.secrets_table.setHorizontalHeaderLabels(["Name", "Lives in"])
+        self.secrets_table.verticalHeader().hide()
+        self.secrets_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
+        self.secrets_table.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.secret_name = QLineEdit()
+        self.secret_name.setObjectName("secretName")
+        self.secret_name.setPlaceholderText("NAME, e.g. GITHUB_TOKEN")
+        self.secret_value = QLineEdit()
+        self.secret_value.setObjectName("secretValue")
+        self.secret_value.setEchoMode(QLineEdit.Password)
+        self.secret_value.setPlaceholderText("the value (hidden)")
+        store = QPushButton("Store")
+        store.setObjectName("storeSecret")
+        store.clicked.connect(self.store_secret)
+        delete = QPushButton("Delete selected")
+        delete.setObjectName("deleteSecret")
+        delete.clicked.connect(self.delete_selected_secret)
+        row = QHBoxLayout()
+        row.addWidget(self.secret_name, 1)
+        row.addWidget(self.secret_value, 2)
+        row.addWidget(store)
+        row.addWidget(delete)
+        self.secret_status = QLabel("")
+        self.secret_status.setObjectName("secretStatus")
+        self.secret_status.setWordWrap(True)
+        v = QVBoxLayout(w)
+        v.addWidget(note)
+        v.addWidget(self.secrets_table, 1)
+        v.addLayout(row)
+        v.addWidget(self.secret_status)
+        return w
+
+    def refresh_secrets(self) -> None:
+        def look():
+            from studio.core.userdata import credentials
+
+            credentials.forget_cached()
+            return credentials.secret_names()
+
+        self.background.submit(look, self._show_secrets, lambda exc: self.secret_status.setText(f"Cannot list: {exc}"))
+
+    def _show_secrets(self, rows) -> None:
+        from studio.core.userdata.credentials import SECRET_ENV_PREFIX
+
+        self.secrets_table.setRowCount(len(rows))
+        for i, (name, source) in enumerate(rows):
+            self.secrets_table.setItem(i, 0, QTableWidgetItem(name))
+            where = "OS keyring" if source == "keyring" else f"environment ({SECRET_ENV_PREFIX}{name.upper()})"
+            self.secrets_table.setItem(i, 1, QTableWidgetItem(where))
+        self.secrets_table.resizeColumnToContents(1)
+
+    def secret_rows(self) -> list[tuple[str, str]]:
+        t = self.secrets_table
+        return [(t.item(r, 0).text(), t.item(r, 1).text()) for r in range(t.rowCount())]
+
+    def store_secret(self) -> None:
+        name, value = self.secret_name.text().strip(), self.secret_value.text().strip()
+        if not name or not value:
+            self.secret_status.setText("Give a name and a value.")
+            return
+
+        def work() -> None:
+            from studio.core.userdata import credentials
+
+            credentials.set_secret(name, value)
+
+        def done(_) -> None:
+            self.secret_value.clear()
+            self.secret_status.setText(f"Stored {name} in the OS keyring; use it as {{{{ secrets.{name} }}}}.")
+            self.refresh_secrets()
+
+        self.secret_status.setText(f"Storing {name}…")
+        self.background.submit(work, done, lambda exc: self.secret_status.setText(f"Not stored: {exc}"))
+
+    def delete_selected_secret(self) -> None:
+        row = self.secrets_table.currentRow()
+        if row < 0:
+            self.secret_status.setText("Select a secret first.")
+            return
+        name = self.secrets_table.item(row, 0).text()
+
+        def work() -> bool:
+            from studio.core.userdata import credentials
+
+            return credentials.delete_secret(name)
+
+        def done(found: bool) -> None:
+            self.secret_status.setText(f"Deleted {name}." if found else f"The keyring held no {name}.")
+            self.refresh_secrets()
+
+        self.background.submit(work, done, lambda exc: self.secret_status.setText(f"Not deleted: {exc}"))
 
     # -- endpoints -----------------------------------------------------------------------
 

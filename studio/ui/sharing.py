@@ -9,11 +9,15 @@
 * **Export as Mermaid… / Copy Mermaid Diagram** use ``studio.core.sharing.mermaid``; a ``.md``
   file and the clipboard get a fenced ```` ```mermaid ```` block, ready for a README.
 * **Before anything runs**: on open (and after edits) the bar above the canvas names
-  node types that are not installed (``studio.core.sharing.needs``) and the flow's own tool code
-  in a folder that is not trusted (``studio.tools.flow_code``). Run and Run tests refuse
-  a flow with missing types, with the reason, and ask (``dialogs.ask_trust``) before
-  the first run of untrusted code; declining runs nothing. Finding all this only reads
-  files -- opening a flow never runs its code.
+  node types that are not installed (``studio.core.sharing.needs``) and code the flow would
+  run that the person has not trusted (``studio.tools.flow_code``: tools/*.py, run_python
+  code, a run_python step a model feeds). Run and Run tests refuse a flow with missing
+  types, with the reason, and ask (``flow_notice.ask_trust``, which shows the code) before
+  untrusted code first runs; declining runs nothing. Finding all this only reads files --
+  opening a flow never runs its code.
+* **Save** of a flow holding a key-shaped string asks (``ask_secrets_on_save``): move each
+  value into a named secret (stored in the keyring, ``{{ secrets.NAME }}`` left in its
+  place), save it anyway, or cancel.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 
-from . import clipboard, dialogs
+from . import clipboard, dialogs, flow_notice
 from .background import Background
 from .flow_notice import NoticeBar
 
@@ -117,39 +121,36 @@ class SharingController(QObject):
         return f"this flow needs node types that are not installed: {what}. Install the package(s), then open the flow again."
 
     def confirm_trust(self) -> str | None:
-        """Ask before the flow's own untrusted code first runs; None when it may run."""
+        """Ask before untrusted code first runs (showing it); None when it may run."""
         self._signature = None
         self.refresh()
         code = self.untrusted
         if not code:
             return None
-        folders = sorted({str(c.folder) for c in code})
-        if not dialogs.ask_trust(self.window, folders, _files(code), True):
-            return (f"you did not trust {', '.join(folders)}, so the flow's own code "
-                    f"({', '.join(sorted({c.path.name for c in code}))}) did not run. Nothing ran.")
-        return self._trust(folders)
+        if not flow_notice.ask_trust(self.window, code, True):
+            return (f"you did not trust the code this flow would run "
+                    f"({', '.join(sorted({flow_notice._shown(c) for c in code}))}), so nothing ran.")
+        return self._trust(code)
 
     def trust_from_bar(self) -> None:
         code = self.untrusted
         if not code:
             return
-        folders = sorted({str(c.folder) for c in code})
-        if dialogs.ask_trust(self.window, folders, _files(code), False):
-            why = self._trust(folders)
+        if flow_notice.ask_trust(self.window, code, False):
+            why = self._trust(code)
             if why:
-                dialogs.error(self.window, "Cannot trust the folder", why)
+                dialogs.error(self.window, "Cannot trust the code", why)
 
-    def _trust(self, folders: list[str]) -> str | None:
+    def _trust(self, code: list) -> str | None:
         from studio.core.errors import OrchestraError
-        from studio.tools import trust
+        from studio.tools.trust import trust_code
 
-        for f in folders:
-            try:
-                trust(f)
-            except (OrchestraError, OSError) as exc:
-                return f"could not trust {f}: {exc}"
+        try:
+            folders = trust_code(code)
+        except (OrchestraError, OSError) as exc:
+            return f"could not trust it: {exc}"
         self.refresh(force=True)
-        self.window.statusBar().showMessage(f"Trusted {', '.join(folders)}", 6000)
+        self.window.statusBar().showMessage(f"Trusted the reviewed code in {', '.join(map(str, folders))}", 6000)
         return None
 
     def _copy_install(self) -> None:
@@ -159,7 +160,7 @@ class SharingController(QObject):
             self.window.statusBar().showMessage("Copied the install command", 5000)
 
     def _show_folder(self) -> None:
-        folders = sorted({c.folder for c in self.untrusted})
+        folders = sorted({c.folder for c in self.untrusted if c.folder is not None})
         if folders:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(folders[0])))
 
@@ -266,16 +267,3 @@ class SharingController(QObject):
         self._timer.stop()
         self.background.close()
 
-
-def _files(code: list) -> list[str]:
-    out = []
-    several = len({c.folder for c in code}) > 1
-    for c in code:
-        try:
-            shown = c.path if several else c.path.relative_to(c.folder).as_posix()
-        except ValueError:
-            shown = c.path
-        entry = f"{shown}  (used by {c.node})"
-        if entry not in out:
-            out.append(entry)
-    return out

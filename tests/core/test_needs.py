@@ -8,6 +8,7 @@ from pathlib import Path
 from studio.core.sharing.export import export_text
 from studio.core.document.flowfile import load_flow, loads, save_flow
 from studio.core.sharing.needs import MissingType, missing_types
+from studio.tools.trust import trust_code
 from studio.tools import trust
 from studio.tools.flow_code import flow_code, untrusted_code
 from tests.support.flows import Flow
@@ -99,5 +100,7 @@ def test_flow_code_of_a_subflow_in_another_folder(tmp_path, user_config):
     main.node("call", "subflow", path="lib/sub.flow.json")
     code = flow_code(main.model)
     assert [(c.node, c.folder) for c in code] == [("call › t", lib.resolve())]
-    trust(tmp_path)  # trusting the parent folder trusts its subfolders
+    trust(tmp_path)  # trust is by content, never by location: the parent folder's trust covers no subfolder
+    assert untrusted_code(main.model) == code
+    trust_code(code)  # what was reviewed, recorded for the folder that holds it
     assert untrusted_code(main.model) == []

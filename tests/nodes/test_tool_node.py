@@ -80,7 +80,7 @@ async def test_flow_tool_needs_a_trusted_folder(flow_dir):
     assert not (flow_dir / "tools" / "IMPORTED").exists()
 
     trust(flow_dir)
-    assert is_trusted(flow_dir) and is_trusted(flow_dir / "tools")
+    assert is_trusted(flow_dir) and not is_trusted(flow_dir / "tools")  # trust is per folder, by content
     assert (await ToolNode().run(ctx)) == {"result": 3}
     assert (flow_dir / "tools" / "IMPORTED").exists()
 

@@ -70,7 +70,9 @@ def test_export_refuses_a_file_with_a_key_in_it(tmp_path):
     f.wire("t.text", "out.value")
     with pytest.raises(ExportError, match=r"\$\.nodes\[\d\]\.params\.template"):
         export_document(f.model, secrets=["sk-live-abcdef1234567890"])
-    assert export_document(f.model, secrets=["sk-other-key-000000"])
+    # a key this process does not know is refused too: it is key-shaped (issue 12)
+    with pytest.raises(ExportError, match=r"OpenAI-style API key at \$\.nodes\[\d\]\.params\.template"):
+        export_document(f.model, secrets=["sk-other-key-000000"])
 
 
 def test_export_of_a_self_including_subflow_is_refused(tmp_path):

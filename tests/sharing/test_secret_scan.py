@@ -202,7 +202,7 @@ def test_export_refuses_a_flow_holding_the_key_and_writes_nothing(tmp_path):
     UndoStack(m).push(AddNode("template", node_id="t", params={"template": f"curl -H 'Authorization: Bearer {key}'"}))
     flow = tmp_path / "flows" / "pasted.flow.json"
     flow.parent.mkdir()
-    save_flow(m, flow)  # the user's own file may hold what they typed...
+    save_flow(m, flow, allow_secrets=True)  # the user's own file may hold what they typed, once they said so...
     r = orchestra(tmp_path, env, "export", "export", str(flow), "-o", str(tmp_path / "flows" / "shared.flow.json"))
     assert r.returncode == 1 and "an API key appears at" in r.stderr, r.stderr
     assert not (tmp_path / "flows" / "shared.flow.json").exists()  # ...but never an export of it
@@ -236,3 +236,58 @@ async def test_trace_redacts_a_key_first_looked_up_during_the_run(memory_keyring
     text = trace.read_text()
     assert "Incorrect API key provided: [redacted]" in text and "Rate limit reached for key [redacted]" in text
     assert scan(tmp_path, key) == []
+
+
+# -- the save/export scanner: key-shaped strings, whether or not this process knows them ---
+
+from studio.core.sharing.secret_scan import scan_document  # noqa: E402
+
+SHAPED = {
+    "an OpenAI-style API key": "sk-proj-" + "Ab3" * 12,
+    "an Anthropic API key": "sk-ant-api03-" + "x9Y" * 10,
+    "a Google API key": "AIza" + "B7c" * 11 + "dE",
+    "a GitHub token": "ghp_" + "a1B2" * 9,
+    "a GitLab token": "glpat-" + "Zz9" * 7,
+    "a Slack token": "xoxb-1234567890-abcdefghij",
+    "an AWS access key": "AKIA" + "ABCDEFGH23456789",
+    "a Hugging Face token": "hf_" + "Qw8" * 11,
+    "a JSON web token": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+    "a bearer token": "Bearer 8f3a9c2e71d04b5aa6e1c9f2",
+    "Basic credentials": "Basic dXNlcjpwYXNzd29yZDEyMzQ1",
+    "a password in a URL": "postgres://admin:hunter2hunter2@db.internal:5432/app",
+    "a private key": "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SHAPED))
+def test_the_scanner_finds_each_key_format_in_a_prompt(kind):
+    doc = {"nodes": [{"id": "ask", "type": "llm", "params": {"prompt": f"Use this: {SHAPED[kind]} thanks"}}]}
+    found = scan_document(doc)
+    assert [(f.kind, f.path, f.node) for f in found] == [(kind, "$.nodes[0].params.prompt", "ask")]
+    assert SHAPED[kind] not in found[0].preview() and not found[0].movable  # a prompt's key is removed, not moved
+
+
+def test_high_entropy_values_under_secret_names_are_found_and_movable():
+    doc = {"nodes": [{"id": "call", "type": "tool", "params": {"tool": "http_request", "arguments": {
+        "headers": {"X-Api-Key": "q8Zr2LmX0vT4pW9s", "Cookie": "sid=abc", "Accept": "a8Zr2LmX0vT4pW9sQ"},
+        "api_key": "YOUR_API_KEY_HERE"}}}]}
+    found = scan_document(doc)
+    assert [(f.path, f.kind) for f in found] == [
+        ("$.nodes[0].params.arguments.headers['X-Api-Key']", "a high-entropy value in a secret-named field")]
+    assert found[0].movable and found[0].suggested_name() == "CALL_X_API_KEY"
+
+
+def test_references_and_the_shipped_examples_are_not_findings():
+    doc = {"nodes": [{"id": "c", "type": "tool", "params": {"arguments": {"headers": {
+        "Authorization": "Bearer {{ secrets.GITHUB_TOKEN }}", "X-Api-Key": "{{ secrets.KEY }}"}}}}]}
+    assert scan_document(doc) == []
+    for path in sorted((REPO / "projects").glob("*.flow.json")):
+        assert scan_document(json.loads(path.read_text())) == [], path.name
+
+
+def test_a_known_secret_is_found_in_any_encoding():
+    secret = "plain-looking-but-known-0001"
+    for text in (secret, base64.b64encode(f"u:{secret}".encode()).decode(), secret.encode().hex(),
+                 urllib.parse.quote(f"x={secret}&y", safe="")):
+        doc = {"description": f"see {text}"}
+        assert [f.path for f in scan_document(doc, [secret])] == ["$.description"], text

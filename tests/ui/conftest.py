@@ -39,7 +39,10 @@ def _studio_env(tmp_path, monkeypatch):
         raise AssertionError(f"unexpected dialog: {args[1:]}")
 
     # a modal dialog would hang a headless run: a test that expects one patches it
-    monkeypatch.setattr(dialogs, "ask_trust", unexpected_question)
+    from studio.ui import flow_notice, secret_prompt
+
+    monkeypatch.setattr(flow_notice, "ask_trust", unexpected_question)
+    monkeypatch.setattr(secret_prompt, "ask_secrets", unexpected_question)
     monkeypatch.setattr(dialogs, "save_file_name", unexpected_question)
 
 

@@ -18,7 +18,7 @@ import sharing_flows
 from studio import cli
 from studio.core.document.flowfile import load_flow
 from studio.core.sharing.mermaid import to_mermaid
-from studio.ui import dialogs
+from studio.ui import dialogs, flow_notice
 
 SECRET = "sk-live-abcdef1234567890XYZ"
 
@@ -151,21 +151,20 @@ def test_flow_code_asks_for_trust_before_running(qtbot, window, tmp_path, loopba
     _mock_off(qtbot, window)
 
     asked = []
-    monkeypatch.setattr(dialogs, "ask_trust",
-                        lambda parent, folders, files, and_run: asked.append((folders, files, and_run)) or False)
+    monkeypatch.setattr(flow_notice, "ask_trust", lambda parent, items, and_run: asked.append((items, and_run)) or False)
     window.run_toolbar.run_action.trigger()
     assert len(asked) == 1
-    folders, files, and_run = asked[0]
-    assert folders == [str(folder.resolve())] and and_run
-    assert any("shout.py" in f for f in files) and not any("calculator" in f for f in files)
+    items, and_run = asked[0]
+    assert {str(c.folder) for c in items} == {str(folder.resolve())} and and_run
+    assert any(c.label == "tools/shout.py" and "def run" in c.code for c in items)
+    assert not any(c.tool == "calculator" for c in items)
     assert not window.runs.running and window.runs.latest is None
     assert "did not trust" in window.run_panel.status.text()
     qtbot.wait(200)
     assert loopback.count == 0 and not marker.exists()  # declined: nothing ran, not even the LLM
     assert not is_trusted(folder) and trusted_folders() == []
 
-    monkeypatch.setattr(dialogs, "ask_trust",
-                        lambda parent, folders, files, and_run: asked.append((folders, files, and_run)) or True)
+    monkeypatch.setattr(flow_notice, "ask_trust", lambda parent, items, and_run: asked.append((items, and_run)) or True)
     window.run_toolbar.run_action.trigger()
     assert len(asked) == 2
     state = _wait_run(qtbot, window)
@@ -188,7 +187,7 @@ def test_trust_from_the_bar(qtbot, window, tmp_path, monkeypatch):
     assert window.open_file(sharing_flows.with_tool_code(folder))
     bar = window.notices
     answers = [False, True]
-    monkeypatch.setattr(dialogs, "ask_trust", lambda parent, folders, files, and_run: (not and_run) and answers.pop(0))
+    monkeypatch.setattr(flow_notice, "ask_trust", lambda parent, items, and_run: (not and_run) and answers.pop(0))
     qtbot.mouseClick(bar.trust_button, Qt.LeftButton)
     assert not is_trusted(folder) and bar.code.isVisible()
     qtbot.mouseClick(bar.trust_button, Qt.LeftButton)

@@ -80,6 +80,7 @@ PARAM_KINDS = (
     "list",  # a list of strings
     "path",  # a path relative to the flow's folder
     "cases",  # Branch cases: a list of {"name": port name, "when": condition}
+    "secret",  # a stored secret named as {{ secrets.NAME }}; never the value (credentials.resolve_refs)
 )
 
 
@@ -155,6 +156,12 @@ class Param:
                 return None
             return "must not be empty" if self.required else "must not be null"
         kind = self.kind
+        if kind == "secret":
+            from studio.core.userdata.credentials import SECRET_REF
+
+            if not isinstance(value, str) or (value.strip() and not SECRET_REF.fullmatch(value.strip())):
+                return "must name a stored secret as {{ secrets.NAME }}, never hold the value itself"
+            return "must not be empty" if self.required and not value.strip() else None
         if kind in ("string", "text", "prompt", "code", "expression", "model", "path"):
             if not isinstance(value, str):
                 return f"must be text, not {_json_type(value)}"

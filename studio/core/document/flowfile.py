@@ -639,9 +639,17 @@ class _Encoder:
         return "[\n" + inner + (",\n" + inner).join([value(v, inner) for v in a]) + "\n" + pad + "]"
 
 
-def save_flow(model: FlowModel, path: str | os.PathLike[str]) -> None:
-    """Write atomically: temp file in the same folder, fsync, rename over the target."""
-    atomic_write(Path(path), _dump_bytes(model))
+def save_flow(model: FlowModel, path: str | os.PathLike[str], allow_secrets: bool = False) -> None:
+    """Write atomically: temp file in the same folder, fsync, rename over the target.
+
+    A key-shaped string in the flow refuses the save (``secret_scan.SecretsInFlow``, naming
+    the JSON path) unless the caller asked the person and passes ``allow_secrets``."""
+    doc = to_document(model)
+    if not allow_secrets:
+        from studio.core.sharing.secret_scan import refuse_secrets
+
+        refuse_secrets(doc, "save")
+    atomic_write(Path(path), _dump_bytes(doc))
     model.base_dir = Path(path).resolve().parent
 
 

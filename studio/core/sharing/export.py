@@ -7,9 +7,11 @@
 * Files the flow reads beside it (the fixed ``path``/``pattern`` of its file tools, e.g.
   a docs folder it searches) cannot travel inside a JSON file; the export lists them as
   ``requires.files`` and ``orchestra export`` / File → Export say to send them along.
-* Secrets are impossible by construction: the format has no field for credentials, and
-  the export refuses to write a file in which any known key appears anywhere (a key
-  pasted into a prompt, say), naming where it was found.
+* Secrets are impossible by construction: the format has no field for credentials
+  (a flow names a stored secret as ``{{ secrets.NAME }}``), and the export refuses to
+  write a file in which a secret appears anywhere -- a key this process knows in any
+  encoding, or anything key-shaped whether known or not (``secret_scan``: provider key
+  formats, bearer tokens, high-entropy values under secret names) -- naming the JSON path.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class ExportError(OrchestraError):
     pass
 
 
+
 def export_document(model: FlowModel, secrets: Iterable[str] = (), description: str | None = None) -> dict[str, Any]:
     doc = to_document(model)
     if description is not None:
@@ -39,6 +42,13 @@ def export_document(model: FlowModel, secrets: Iterable[str] = (), description: 
     if files:
         doc.setdefault("requires", {})["files"] = files
     _refuse_secrets(doc, [s for s in secrets if s and len(s) >= 6])
+    from studio.core.sharing.secret_scan import scan_document
+
+    findings = scan_document(doc, [s for s in secrets if s and len(s) >= 6])
+    if findings:
+        where = "; ".join(f.describe() for f in findings[:5]) + (" …" if len(findings) > 5 else "")
+        raise ExportError(f"not exported: {where}. Secrets never travel in a flow: move each into a named secret "
+                          "(`orchestra secrets set NAME`) and write {{ secrets.NAME }} in its place, or remove it")
     return doc
 
 

@@ -10,6 +10,13 @@ Every key this process has seen is remembered so ``redact`` can scrub it from an
 written to disk (traces, logs, exports); ``known_secrets`` also includes the values of
 the providers' environment variables, so a key that only lives in the environment is
 scrubbed too.
+
+Named secrets go beyond provider keys: a bearer token for an API an ``http_request``
+calls, a password, a cookie. Each lives in the same keyring service under
+``secret:NAME`` (or, as the fallback, the environment variable ``ORCHESTRA_SECRET_NAME``)
+and a flow names it as ``{{ secrets.NAME }}`` -- in a Tool node's fixed arguments or in a
+parameter of kind ``secret`` -- never holding the value. ``resolve_refs`` puts the value
+in at run time, and remembers it, so it is redacted like a key.
 """
 
 from __future__ import annotations
@@ -51,6 +58,10 @@ ENV_VARS: dict[str, str] = {
 
 # providers that run locally (or behind an api_base) and need no key
 KEYLESS = frozenset({"ollama", "ollama_chat", "lm_studio", "hosted_vllm", "llamafile", "vllm", "lemonade"})
+
+
+class SecretMissing(OrchestraError):
+    """A flow names a secret that is stored nowhere."""
 
 
 class KeyringUnavailable(OrchestraError):
@@ -286,6 +297,152 @@ def providers_with_keys() -> list[KeyInfo]:
     return [key_info(n) for n in names]
 
 
+# -- named secrets ------------------------------------------------------------------
+
+SECRET_PREFIX = "secret:"
+_SECRETS_INDEX = "__secrets__"
+SECRET_ENV_PREFIX = "ORCHESTRA_SECRET_"
+SECRET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+SECRET_REF = re.compile(r"\{\{\s*secrets\.([A-Za-z_][A-Za-z0-9_]{0,63})\s*\}\}")
+
+
+def check_secret_name(name: str) -> str:
+    name = (name or "").strip()
+    if not SECRET_NAME.match(name):
+        raise ValueError(f"{name!r} is not a secret name: letters, digits and _ (e.g. GITHUB_TOKEN), "
+                         "starting with a letter or _")
+    return name
+
+
+def secret_env_var(name: str) -> str:
+    return SECRET_ENV_PREFIX + check_secret_name(name).upper()
+
+
+def _secret_index() -> list[str]:
+    raw, _ = _keyring_get(_SECRETS_INDEX, fresh=True)
+    try:
+        names = json.loads(raw) if raw else []
+    except ValueError:
+        names = []
+    return [n for n in names if isinstance(n, str) and SECRET_NAME.match(n)]
+
+
+def set_secret(name: str, value: str) -> None:
+    """Store a named secret in the OS keyring; KeyringUnavailable when it cannot be."""
+    from keyring.errors import KeyringError
+
+    name = check_secret_name(name)
+    value = (value or "").strip()
+    if not value:
+        raise ValueError("the secret is empty")
+    problem = keyring_status()
+    if problem:
+        raise KeyringUnavailable(f"cannot store the secret: {problem}. Set the environment variable "
+                                 f"{secret_env_var(name)} instead; Orchestra never writes secrets to a plain file.")
+    try:
+        _backend().set_password(SERVICE, SECRET_PREFIX + name, value)
+        _backend().set_password(SERVICE, _SECRETS_INDEX, json.dumps(sorted({*_secret_index(), name})))
+    except KeyringError as exc:
+        raise KeyringUnavailable(f"cannot store the secret: {_problem(exc)}") from None
+    _cache.clear()
+    _remember(value)
+
+
+def delete_secret(name: str) -> bool:
+    """Remove a named secret from the keyring; False when there was none."""
+    from keyring.errors import KeyringError, PasswordDeleteError
+
+    name = check_secret_name(name)
+    value, problem = _keyring_get(SECRET_PREFIX + name, fresh=True)
+    if problem:
+        raise KeyringUnavailable(f"cannot delete the secret: {problem}")
+    if value is None:
+        return False
+    try:
+        _backend().delete_password(SERVICE, SECRET_PREFIX + name)
+        _backend().set_password(SERVICE, _SECRETS_INDEX, json.dumps(sorted(set(_secret_index()) - {name})))
+    except PasswordDeleteError:
+        return False
+    except KeyringError as exc:
+        raise KeyringUnavailable(f"cannot delete the secret: {_problem(exc)}") from None
+    _cache.clear()
+    return True
+
+
+def find_secret(name: str) -> tuple[str | None, str]:
+    """(value, source) of a named secret: keyring first, then ORCHESTRA_SECRET_NAME."""
+    name = check_secret_name(name)
+    value, _ = _keyring_get(SECRET_PREFIX + name)
+    if value:
+        _remember(value)
+        return value, "keyring"
+    env_value = os.environ.get(secret_env_var(name), "").strip()
+    if env_value:
+        _remember(env_value)
+        return env_value, "environment"
+    return None, "none"
+
+
+def get_secret(name: str) -> str:
+    value, _ = find_secret(name)
+    if value:
+        return value
+    _, problem = _keyring_get(SECRET_PREFIX + check_secret_name(name))
+    note = f" ({problem}, so the environment variable is the way here)" if problem else ""
+    raise SecretMissing(f"the flow uses the secret {name!r}, which is stored nowhere. Store it with "
+                        f"`orchestra secrets set {name}` (or the studio's Settings){note}, or set the environment "
+                        f"variable {secret_env_var(name)}.")
+
+
+def secret_names() -> list[tuple[str, str]]:
+    """(name, source) of every named secret: stored through us, or in an ORCHESTRA_SECRET_ variable."""
+    names = set(_secret_index())
+    env_names = {k[len(SECRET_ENV_PREFIX):] for k in os.environ if k.startswith(SECRET_ENV_PREFIX)
+                 and SECRET_NAME.match(k[len(SECRET_ENV_PREFIX):])}
+    out = []
+    for n in sorted(names | env_names):
+        value, _ = _keyring_get(SECRET_PREFIX + n)
+        out.append((n, "keyring" if value else "environment"))
+    return out
+
+
+def secret_refs(obj: Any) -> list[str]:
+    """The names ``{{ secrets.NAME }}`` references in ``obj`` (text or JSON-like) point at."""
+    found: list[str] = []
+    if isinstance(obj, str):
+        found += SECRET_REF.findall(obj)
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            found += secret_refs(v)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            found += secret_refs(v)
+    return sorted(set(found))
+
+
+def resolve_refs(obj: Any) -> Any:
+    """A copy of ``obj`` with every ``{{ secrets.NAME }}`` replaced by the secret's value
+    (SecretMissing names the secret and how to store it). Values are remembered, so the
+    trace, the terminal and the studio redact them."""
+    if isinstance(obj, str):
+        return SECRET_REF.sub(lambda m: get_secret(m.group(1)), obj) if "secrets." in obj else obj
+    if isinstance(obj, dict):
+        return {k: resolve_refs(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [resolve_refs(v) for v in obj]
+    return obj
+
+
+def remember_secret(value: str | None) -> None:
+    """Treat ``value`` as a secret from now on (a token found in a secret-named header, say)."""
+    _remember(value.strip() if isinstance(value, str) else None)
+
+
+def is_secret_field(name: str) -> bool:
+    """Does a parameter, argument or header of this name hold a secret?"""
+    return bool(_SECRET_FIELD.match(name or ""))
+
+
 # -- redaction -----------------------------------------------------------------------
 
 
@@ -301,17 +458,23 @@ def known_secrets(include_keyring: bool = True) -> frozenset[str]:
         v = os.environ.get(env_var, "").strip()
         if len(v) >= _MIN_SECRET_LEN:
             found.add(v)
+    for k, v in os.environ.items():
+        if k.startswith(SECRET_ENV_PREFIX) and len(v.strip()) >= _MIN_SECRET_LEN:
+            found.add(v.strip())
     if include_keyring:
         for provider in sorted(set(ENV_VARS) | set(_indexed_cached())):
             value, _ = _keyring_get(provider)
+            _remember(value)
+        for name in _indexed_cached(_SECRETS_INDEX):
+            value, _ = _keyring_get(SECRET_PREFIX + name)
             _remember(value)
     with _lock:
         found |= _seen
     return frozenset(found)
 
 
-def _indexed_cached() -> list[str]:
-    raw, _ = _keyring_get(_INDEX_USER)
+def _indexed_cached(index: str = _INDEX_USER) -> list[str]:
+    raw, _ = _keyring_get(index)
     try:
         names = json.loads(raw) if raw else []
     except ValueError:
@@ -320,7 +483,9 @@ def _indexed_cached() -> list[str]:
 
 
 _SECRET_FIELD = re.compile(
-    r"^(?:.*[_\-])?(?:api[_\-]?key|apikey|secret|password|passwd|authorization|access[_\-]?token|refresh[_\-]?token|bearer)$",
+    r"^(?:.*[_\-])?(?:api[_\-]?key|apikey|secret|client[_\-]?secret|password|passwd|pwd|authorization|"
+    r"proxy[_\-]authorization|access[_\-]?token|refresh[_\-]?token|id[_\-]?token|auth[_\-]?token|token|bearer|"
+    r"cookie|set[_\-]cookie|private[_\-]?key|x[_\-]api[_\-]key|x[_\-]auth[_\-]token)$",
     re.IGNORECASE,
 )
 _pattern_cache: tuple[frozenset[str], re.Pattern[str] | None] = (frozenset(), None)
@@ -331,7 +496,12 @@ def _pattern(secrets: frozenset[str]) -> re.Pattern[str] | None:
     cached_for, pattern = _pattern_cache
     if cached_for == secrets:
         return pattern
-    pattern = re.compile("|".join(re.escape(s) for s in sorted(secrets, key=len, reverse=True))) if secrets else None
+    from studio.core.userdata.redaction import secret_forms  # the one list of spellings
+
+    forms: set[str] = set()
+    for s in secrets:
+        forms |= secret_forms(s)
+    pattern = re.compile("|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))) if forms else None
     _pattern_cache = (secrets, pattern)
     return pattern
 

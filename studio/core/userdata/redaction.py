@@ -1,15 +1,22 @@
 """What a trace, a log or a terminal must never show, and how it is hidden.
 
-One place decides which values are secret (the ones a caller names plus every key this
-process has learnt of) and in which encodings they are searched for, so the run's trace
-writer, the terminal run view and the studio all hide the same things the same way.
+One place decides which values are secret (the ones a caller names plus every key and
+named secret this process has learnt of) and in which encodings they are searched for,
+so the run's trace writer, the terminal run view, the studio and ``credentials.redact``
+all hide the same things the same way. The encodings are the ones a provider, a proxy or
+a tool really echoes a secret back in: raw, JSON-escaped, URL-encoded, hex, and base64
+(standard and URL-safe, at each of the three alignments a secret can have inside a
+longer base64 text -- so ``Basic base64(user:token)`` is caught too).
 The set is refreshed only when this process learns a new key (``secrets_version``):
 redacting an event costs one integer compare plus one substring search per form.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import urllib.parse
 from typing import Iterable
 
 from studio.core.userdata.credentials import known_secrets, secrets_version
@@ -19,8 +26,21 @@ MIN_LEN = 6  # shorter values would redact ordinary words
 
 
 def secret_forms(value: str) -> set[str]:
-    """The spellings of one secret that may appear in text: raw and JSON-escaped."""
-    return {value, json.dumps(value, ensure_ascii=False)[1:-1]}
+    """The spellings of one secret that may appear in text: raw, JSON-escaped, URL-encoded,
+    hex (both cases) and base64 (standard and URL-safe, each alignment)."""
+    forms = {value, json.dumps(value, ensure_ascii=False)[1:-1], json.dumps(value)[1:-1],
+             urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value, safe="")}
+    raw = value.encode("utf-8", "surrogatepass")
+    hexed = binascii.hexlify(raw).decode()
+    forms |= {hexed, hexed.upper()}
+    for i in range(3):
+        part = raw[i:]
+        part = part[: len(part) // 3 * 3]
+        if len(part) < MIN_LEN:
+            continue
+        b64 = base64.b64encode(part).decode()
+        forms |= {b64, base64.urlsafe_b64encode(part).decode()}
+    return {f for f in forms if len(f) >= MIN_LEN}
 
 
 class Redactor:
