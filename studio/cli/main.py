@@ -20,6 +20,7 @@ SUBCOMMANDS = (
     ("keys", "studio.cli.keys"),
     ("export", "studio.cli.export"),
     ("test", "studio.cli.test"),
+    ("batch", "studio.cli.batch"),
 )
 
 
