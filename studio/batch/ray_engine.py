@@ -79,6 +79,9 @@ class BatchWorker:
             except Exception:  # noqa: BLE001 - the first call reports it in its row
                 pass
 
+    def ready(self) -> bool:
+        return True
+
     async def run_block(self, block: list[tuple[int, Any]]) -> tuple[list[dict[str, Any]], int]:
         """(records of the rows that ran, how many did not start because the budget was spent)."""
         from studio.batch.rowrun import run_row
@@ -169,12 +172,15 @@ def run_ray(batch, address: str | None = None, workers: int | None = None, send_
     if send_keys:
         env_vars.update(_key_env())
     runtime_env = {"working_dir": str(stage), "env_vars": env_vars}
-    local = {"_node_ip_address": "127.0.0.1"} if not address else {}  # a Ray of our own listens on loopback only
+    if not address or address.rsplit(":", 1)[0] in ("127.0.0.1", "localhost"):
+        # a Ray on this machine stays on loopback: Ray's single-machine mode (the switch is named
+        # for macOS and Windows, where it is the default) binds 127.0.0.1 instead of the LAN address
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     actors: list[Any] = []
     account = None
     try:
         ray.init(address=address, runtime_env=runtime_env, include_dashboard=False, log_to_driver=False,
-                 logging_level="WARNING", **local)
+                 logging_level="WARNING")
         cpus = float(ray.cluster_resources().get("CPU", 1.0))
         n = workers or max(1, int(cpus))
         share = max(1, math.ceil(config.concurrency / n))
@@ -186,6 +192,7 @@ def run_ray(batch, address: str | None = None, workers: int | None = None, send_
         each = min(1.0, cpus / n)
         actors = [worker_cls.options(num_cpus=each, max_concurrency=BLOCKS_IN_FLIGHT + 2)
                   .remote(batch.flow_path.name, batch.mapping.to_json(), rs, share, account) for _ in range(n)]
+        ray.get([a.ready.remote() for a in actors])  # flow loaded, litellm imported: the clock starts now
         _drive(ray, batch, actors, block_size=max(16, share * 4))
     finally:
         if ray.is_initialized():
