@@ -81,9 +81,15 @@ def required_inputs(plan: Plan) -> frozenset[str]:
     return frozenset(name for name, nid in plan.inputs.items() if plan.nodes[nid].params.get("default") is None)
 
 
-def build_mapping(columns: list[str], plan: Plan, maps: Mapping[str, str] | None = None) -> RowMapping:
-    """Fit the dataset's columns to the flow; MappingError names every misfit at once."""
+def build_mapping(columns: list[str], plan: Plan, maps: Mapping[str, str | None] | None = None) -> RowMapping:
+    """Fit the dataset's columns to the flow; MappingError names every misfit at once.
+
+    ``maps`` is {input: column}; a column of None says "no column for this input" (the
+    studio's mapping table), which stops the by-name match for it.
+    """
     maps = dict(maps or {})
+    unmapped = {name for name, column in maps.items() if column is None}
+    maps = {name: column for name, column in maps.items() if column is not None}
     problems: list[str] = []
     have = ", ".join(columns) or "none"
     flow_inputs = ", ".join(plan.inputs) or "none"
@@ -94,11 +100,11 @@ def build_mapping(columns: list[str], plan: Plan, maps: Mapping[str, str] | None
             problems.append(f"--map {column}={name}: the data has no column {column!r} (its columns: {have})")
     inputs = {name: col for name, col in maps.items() if name in plan.inputs}
     for name in plan.inputs:
-        if name not in inputs and name in columns:
+        if name not in inputs and name in columns and name not in unmapped:
             inputs[name] = name
     required = required_inputs(plan)
     for name in plan.inputs:
-        if name in required and name not in inputs and name not in maps:
+        if name in required and name not in inputs and name not in maps:  # a bad --map is reported above
             problems.append(f"the flow's required input {name!r} has no column: add a column named {name!r} "
                             f"or pass --map COLUMN={name} (the data's columns: {have})")
     expected = []

@@ -200,6 +200,7 @@ class MainWindow(QMainWindow):
         r.addAction(tb.mock_action)
         r.addSeparator()
         self._act(r, "Run &Tests", self._run_tests, "Ctrl+T", "runTestsAction")
+        self._act(r, "&Batch…", self.open_batch, None, "batchAction")
         r.addSeparator()
         self._act(r, "&Settings…", self.open_settings, "Ctrl+,", "settingsAction")
 
@@ -215,6 +216,12 @@ class MainWindow(QMainWindow):
         a.addSeparator()
         self._act(a, "Group in &Frame", lambda: self.editor.add_frame(self._canvas_center()), "Ctrl+G")
         self._act(a, "Add &Note", lambda: self.editor.add_note(self._canvas_center()))
+
+    def open_batch(self):
+        """Run → Batch…: the open flow over a dataset (studio/ui/batch)."""
+        from .batch import open_batch_window
+
+        return open_batch_window(self)
 
     def _run_tests(self) -> None:
         self.tests_dock.show()
