@@ -140,6 +140,10 @@ def main(args: argparse.Namespace) -> int:
                 outcome = _run_local(batch)
     except ImportError as exc:
         return _fail(str(exc), EXIT_INVALID)
+    except Exception as exc:  # noqa: BLE001 - a worker died, the disk filled: say so, keep what was written
+        batch.finish()
+        return _fail(f"the batch stopped: {type(exc).__name__}: {exc}\n"
+                     f"  {batch.stats.rows} rows are in {batch.config.out}; --resume carries on", EXIT_FAILED)
     summary = batch.stats.summary()
     summary.update(outcome=outcome, out=str(batch.config.out), engine=args.engine)
     if args.json:
