@@ -53,7 +53,7 @@ class Dataset:
             raise DatasetError(f"{self.path}: unknown data file kind {self.path.suffix or '(no suffix)'!r}; "
                                "use .jsonl, .csv or .parquet")
         if not self.path.is_file():
-            raise DatasetError(f"{self.path}: no such file")
+            raise DatasetError(f"{self.path}: {'not a file' if self.path.exists() else 'no such file'}")
         if self.kind == "parquet":
             self._parquet()  # fail now, with a clear message, if pyarrow or the file is wrong
 
