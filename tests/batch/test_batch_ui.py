@@ -144,3 +144,22 @@ def test_batch_window_runs_evaluates_opens_rows_and_exports(qtbot, window, tmp_p
     window.view.fit()
     window.grab().save(str(SHOTS / "batch-row-opened.png"))
     win.close()
+
+
+def test_stop_keeps_the_rows_done_and_says_so(qtbot, window, tmp_path):
+    flow = ticket_flow(tmp_path / "router.flow.json")
+    assert window.open_file(flow, ask=False)
+    data = write_jsonl(tmp_path / "tickets.jsonl", [{"ticket": f"t{i}"} for i in range(400)])
+    win = window.open_batch()
+    assert win.set_dataset(data)
+    win.mock.setChecked(True)
+    win.concurrency.setValue(1)
+    assert win.run()
+    qtbot.waitUntil(lambda: len(win.model.records) >= 5, timeout=60000)
+    win.stop_btn.click()
+    qtbot.waitUntil(lambda: not win.runner.running, timeout=30000)
+    assert win.totals.text().startswith("Stopped.")
+    written = read_results(win.out_dir / "results.jsonl")
+    assert 5 <= len(written) < 400 and len(written) == len(win.model.records)
+    assert win.run_btn.isEnabled() and not win.stop_btn.isEnabled()
+    win.close()

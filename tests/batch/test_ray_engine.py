@@ -137,3 +137,19 @@ def test_keys_reach_workers_from_the_runtime_env_and_never_the_results(tmp_path,
     assert secret not in r.stdout + r.stderr
     recs = {x["row"]: x for x in read_results(tmp_path / "o.jsonl")}
     assert recs[3]["status"] == "failed" and recs[0]["outputs"] == {"route": "route=billing"}
+
+
+def test_resume_on_ray_skips_the_rows_already_written(tmp_path, ray_address):
+    flow = router_flow(tmp_path / "router.flow.json", mock=["billing"])
+    data = write_jsonl(tmp_path / "d.jsonl", [{"ticket": f"t{i}"} for i in range(600)])
+    out = tmp_path / "o.jsonl"
+    common = ("--data", data, "--out", out, "--mock", "--engine", "ray", "--address", ray_address, "--traces", "none")
+    first = orchestra_batch(tmp_path, flow, *common, "--limit", "250")
+    assert first.returncode == 0, first.stderr
+    assert len(read_results(out)) == 250
+    again = orchestra_batch(tmp_path, flow, *common, "--resume", "--json")
+    assert again.returncode == 0, again.stderr
+    rows = [r["row"] for r in read_results(out)]
+    assert sorted(rows) == list(range(600))  # every row once: the 250 were not sent again
+    summary = json.loads(again.stdout)
+    assert summary["rows"] == 600 and summary["resumed"] == 250
