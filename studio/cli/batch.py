@@ -25,6 +25,7 @@ import asyncio
 import json
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -130,7 +131,7 @@ def main(args: argparse.Namespace) -> int:
         return batch
     for note in ([f"columns not used: {', '.join(batch.mapping.ignored)}"] if batch.mapping.ignored else []):
         print(f"orchestra batch: {note}", file=sys.stderr)
-    view = BatchView.create(batch, plain=args.plain or args.json, total=batch.total())
+    view = BatchView.create(batch, plain=args.plain or args.json, total=batch.total(), quiet=args.json)
     batch.on_record = view.on_record
     try:
         with view:
@@ -198,12 +199,16 @@ def _run_ray(batch, args) -> str:
 class BatchView:
     """The rich progress bar on standard error (rows/s, cost, failures, ETA) and the summary."""
 
-    def __init__(self, batch, console, progress, total: int | None):
+    PLAIN_EVERY_S = 5.0  # without a terminal: one progress line this often (CI logs)
+
+    def __init__(self, batch, console, progress, total: int | None, quiet: bool = False):
         self.batch, self.console, self.progress, self.total = batch, console, progress, total
+        self.quiet = quiet
         self._task = None
+        self._next_line = time.monotonic() + self.PLAIN_EVERY_S
 
     @classmethod
-    def create(cls, batch, plain: bool, total: int | None) -> "BatchView":
+    def create(cls, batch, plain: bool, total: int | None, quiet: bool = False) -> "BatchView":
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -213,7 +218,7 @@ class BatchView:
             progress = Progress(TextColumn("[bold]batch"), BarColumn(), MofNCompleteColumn(),
                                 TextColumn("{task.fields[rate]} rows/s · {task.fields[cost]} · {task.fields[fails]} failed"),
                                 TimeRemainingColumn(), console=console, transient=False, refresh_per_second=4)
-        return cls(batch, console, progress, total)
+        return cls(batch, console, progress, total, quiet)
 
     def __enter__(self) -> "BatchView":
         if self.progress is not None:
@@ -229,8 +234,15 @@ class BatchView:
             self.progress.stop()
 
     def on_record(self, rec: dict[str, Any]) -> None:
-        if self.progress is not None and (self.batch.stats.rows % 16 == 0 or rec.get("status") != "succeeded"):
-            self._refresh()
+        if self.progress is not None:
+            if self.batch.stats.rows % 16 == 0 or rec.get("status") != "succeeded":
+                self._refresh()
+        elif not self.quiet and time.monotonic() >= self._next_line:
+            self._next_line = time.monotonic() + self.PLAIN_EVERY_S
+            s = self.batch.stats
+            of = f"/{self.total:,}" if self.total is not None else ""
+            print(f"batch: {s.rows:,}{of} rows · {s.rows_per_s():,.0f} rows/s · ${s.cost_usd:.4f} · {s.failed:,} failed",
+                  file=sys.stderr, flush=True)
 
     def _refresh(self) -> None:
         s = self.batch.stats

@@ -77,7 +77,7 @@ def test_batch_window_runs_evaluates_opens_rows_and_exports(qtbot, window, tmp_p
     win = window.open_batch()
     qtbot.waitExposed(win)
     assert win.set_dataset(data)
-    assert win.data_info.text() == f"{ROWS} rows · JSONL"
+    qtbot.waitUntil(lambda: win.data_info.text() == f"{ROWS} rows · JSONL", timeout=10000)  # counted off the GUI thread
     assert win.preview.rowCount() == 8 and win.preview.item(2, 2).text().startswith("I was charged twice")
     assert "Checks: expected.route → route" in win.mapping_note.text() and "Not used: id" in win.mapping_note.text()
     # a mapping that cannot work is named, and Run waits for a fix

@@ -25,6 +25,8 @@ from studio.batch.job import Batch, BatchConfig, BatchSetupError
 from studio.batch.mapping import MappingError, build_mapping
 from studio.batch.rowrun import RowSettings, run_row
 
+from studio.ui.background import Background
+
 from .results_model import COLUMNS, FILTERS, BatchFilter, BatchResultsModel, fmt_usd
 from .runner import BatchRunner
 
@@ -45,6 +47,7 @@ class BatchWindow(QWidget):
         self.batch: Batch | None = None
         self.out_dir: Path | None = None
         self.runner = BatchRunner(self)
+        self.background = Background(self, workers=1)  # counting a big CSV's rows takes seconds
         self.runner.records.connect(self._records)
         self.runner.finished.connect(self._finished)
         self._estimate_future = None
@@ -207,7 +210,6 @@ class BatchWindow(QWidget):
             ds = Dataset(path)
             columns = ds.columns()
             head = ds.head(PREVIEW_ROWS)
-            count = ds.count()
         except (ValueError, OSError) as exc:
             self.dataset, self.columns = None, []
             self.data_info.setText("")
@@ -216,12 +218,22 @@ class BatchWindow(QWidget):
             self.preview.setRowCount(0)
             self._update_buttons()
             return False
-        self.dataset, self.columns, self.row_count = ds, columns, count
-        self.data_info.setText(f"{count:,} rows · {ds.kind.upper()}")
+        self.dataset, self.columns, self.row_count = ds, columns, None
+        self.data_info.setText(f"counting rows… · {ds.kind.upper()}")
+        self.background.submit(ds.count, lambda n, ds=ds: self._counted(ds, n),
+                               lambda exc, ds=ds: self._counted(ds, None))
         self._fill_preview(head)
         self._fill_mapping()
         self.estimate_label.setText("")
         return True
+
+    def _counted(self, ds: Dataset, n: int | None) -> None:
+        if ds is not self.dataset:
+            return  # another dataset was chosen meanwhile
+        self.row_count = n
+        self.data_info.setText(f"{n:,} rows · {ds.kind.upper()}" if n is not None else ds.kind.upper())
+        if self.runner.running and n:
+            self.progress.setMaximum(n)
 
     def _fill_preview(self, head: list[tuple[int, Any]]) -> None:
         cols = self.columns
@@ -460,6 +472,7 @@ class BatchWindow(QWidget):
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         self.runner.close()
+        self.background.close()
         if getattr(self.main, "_batch_window", None) is self:
             self.main._batch_window = None
         super().closeEvent(event)
