@@ -71,13 +71,9 @@ class BatchWorker:
         self.share = max(1, share)
         self.account = account
         self._sem: asyncio.Semaphore | None = None
-        if any(spec.paid or spec.kind == "subflow" for spec in self.plan.nodes.values()):
-            from studio.llm import warm_up
+        from studio.batch.rowrun import warm_up_for
 
-            try:
-                warm_up().result()
-            except Exception:  # noqa: BLE001 - the first call reports it in its row
-                pass
+        warm_up_for(self.plan)  # in each worker, before ready() lets the driver start the clock
 
     def ready(self) -> bool:
         return True

@@ -175,13 +175,9 @@ def _run_local(batch) -> str:
         except asyncio.CancelledError:
             return "cancelled"
 
-    if any(spec.paid or spec.kind == "subflow" for spec in batch.plan.nodes.values()):
-        from studio.llm import warm_up  # pay litellm's import before the clock starts
+    from studio.batch.rowrun import warm_up_for
 
-        try:
-            warm_up().result()
-        except Exception:  # noqa: BLE001 - the first model call reports it where it belongs
-            pass
+    warm_up_for(batch.plan)  # litellm's import and the tokenizers, before the clock starts
     return asyncio.run(go())
 
 
