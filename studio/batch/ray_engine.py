@@ -30,6 +30,7 @@ import math
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -206,7 +207,7 @@ def _drive(ray, batch, actors: list[Any], block_size: int) -> None:
     load = [0] * len(actors)
     in_flight: dict[Any, int] = {}
     exhausted = held_back = False
-    batch.stats.started = __import__("time").monotonic()
+    batch.stats.started = time.monotonic()
     try:
         while True:
             while not exhausted and min(load) < BLOCKS_IN_FLIGHT:
