@@ -39,6 +39,7 @@ RAY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "token", "
 def ray_address(tmp_path_factory):
     env = {**os.environ, **RAY_ENV, "LITELLM_LOCAL_MODEL_COST_MAP": "True",
            "ORCHESTRA_DATA_DIR": str(tmp_path_factory.mktemp("raydata"))}
+    env.pop("OPENAI_API_KEY", None)  # the workers' own environment has no key (the key test relies on it)
     proc = subprocess.Popen([sys.executable, "-c", START_RAY], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True, env=env, cwd=REPO)
     address = proc.stdout.readline().strip()
@@ -52,9 +53,9 @@ def ray_address(tmp_path_factory):
         proc.wait(10)
 
 
-def orchestra_batch(tmp_path, *args, timeout=600):
+def orchestra_batch(tmp_path, *args, timeout=600, env_extra=None):
     env = {**os.environ, **RAY_ENV, "ORCHESTRA_DATA_DIR": str(tmp_path / "data"),
-           "ORCHESTRA_CONFIG_DIR": str(tmp_path / "config")}
+           "ORCHESTRA_CONFIG_DIR": str(tmp_path / "config"), **(env_extra or {})}
     return subprocess.run([sys.executable, "-m", "studio.cli", "batch", *map(str, args)], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
@@ -122,13 +123,10 @@ def test_keys_reach_workers_from_the_runtime_env_and_never_the_results(tmp_path,
     with MockOpenAIThread() as server:
         server.on_model("gpt-4o-mini", lambda seen: Reply.bad_request(f"rejected {seen.authorization}")
                         if seen.body["messages"][-1]["content"].endswith("t3") else Reply.text("billing"))
-        env_key = {"OPENAI_API_KEY": secret}
-        os.environ.update(env_key)
-        try:
-            r = orchestra_batch(tmp_path, flow, "--data", data, "--out", tmp_path / "o.jsonl", "--engine", "ray",
-                                "--address", ray_address, "--send-keys", "--api-base", server.base_url)
-        finally:
-            os.environ.pop("OPENAI_API_KEY", None)
+        # the key is in the driver's environment only: the module's Ray started without it
+        r = orchestra_batch(tmp_path, flow, "--data", data, "--out", tmp_path / "o.jsonl", "--engine", "ray",
+                            "--address", ray_address, "--send-keys", "--api-base", server.base_url,
+                            env_extra={"OPENAI_API_KEY": secret})
         auths = {s.authorization for s in server.requests}
     assert r.returncode == 1, r.stderr
     assert auths == {f"Bearer {secret}"}  # the workers (whose own env has no key) got it from the runtime env
