@@ -61,6 +61,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _fail(message: str, code: int) -> int:
+    """Print an error with every known key hidden (a Ray error may quote the runtime env)."""
+    try:
+        from studio.core.userdata.credentials import redact_text
+
+        message = redact_text(message)
+    except Exception:  # noqa: BLE001 - a broken keyring: the environment's keys are still hidden below
+        import os
+
+        for value in (v for k, v in os.environ.items() if k.endswith("_API_KEY") and len(v) >= 6):
+            message = message.replace(value, "[redacted]")
     print(f"orchestra batch: {message}", file=sys.stderr)
     return code
 
