@@ -1,7 +1,7 @@
 """Run → Batch… in the studio: dataset, mapping, estimate, run, table, open a row, export.
 
-Screenshots of the window mid-run and at the end go to $ORCHESTRA_SHOTS (default
-/work/notes/shots) for a person to look at; the assertions check what they show.
+Screenshots of the window mid-run and at the end go to $ORCHESTRA_SHOTS (default: the
+test's temporary folder) for a person to look at; the assertions check what they show.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import pytest  # noqa: E402
 
 from .conftest import flow_doc, read_results, write_flow, write_jsonl  # noqa: E402
 
-SHOTS = Path(os.environ.get("ORCHESTRA_SHOTS", "/work/notes/shots"))
 ROWS = 160
 
 
@@ -66,6 +65,7 @@ def ticket_flow(path: Path) -> Path:
 def test_batch_window_runs_evaluates_opens_rows_and_exports(qtbot, window, tmp_path):
     from PySide6.QtCore import Qt
 
+    SHOTS = Path(os.environ.get("ORCHESTRA_SHOTS") or tmp_path / "shots")
     SHOTS.mkdir(parents=True, exist_ok=True)
     flow = ticket_flow(tmp_path / "router.flow.json")
     assert window.open_file(flow, ask=False)
