@@ -24,6 +24,7 @@ SUBCOMMANDS = (
     ("chat", "studio.cli.chat"),
     ("trust", "studio.cli.trust"),
     ("secrets", "studio.cli.secrets"),
+    ("batch", "studio.cli.batch"),
 )
 
 

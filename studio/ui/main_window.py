@@ -236,6 +236,7 @@ class MainWindow(QMainWindow):
         r.addSeparator()
         self._act(r, "Run &Tests", self._run_tests, "Ctrl+T", "runTestsAction")
         self._act(r, "Ser&ve this Flow…", self._serve_flow, None, "serveFlowAction")
+        self._act(r, "&Batch…", self.open_batch, None, "batchAction")
         r.addSeparator()
         self._act(r, "&Settings…", self.open_settings, "Ctrl+,", "settingsAction")
 
@@ -351,6 +352,11 @@ class MainWindow(QMainWindow):
         from studio.ui.serve_dialog import open_serve_dialog
 
         open_serve_dialog(self)
+    def open_batch(self):
+        """Run → Batch…: the open flow over a dataset (studio/ui/batch)."""
+        from .batch import open_batch_window
+
+        return open_batch_window(self)
 
     def _run_tests(self) -> None:
         self.show_panel(self.tests_dock)
