@@ -1,0 +1,69 @@
+"""docs/execution.md, Scheduling / Loop: initial then feedback, condition, the hard cap."""
+
+from __future__ import annotations
+
+from tests.guarantees.kinds import flow, of_type, run
+from tests.support.flows import CALLS
+
+
+def _counter(loop_params: dict, body_op: str = "inc"):
+    """x -> loop; body: t_math (inc by 1) feeding back; done/iterations/capped to outputs."""
+    return flow(
+        {"inp": ("input", {"name": "x", "type": "any"}), "lp": ("loop", loop_params),
+         "body": ("t_math", {"op": body_op}), "done": ("output", {"name": "done"}),
+         "its": ("output", {"name": "iterations"}), "cap": ("output", {"name": "capped"})},
+        ["inp.value -> lp.initial", "lp.current -> body.x", "body.x -> lp.feedback",
+         "lp.done -> done.value", "lp.iterations -> its.value", "lp.capped -> cap.value"])
+
+
+async def test_first_iteration_sees_initial_later_ones_see_feedback():
+    result, events = await run(_counter({"max_iterations": 10, "condition": "value >= 13"}), inputs={"x": 10})
+    assert result.ok, result.error
+    assert result.outputs == {"done": 13, "iterations": 3, "capped": False}
+    seen = [e.data["inputs"]["x"] for e in of_type(events, "node_started", "body")]
+    assert seen == [10, 11, 12]
+    assert [e.scope for e in of_type(events, "node_started", "body")] == [(("lp", 1),), (("lp", 2),), (("lp", 3),)]
+
+
+async def test_the_cap_stops_a_loop_whose_condition_never_holds():
+    result, _ = await run(_counter({"max_iterations": 4, "condition": "value < 0"}), inputs={"x": 0})
+    assert result.ok, result.error
+    assert result.outputs == {"done": 4, "iterations": 4, "capped": True}
+    assert CALLS["body"] == 4
+
+
+async def test_a_condition_that_holds_on_the_last_allowed_iteration_is_not_capped():
+    result, _ = await run(_counter({"max_iterations": 3, "condition": "value >= 3"}), inputs={"x": 0})
+    assert result.outputs == {"done": 3, "iterations": 3, "capped": False}
+
+
+async def test_max_iterations_one_runs_the_body_once():
+    result, _ = await run(_counter({"max_iterations": 1, "condition": ""}), inputs={"x": 0})
+    assert result.outputs == {"done": 1, "iterations": 1, "capped": True}
+    assert CALLS["body"] == 1
+
+
+async def test_the_condition_sees_the_iteration_number():
+    result, _ = await run(_counter({"max_iterations": 9, "condition": "iteration >= 2"}), inputs={"x": 0})
+    assert result.outputs == {"done": 2, "iterations": 2, "capped": False}
+
+
+async def test_skip_at_feedback_stops_the_loop_with_the_last_value():
+    model = flow(
+        {"inp": ("input", {"name": "x", "type": "any"}), "lp": ("loop", {"max_iterations": 10}),
+         "body": ("t_math", {"op": "inc"}),
+         "gate": ("branch", {"cases": [{"name": "again", "when": "value < 3"}]}),
+         "done": ("output", {"name": "done"}), "its": ("output", {"name": "iterations"}),
+         "cap": ("output", {"name": "capped"})},
+        ["inp.value -> lp.initial", "lp.current -> body.x", "body.x -> gate.value", "gate.again -> lp.feedback",
+         "lp.done -> done.value", "lp.iterations -> its.value", "lp.capped -> cap.value"])
+    result, _ = await run(model, inputs={"x": 0})
+    assert result.ok, result.error
+    # body saw 0, 1, 2 (fed back 1, 2, 3? no: 3 is not < 3, so SKIP came back after the third pass)
+    assert CALLS["body"] == 3
+    assert result.outputs == {"done": 2, "iterations": 3, "capped": False}
+
+
+async def test_a_failing_condition_fails_the_run_naming_the_loop():
+    result, _ = await run(_counter({"max_iterations": 3, "condition": "value.missing.deeper > 1"}), inputs={"x": 0})
+    assert result.status == "failed" and result.error_node == "lp"

@@ -1,0 +1,143 @@
+"""docs/execution.md, Scheduling, Events and Cancellation: proven by events, never by wall time."""
+
+from __future__ import annotations
+
+import asyncio
+
+from studio.core.running.events import read_trace
+from studio.core.running.executor import RunOptions, start_run
+from tests.guarantees.kinds import LOG, STATE, flow, of_type, run
+
+
+def _times(node: str) -> tuple[float, float]:
+    start = next(t for k, n, _, t in LOG if k == "start" and n == node)
+    finish = next(t for k, n, _, t in LOG if k == "finish" and n == node)
+    return start, finish
+
+
+async def test_independent_nodes_overlap_in_time():
+    model = flow(
+        {"inp": ("input", {"name": "x", "type": "any"}), "a": ("g_wait", {"ms": 50}), "b": ("g_wait", {"ms": 50}),
+         "c": ("g_wait", {"ms": 50}), "join": ("template", {"template": "{{ a }}{{ b }}{{ c }}"}),
+         "out": ("output", {"name": "result"})},
+        ["inp.value -> a.x", "inp.value -> b.x", "inp.value -> c.x", "a.y -> join.a", "b.y -> join.b",
+         "c.y -> join.c", "join.text -> out.value"])
+    result, events = await run(model, inputs={"x": "v"})
+    assert result.ok, result.error
+    spans = [_times(n) for n in "abc"]
+    assert max(s for s, _ in spans) < min(f for _, f in spans), "each started before any finished"
+    assert STATE["peak"] == 3
+    join_start = of_type(events, "node_started", "join")[0].t
+    assert all(join_start >= e.t for e in of_type(events, "node_finished") if e.node in "abc")
+
+
+async def test_the_run_wide_concurrency_limit_is_a_slot_per_plain_node():
+    nodes = {"inp": ("input", {"name": "x", "type": "any"}), "m": ("merge", {"inputs": 5}),
+             "out": ("output", {"name": "result"})}
+    edges = ["m.value -> out.value"]
+    for i in range(1, 6):
+        nodes[f"w{i}"] = ("g_wait", {"ms": 15})
+        edges += [f"inp.value -> w{i}.x", f"w{i}.y -> m.input_{i}"]
+    result, _ = await run(flow(nodes, edges), inputs={"x": "v"}, concurrency=2)
+    assert result.ok and STATE["peak"] == 2
+
+
+async def test_nested_structures_take_no_slot_so_concurrency_one_cannot_deadlock():
+    model = flow(
+        {"inp": ("input", {"name": "items", "type": "list"}), "fo": ("fanout", {"concurrency": 0}),
+         "lp": ("loop", {"max_iterations": 2}), "body": ("t_math", {"op": "inc"}),
+         "co": ("collect", {}), "out": ("output", {"name": "r"})},
+        ["inp.value -> fo.items", "fo.item -> lp.initial", "lp.current -> body.x", "body.x -> lp.feedback",
+         "lp.done -> co.item", "co.results -> out.value"])
+    result, events = await asyncio.wait_for(run(model, inputs={"items": [1, 10, 100]}, concurrency=1), 30)
+    assert result.ok, result.error
+    assert result.outputs == {"r": [3, 12, 102]}
+    scopes = {e.scope for e in of_type(events, "node_finished", "body")}
+    assert scopes == {(("fo", i), ("lp", k)) for i in range(3) for k in (1, 2)}
+
+
+async def test_a_chain_runs_in_one_task():
+    nodes = {"inp": ("input", {"name": "x", "type": "any"}), "out": ("output", {"name": "result"})}
+    edges = ["inp.value -> n0.x", "n39.y -> out.value"]
+    for i in range(40):
+        nodes[f"n{i}"] = ("g_task", {})
+        if i:
+            edges.append(f"n{i - 1}.y -> n{i}.x")
+    result, _ = await run(flow(nodes, edges), inputs={"x": 0})
+    assert result.outputs == {"result": 40}
+    assert len(STATE["tasks"]) == 1
+
+
+async def test_cancel_leaves_no_task_of_the_run_behind():
+    model = flow(
+        {"inp": ("input", {"name": "items", "type": "list"}), "fo": ("fanout", {"concurrency": 0}),
+         "hold": ("g_hold", {}), "co": ("collect", {}), "side": ("g_hold", {}), "out": ("output", {"name": "r"})},
+        ["inp.value -> fo.items", "fo.item -> hold.x", "hold.y -> co.item", "co.results -> out.value",
+         "inp.value -> side.x"])
+    before = asyncio.all_tasks()
+    r = start_run(model, RunOptions(inputs={"items": [1, 2, 3, 4]}, trace=None))
+    seen = []
+    r.add_listener(seen.append)
+    task = r.start()
+    while len([x for x in LOG if x[0] == "start"]) < 5:
+        await asyncio.sleep(0.005)
+    r.cancel()
+    result = await r.wait()
+    assert result.status == "cancelled"
+    assert seen[-1].type == "run_cancelled"
+    assert sorted(STATE["cancelled"]) == sorted([("hold", (("fo", i),)) for i in range(4)] + [("side", ())])
+    assert task.done()
+    assert all(t.done() for t in STATE["tasks"])
+    assert asyncio.all_tasks() - before == set()
+
+
+async def test_a_failure_in_one_branch_cancels_its_siblings():
+    model = flow(
+        {"inp": ("input", {"name": "x", "type": "any"}), "hold": ("g_hold", {}),
+         "bad": ("g_fail", {"retryable": False, "retries": 0}), "m": ("merge", {}),
+         "out": ("output", {"name": "r"})},
+        ["inp.value -> hold.x", "inp.value -> bad.x", "hold.y -> m.input_1", "bad.y -> m.input_2", "m.value -> out.value"])
+    result, _ = await asyncio.wait_for(run(model, inputs={"x": 1}), 30)
+    assert result.status == "failed" and result.error_node == "bad"
+    assert STATE["cancelled"] == [("hold", ())]
+
+
+async def test_the_run_works_on_a_snapshot_of_the_flow():
+    model = flow(
+        {"inp": ("input", {"name": "x", "type": "any"}), "w": ("g_wait", {"ms": 30}),
+         "t": ("template", {"template": "before {{ v }}"}), "out": ("output", {"name": "r"})},
+        ["inp.value -> w.x", "w.y -> t.v", "t.text -> out.value"])
+    r = start_run(model, RunOptions(inputs={"x": "v"}, trace=None))
+    task = r.start()
+    await asyncio.sleep(0)
+    model.nodes["t"].params["template"] = "after {{ v }}"
+    result = await task
+    assert result.outputs == {"r": "before w:v"}
+
+
+async def test_an_input_default_is_used_when_the_run_gives_none_and_skip_never_becomes_an_output():
+    model = flow(
+        {"inp": ("input", {"name": "x", "type": "text", "default": "fallback"}), "out": ("output", {"name": "r"})},
+        ["inp.value -> out.value"])
+    result, _ = await run(model)
+    assert result.outputs == {"r": "fallback"}
+
+
+async def test_every_event_names_its_node_and_scope_and_the_trace_replays_them(tmp_path):
+    model = flow(
+        {"inp": ("input", {"name": "items", "type": "list"}), "fo": ("fanout", {}),
+         "lp": ("loop", {"max_iterations": 2}), "body": ("t_math", {"op": "inc"}),
+         "co": ("collect", {}), "out": ("output", {"name": "r"})},
+        ["inp.value -> fo.items", "fo.item -> lp.initial", "lp.current -> body.x", "body.x -> lp.feedback",
+         "lp.done -> co.item", "co.results -> out.value"])
+    secret = "sk-guarantee-0123456789abcdef"
+    path = tmp_path / "t.jsonl"
+    result, events = await run(model, inputs={"items": [1, secret]}, trace=path, secrets=[secret])
+    assert result.status == "failed"  # "sk-..." + 1 fails inside item 1, iteration 1
+    assert result.error_scope == (("fo", 1), ("lp", 1)) and result.error_node == "body"
+    text = path.read_text()
+    assert secret not in text and "[redacted]" in text
+    replayed = read_trace(text.splitlines())
+    assert len(replayed) == len(events)
+    assert [e.type for e in replayed] == [e.type for e in events]
+    assert [(e.node, e.scope) for e in replayed] == [(e.node, e.scope) for e in events]

@@ -1,0 +1,57 @@
+"""Subflows: another flow file as one step, and the guard against a file that includes itself."""
+
+from __future__ import annotations
+
+import json
+
+from studio.core.document.flowfile import load_flow
+from studio.core.running.executor import MAX_SUBFLOW_DEPTH
+from tests.guarantees.kinds import document, of_type, registry, run
+
+
+def _write(path, nodes, edges, name):
+    path.write_text(json.dumps(document(nodes, edges, name)), encoding="utf-8")
+
+
+async def test_a_flow_that_includes_itself_fails_clearly_at_the_depth_guard(tmp_path):
+    _write(tmp_path / "again.flow.json",
+           {"inp": ("input", {"name": "x", "type": "any"}), "me": ("subflow", {"path": "again.flow.json"}),
+            "out": ("output", {"name": "y"})},
+           ["inp.value -> me.x", "me.y -> out.value"], "again")
+    model = load_flow(tmp_path / "again.flow.json", registry=registry())
+    result, events = await run(model, inputs={"x": 1})
+    assert result.status == "failed"
+    assert f"nested more than {MAX_SUBFLOW_DEPTH} deep" in result.error
+    starts = of_type(events, "node_started", "me")
+    assert len(starts) == MAX_SUBFLOW_DEPTH + 1  # the top flow's call and 16 nested ones
+    assert max(len(e.scope) for e in starts) == MAX_SUBFLOW_DEPTH
+
+
+async def test_two_files_that_include_each_other_fail_at_the_guard_too(tmp_path):
+    for me, other in (("ping", "pong"), ("pong", "ping")):
+        _write(tmp_path / f"{me}.flow.json",
+               {"inp": ("input", {"name": "x", "type": "any"}), "call": ("subflow", {"path": f"{other}.flow.json"}),
+                "out": ("output", {"name": "y"})},
+               ["inp.value -> call.x", "call.y -> out.value"], me)
+    model = load_flow(tmp_path / "ping.flow.json", registry=registry())
+    result, _ = await run(model, inputs={"x": 1})
+    assert result.status == "failed" and "nested more than" in result.error
+
+
+async def test_subflows_nested_within_the_limit_run(tmp_path):
+    _write(tmp_path / "leaf.flow.json",
+           {"inp": ("input", {"name": "x", "type": "any"}), "t": ("template", {"template": "<{{ v }}>"}),
+            "out": ("output", {"name": "y"})},
+           ["inp.value -> t.v", "t.text -> out.value"], "leaf")
+    for level in range(1, 4):
+        inner = "leaf" if level == 1 else f"wrap{level - 1}"
+        _write(tmp_path / f"wrap{level}.flow.json",
+               {"inp": ("input", {"name": "x", "type": "any"}), "call": ("subflow", {"path": f"{inner}.flow.json"}),
+                "t": ("template", {"template": "[{{ v }}]"}), "out": ("output", {"name": "y"})},
+               ["inp.value -> call.x", "call.y -> t.v", "t.text -> out.value"], f"wrap{level}")
+    model = load_flow(tmp_path / "wrap3.flow.json", registry=registry())
+    result, events = await run(model, inputs={"x": "a"})
+    assert result.ok, result.error
+    assert result.outputs == {"y": "[[[<a>]]]"}
+    [leaf] = [e for e in of_type(events, "node_finished", "t") if len(e.scope) == 3]
+    assert leaf.scope == (("call", 0), ("call", 0), ("call", 0))
