@@ -124,3 +124,13 @@ def test_what_is_worth_retrying():
     assert not is_retryable(NodeFailure("bad request"))
     assert not is_retryable(ValueError("bug"))
     assert not is_retryable(BudgetExceeded(1.0, 0.5))
+
+
+def test_an_error_without_retry_after_backs_off_normally():
+    class Half(random.Random):
+        def uniform(self, a, b):
+            return 1.0
+
+    # TimeoutError and ConnectionError carry no retry_after attribute at all
+    assert RetryPolicy(retries=2, backoff_s=2.0).delay(2, TimeoutError(), Half()) == 4.0
+    assert RetryPolicy(retries=2, backoff_s=2.0).delay(1, ConnectionResetError(), Half()) == 2.0
