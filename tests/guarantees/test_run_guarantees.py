@@ -141,3 +141,76 @@ async def test_every_event_names_its_node_and_scope_and_the_trace_replays_them(t
     assert len(replayed) == len(events)
     assert [e.type for e in replayed] == [e.type for e in events]
     assert [(e.node, e.scope) for e in replayed] == [(e.node, e.scope) for e in events]
+
+
+def _pinned_model(tag: str):
+    return flow(
+        {"inp": ("input", {"name": "items", "type": "list"}), "pay": ("g_plugin_paid", {"usd": 0.5}),
+         "t": ("template", {"template": tag + "{{ v }}"}), "fo": ("fanout", {}), "w": ("g_wait", {}),
+         "co": ("collect", {}), "out": ("output", {"name": "r"}), "o2": ("output", {"name": "t"})},
+        ["inp.value -> pay.x", "pay.y -> t.v", "t.text -> o2.value", "pay.y -> fo.items", "fo.item -> w.x",
+         "w.y -> co.item", "co.results -> out.value"])
+
+
+def _pins(events) -> dict:
+    """What "run from a node" pins: each root-scope node's outputs and the key recorded with them."""
+    return {e.node: {"outputs": e.data["outputs"], "cache_key": e.data["cache_key"]}
+            for e in of_type(events, "node_finished") if e.node in ("pay", "t") and not e.scope}
+
+
+async def test_a_pinned_output_is_reused_at_the_root_and_never_inside_a_fanout():
+    first, events = await run(_pinned_model("a"), inputs={"items": [1, 2]})
+    pinned = _pins(events)
+    pinned["w"] = {"outputs": {"y": "stale"}, "cache_key": None}  # an instance inside a fan-out: never reused
+    STATE["calls"].clear()
+    again, events2 = await run(_pinned_model("a"), inputs={"items": [1, 2]}, pinned=pinned)
+    assert again.outputs == first.outputs == {"r": ["w:1", "w:2"], "t": "a[1, 2]"}
+    assert "pay" not in STATE["calls"] and again.totals["cost_usd"] == 0
+    assert {e.node for e in of_type(events2, "node_finished") if e.data.get("cached")} == {"pay", "t"}
+
+
+async def test_a_changed_prompt_reruns_a_node_pinned_from_an_earlier_run():
+    """docs/execution.md: pinned outputs are reused "only when the key recorded with them
+    still matches, so a changed prompt or input re-runs that node". The pins come from the
+    earlier run's events, exactly as the studio's "run from a node" takes them."""
+    _, events = await run(_pinned_model("a"), inputs={"items": [1, 2]})
+    pinned = _pins(events)
+    assert all(p["cache_key"] for p in pinned.values()), f"a finished node records no cache key: {pinned}"
+    changed, _ = await run(_pinned_model("b"), inputs={"items": [1, 2]}, pinned=pinned)
+    assert changed.outputs["t"] == "b[1, 2]"  # the template changed: the key no longer matches, it re-ran
+
+
+async def test_an_approval_wait_takes_no_concurrency_slot():
+    waiting = asyncio.Event()
+    answered = {}
+
+    async def slow_person(req):
+        waiting.set()
+        while "w" not in STATE["calls"]:  # approve only once the other branch has run
+            await asyncio.sleep(0.005)
+        answered["at"] = True
+        from studio.core.catalogue.context import ApprovalDecision
+
+        return ApprovalDecision("approve", req.value, by="test")
+
+    model = flow(
+        {"inp": ("input", {"name": "x", "type": "any"}), "ok": ("approval", {}), "w": ("g_wait", {"ms": 1}),
+         "a": ("output", {"name": "approved"}), "b": ("output", {"name": "other"})},
+        ["inp.value -> ok.value", "inp.value -> w.x", "ok.approved -> a.value", "w.y -> b.value"])
+    result, _ = await asyncio.wait_for(run(model, inputs={"x": 5}, concurrency=1, approval_handler=slow_person), 30)
+    assert result.ok, result.error
+    assert result.outputs == {"approved": 5, "other": "w:5"} and answered
+
+
+async def test_the_collector_is_tuned_during_a_run_and_restored_after():
+    import gc
+
+    before = gc.get_threshold()
+    seen = []
+    model = flow({"inp": ("input", {"name": "x", "type": "any"}), "w": ("g_wait", {"ms": 1}),
+                  "out": ("output", {"name": "r"})}, ["inp.value -> w.x", "w.y -> out.value"])
+    r = start_run(model, RunOptions(inputs={"x": 1}, trace=None))
+    r.add_listener(lambda e: seen.append((gc.get_threshold()[0], gc.get_freeze_count())) if e.type == "node_started" else None)
+    await r.wait()
+    assert seen and all(t >= 20000 and frozen > 0 for t, frozen in seen)
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
