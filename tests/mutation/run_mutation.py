@@ -18,6 +18,7 @@ Usage (not part of CI; aim: under 30 minutes on 2 cores):
     .venv/bin/python tests/mutation/run_mutation.py                  # everything below
     .venv/bin/python tests/mutation/run_mutation.py --only studio/core/running/retry.py
     .venv/bin/python tests/mutation/run_mutation.py --workdir /tmp/m  # keep the results there
+    .venv/bin/python tests/mutation/run_mutation.py --subset --fast   # a loaded machine: SUBSET only
 
 Edit MODULES (what is mutated) and TESTS (what must kill the mutants) below; globs are
 fine, so the executor's split into studio/core/running/engine/ is already covered.
@@ -26,6 +27,7 @@ fine, so the executor's split into studio/core/running/engine/ is already covere
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import glob
 import json
 import os
@@ -54,12 +56,33 @@ MODULES = [
 # per mutant and reach the same code through these)
 TESTS = [
     "tests/guarantees",
-    "tests/corpus",
+    "tests/corpus",  # slow per mutant (real litellm, example projects); --fast leaves it out
     "tests/executor",
     "tests/core/test_flowfile.py",
     "tests/core/test_validation_rules.py",
     "tests/core/test_graph_nesting.py",
     "tests/core/test_events.py",
+]
+
+# --subset: a representative part when the machine cannot do everything in 30 minutes
+# (mutmut mutant-name globs: module.x_function or module.xǁClassǁmethod)
+SUBSET = [
+    "studio.core.running.retry.*",
+    "studio.core.running.plan.x_compile_plan*",
+    "studio.core.running.executor.xǁRunǁ_run_loop*",
+    "studio.core.running.executor.xǁRunǁ_gather*",
+    "studio.core.running.executor.xǁRunǁ_run_subflow*",
+    "studio.core.running.executor.xǁRunǁ_check_budget*",
+    "studio.core.running.executor.xǁRunǁ_skip*",
+    "studio.core.running.executor.x__all_or_fail*",
+    "studio.core.running.executor.x__read*",
+    "studio.core.running.executor.x_condition_holds*",
+    "studio.core.document.flowfile.x__edge_*",
+    "studio.core.document.flowfile.x__endpoint*",
+    "studio.core.document.flowfile.x_parse_document*",
+    "studio.core.document.validation.x__check_edges*",
+    "studio.core.document.validation.x__check_branches*",
+    "studio.core.document.validation.x__check_required_inputs*",
 ]
 
 COPY = ["studio", "nodes", "tests", "projects", "resources", "pyproject.toml", "README.md"]
@@ -119,13 +142,13 @@ def _configure(dest: Path, modules: list[str], tests: list[str], deselect: list[
         f.write(config)
 
 
-def _results(dest: Path) -> dict[str, list[str]]:
+def _results(dest: Path, names: list[str]) -> dict[str, list[str]]:
     proc = subprocess.run([str(Path(sys.executable).parent / "mutmut"), "results", "--all", "true"], cwd=dest,
                           capture_output=True, text=True, env=_env(dest))
     by_status: dict[str, list[str]] = {}
     for line in proc.stdout.splitlines():
         m = re.match(r"\s*(\S+): (.+)$", line)
-        if m:
+        if m and (not names or any(fnmatch.fnmatchcase(m.group(1), n) for n in names)):
             by_status.setdefault(m.group(2).strip(), []).append(m.group(1))
     return by_status
 
@@ -137,10 +160,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workdir", default="/tmp/orchestra-mutation")
     ap.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--reuse", action="store_true", help="keep the workdir's earlier results (mutmut resumes)")
+    ap.add_argument("--subset", action="store_true", help="only the functions in SUBSET (a loaded machine)")
+    ap.add_argument("--fast", action="store_true", help="leave tests/corpus out (slow per mutant)")
     a = ap.parse_args(argv)
     dest = Path(a.workdir)
     modules = _modules(a.only)
-    tests = [t for t in (a.tests or TESTS) if (ROOT / t).exists()]
+    tests = [t for t in (a.tests or TESTS) if (ROOT / t).exists() and not (a.fast and t == "tests/corpus")]
     print(f"mutating {len(modules)} module(s): {', '.join(modules)}", flush=True)
     print(f"with the tests in: {', '.join(tests)}", flush=True)
     t0 = time.perf_counter()
@@ -150,13 +175,17 @@ def main(argv: list[str] | None = None) -> int:
         for t in deselect:
             print(f"deselected (fails before mutation): {t}", flush=True)
         _configure(dest, modules, tests, deselect)
-    subprocess.run([str(Path(sys.executable).parent / "mutmut"), "run", "--max-children", str(a.max_children)],
+    names = SUBSET if a.subset else []
+    if names:
+        print(f"only the mutants of: {', '.join(names)}", flush=True)
+    subprocess.run([str(Path(sys.executable).parent / "mutmut"), "run", "--max-children", str(a.max_children), *names],
                    cwd=dest, env=_env(dest), stdout=subprocess.DEVNULL if not os.environ.get("MUTMUT_VERBOSE") else None)
     wall = time.perf_counter() - t0
-    by_status = _results(dest)
+    by_status = _results(dest, names)
     killed = len(by_status.get("killed", [])) + len(by_status.get("timeout", []))
-    survived = by_status.get("survived", [])
-    other = {k: len(v) for k, v in by_status.items() if k not in ("killed", "timeout", "survived")}
+    # a mutant no test reaches ("no tests") is as alive as one that survived them: counted so
+    survived = by_status.get("survived", []) + by_status.get("no tests", [])
+    other = {k: len(v) for k, v in by_status.items() if k not in ("killed", "timeout", "survived", "no tests")}
     for name in survived:
         print(f"survived: {name}", flush=True)
     total = killed + len(survived)
