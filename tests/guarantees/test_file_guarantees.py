@@ -1,0 +1,103 @@
+"""README, "The file format": a broken file names the JSON path and the problem; the fast
+path and the careful path of the loader accept and refuse exactly the same documents.
+
+The loader reads plain ``dict`` items on a fast path of exact type tests and everything
+else (a dict subclass, as ``json.load(object_pairs_hook=OrderedDict)`` makes, or any
+item the fast path does not like) on a careful path that also writes the error. The
+property test feeds the same edges both ways and demands the same verdict.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from studio.core.document.flowfile import model_from_document
+from studio.core.errors import FlowFileError
+from tests.guarantees.kinds import registry
+
+NODES = [{"id": "a", "type": "template"}, {"id": "b", "type": "template"}]
+
+
+def _doc(edges, nodes=None):
+    return {"format": "orchestra-flow", "version": 1, "name": "f", "nodes": nodes if nodes is not None else NODES,
+            "edges": edges}
+
+
+def _verdict(doc):
+    try:
+        m = model_from_document(doc, registry=registry())
+    except FlowFileError as exc:
+        return ("error", exc.json_path, exc.problem)
+    return ("ok", [(e.src, e.src_port, e.dst, e.dst_port) for e in m.edges],
+            [(n.id, n.type, n.params, n.title, n.x, n.y, n.width, n.height, n.collapsed) for n in m.nodes.values()])
+
+
+class Careful(OrderedDict):
+    """A mapping the fast path does not take (its exact-type test fails)."""
+
+
+def _both_ways(edges):
+    plain = _verdict(_doc(edges))
+    careful = _verdict(_doc([Careful(e) if isinstance(e, dict) else e for e in edges]))
+    return plain, careful
+
+
+def test_a_valid_edge_reads_the_same_on_both_paths():
+    plain, careful = _both_ways([{"from": "a.text", "to": "b.text_2"}])
+    assert plain == careful == ("ok", [("a", "text", "b", "text_2")], plain[2])
+
+
+def test_a_valid_node_reads_the_same_on_both_paths():
+    node = {"id": "a", "type": "template", "title": "T", "params": {"template": "x"},
+            "layout": {"x": 1.5, "y": -2.0, "w": 100.0, "h": 50.0, "collapsed": True}}
+    plain = _verdict(_doc([], [node]))
+    careful = _verdict(_doc([], [Careful(node)]))
+    assert plain == careful
+    assert plain[2] == [("a", "template", {"template": "x"}, "T", 1.5, -2.0, 100.0, 50.0, True)]
+
+
+endpoint = st.text(alphabet="ab_Z09.-\n é", max_size=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(src=endpoint, dst=endpoint)
+def test_fast_and_careful_paths_give_the_same_verdict_for_any_endpoints(src, dst):
+    plain, careful = _both_ways([{"from": src, "to": dst}])
+    assert plain == careful
+
+
+@pytest.mark.parametrize("edge, path, problem", [
+    ("a.x", "$.edges[0]", "an edge is an object, not text"),
+    ({"from": "a.text", "to": "b.text", "via": 1}, "$.edges[0]", "unknown key"),
+    ({"from": "a.text"}, "$.edges[0].to", "'to' must be \"node.port\", got None"),
+    ({"from": "a", "to": "b.text"}, "$.edges[0].from", "'from' must be \"node.port\", got 'a'"),
+    ({"from": "a.b.c", "to": "b.text"}, "$.edges[0].from", "'from' must be \"node.port\""),
+    ({"from": "A.text", "to": "b.text"}, "$.edges[0].from", "with a node id and a port name, got 'A.text'"),
+    ({"from": "a.text", "to": "b.9x"}, "$.edges[0].to", "with a node id and a port name, got 'b.9x'"),
+    ({"from": 3, "to": "b.text"}, "$.edges[0].from", "got 3"),
+])
+def test_a_bad_edge_names_its_json_path_and_the_problem(edge, path, problem):
+    for item in (edge, Careful(edge) if isinstance(edge, dict) else edge):
+        with pytest.raises(FlowFileError) as info:
+            model_from_document(_doc([item]), registry=registry())
+        assert info.value.json_path == path
+        assert problem in info.value.problem, info.value.problem
+
+
+def test_the_second_bad_edge_is_named_by_its_index():
+    with pytest.raises(FlowFileError) as info:
+        model_from_document(_doc([{"from": "a.text", "to": "b.text"}, {"from": "a.text", "to": "b"}]), registry=registry())
+    assert info.value.json_path == "$.edges[1].to"
+    assert str(info.value) == f"$.edges[1].to: {info.value.problem}"
+
+
+def test_a_wire_that_appears_twice_is_refused_on_either_path():
+    e = {"from": "a.text", "to": "b.text"}
+    for second in (dict(e), Careful(e)):
+        with pytest.raises(FlowFileError) as info:
+            model_from_document(_doc([e, second]), registry=registry())
+        assert info.value.json_path == "$.edges[1]" and "appears twice" in info.value.problem
