@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.guarantees.kinds import flow, of_type, run
+from studio.core.catalogue.types import SKIP
 from tests.support.flows import CALLS
 
 
@@ -67,3 +68,53 @@ async def test_skip_at_feedback_stops_the_loop_with_the_last_value():
 async def test_a_failing_condition_fails_the_run_naming_the_loop():
     result, _ = await run(_counter({"max_iterations": 3, "condition": "value.missing.deeper > 1"}), inputs={"x": 0})
     assert result.status == "failed" and result.error_node == "lp"
+
+
+async def test_a_loop_whose_initial_value_is_skipped_is_skipped_with_its_body():
+    model = flow(
+        {"inp": ("input", {"name": "x", "type": "any"}),
+         "gate": ("branch", {"cases": [{"name": "go", "when": "value > 0"}]}),
+         "lp": ("loop", {"max_iterations": 3}), "body": ("t_math", {"op": "inc"}),
+         "done": ("output", {"name": "done"})},
+        ["inp.value -> gate.value", "gate.go -> lp.initial", "lp.current -> body.x", "body.x -> lp.feedback",
+         "lp.done -> done.value"])
+    result, events = await run(model, inputs={"x": -5})
+    assert result.ok, result.error
+    assert result.outputs == {}
+    [skipped] = of_type(events, "node_skipped", "lp")
+    assert skipped.scope == () and skipped.data["reason"] == "its initial value was skipped"
+    assert result.results[("lp", ())].status == "skipped"
+    assert "body" not in CALLS and of_type(events, "node_skipped", "done")
+
+
+async def test_loop_events_say_what_the_studio_shows():
+    model = _counter({"max_iterations": 3, "condition": ""})
+    seen_status = []
+    from studio.core.running.executor import RunOptions, start_run
+
+    r = start_run(model, RunOptions(inputs={"x": 7}, trace=None))
+    r.add_listener(lambda e: seen_status.append(r.results[("lp", ())].status) if e.type == "node_started" and e.node == "body" else None)
+    events = [e async for e in r.events()]
+    [started] = of_type(events, "node_started", "lp")
+    assert started.scope == () and started.data == {"inputs": {"initial": 7}, "title": "lp", "type": "loop",
+                                                    "max_iterations": 3}
+    progress = of_type(events, "node_progress", "lp")
+    assert [e.data for e in progress] == [{"kind": "iteration", "iteration": k, "max_iterations": 3} for k in (1, 2, 3)]
+    assert all(e.scope == () for e in progress)
+    assert seen_status == ["running"] * 3  # the studio shows the loop running while its body works
+    res = r.result.results[("lp", ())]
+    assert res.status == "done" and res.attempts == 1 and res.latency_s > 0
+    [finished] = of_type(events, "node_finished", "lp")
+    assert finished.data["outputs"] == {"current": SKIP, "done": 10, "iterations": 3, "capped": True}
+
+
+async def test_a_loop_body_reads_values_from_outside_the_loop():
+    model = flow(
+        {"inp": ("input", {"name": "x", "type": "any"}), "step": ("input", {"name": "step", "type": "any"}),
+         "lp": ("loop", {"max_iterations": 3}), "add": ("template", {"template": "{{ v + s }}"}),
+         "done": ("output", {"name": "done"})},
+        ["inp.value -> lp.initial", "lp.current -> add.v", "step.value -> add.s", "add.text -> lp.feedback",
+         "lp.done -> done.value"])
+    result, _ = await run(model, inputs={"x": "a", "step": "b"})
+    assert result.ok, result.error
+    assert result.outputs == {"done": "abbb"}

@@ -55,3 +55,45 @@ async def test_subflows_nested_within_the_limit_run(tmp_path):
     assert result.outputs == {"y": "[[[<a>]]]"}
     [leaf] = [e for e in of_type(events, "node_finished", "t") if len(e.scope) == 3]
     assert leaf.scope == (("call", 0), ("call", 0), ("call", 0))
+
+
+async def test_a_loop_inside_a_subflow_knows_its_iteration(tmp_path):
+    # an LLM's mock responses are picked per loop iteration: the third pass answers "three"
+    _write(tmp_path / "inner.flow.json",
+           {"inp": ("input", {"name": "x", "type": "any"}), "lp": ("loop", {"max_iterations": 3}),
+            "ask": ("llm", {"model": "gpt-4o-mini", "prompt": "{{ v }}", "mock_responses": ["one", "two", "three"]}),
+            "out": ("output", {"name": "y"})},
+           ["inp.value -> lp.initial", "lp.current -> ask.v", "ask.text -> lp.feedback", "lp.done -> out.value"],
+           "inner")
+    _write(tmp_path / "outer.flow.json",
+           {"inp": ("input", {"name": "x", "type": "any"}), "call": ("subflow", {"path": "inner.flow.json"}),
+            "out": ("output", {"name": "y"})},
+           ["inp.value -> call.x", "call.y -> out.value"], "outer")
+    model = load_flow(tmp_path / "outer.flow.json", registry=registry())
+    result, events = await run(model, inputs={"x": "go"}, mock=True)
+    assert result.ok, result.error
+    assert result.outputs == {"y": "three"}
+    answers = [e.data["outputs"]["text"] for e in of_type(events, "node_finished", "ask")]
+    assert answers == ["one", "two", "three"]
+
+
+async def test_a_subflow_file_edited_during_a_run_does_not_change_that_run(tmp_path):
+    def leaf(mark: str):
+        _write(tmp_path / "leaf.flow.json",
+               {"inp": ("input", {"name": "x", "type": "any"}), "t": ("template", {"template": mark + "{{ v }}"}),
+                "out": ("output", {"name": "y"})},
+               ["inp.value -> t.v", "t.text -> out.value"], "leaf")
+
+    leaf("old:")
+    _write(tmp_path / "main.flow.json",
+           {"inp": ("input", {"name": "items", "type": "list"}), "fo": ("fanout", {"concurrency": 1}),
+            "call": ("subflow", {"path": "leaf.flow.json"}), "co": ("collect", {}), "out": ("output", {"name": "r"})},
+           ["inp.value -> fo.items", "fo.item -> call.x", "call.y -> co.item", "co.results -> out.value"], "main")
+    from studio.core.running.executor import RunOptions, start_run
+
+    r = start_run(load_flow(tmp_path / "main.flow.json", registry=registry()), RunOptions(inputs={"items": [1, 2]}, trace=None))
+    # the first item's subflow has finished: someone saves a new version of the file
+    r.add_listener(lambda e: leaf("new:") if e.type == "node_finished" and e.node == "call" else None)
+    await r.wait()
+    assert r.result.ok, r.result.error
+    assert r.result.outputs == {"r": ["old:1", "old:2"]}
