@@ -121,3 +121,17 @@ async def test_the_error_port_carries_skip_on_success_so_a_handler_runs_only_on_
     assert failed.ok, "a wired error port keeps the run going"
     assert failed.outputs == {"error": "handled NodeFailure"}
     assert of_type(events, "node_skipped", "out")
+
+
+async def test_a_skipped_node_is_recorded_as_skipped_in_its_own_scope():
+    model = flow(
+        {"inp": ("input", {"name": "items", "type": "list"}), "fo": ("fanout", {}),
+         "route": ("branch", {"cases": [{"name": "big", "when": "value > 1"}]}),
+         "tag": ("template", {"template": "big {{ v }}"}), "co": ("collect", {}), "out": ("output", {"name": "r"})},
+        ["inp.value -> fo.items", "fo.item -> route.value", "route.big -> tag.v", "tag.text -> co.item",
+         "co.results -> out.value"])
+    result, events = await run(model, inputs={"items": [1, 5]})
+    assert result.outputs == {"r": ["big 5"]}
+    assert result.results[("tag", (("fo", 0),))].status == "skipped"
+    assert result.results[("tag", (("fo", 1),))].status == "done"
+    assert [e.scope for e in of_type(events, "node_skipped", "tag")] == [(("fo", 0),)]

@@ -118,3 +118,37 @@ async def test_a_loop_body_reads_values_from_outside_the_loop():
     result, _ = await run(model, inputs={"x": "a", "step": "b"})
     assert result.ok, result.error
     assert result.outputs == {"done": "abbb"}
+
+
+async def test_the_loop_finished_event_carries_the_full_record():
+    result, events = await run(_counter({"max_iterations": 2, "condition": ""}), inputs={"x": 1})
+    [finished] = of_type(events, "node_finished", "lp")
+    data = dict(finished.data)
+    latency = data.pop("latency_s")
+    assert data == {"outputs": {"current": SKIP, "done": 3, "iterations": 2, "capped": True}, "attempts": 1,
+                    "tokens_in": 0, "tokens_out": 0, "cost_usd": 0.0, "cached": False, "cache_key": None}
+    assert isinstance(latency, float) and 0 < latency <= result.totals["wall_s"]
+    res = result.results[("lp", ())]
+    assert (res.status, res.attempts) == ("done", 1) and 0 < res.latency_s <= result.totals["wall_s"]
+
+
+async def test_a_failing_condition_reports_a_complete_failure_event():
+    result, events = await run(_counter({"max_iterations": 3, "condition": "value.missing.deeper > 1"}), inputs={"x": 0})
+    [failed] = of_type(events, "node_failed", "lp")
+    assert failed.scope == ()
+    assert failed.data == {"error": "expression 'value.missing.deeper > 1' uses an undefined value: "
+                                    "'int object' has no attribute 'missing'",
+                           "error_type": "TemplateProblem", "attempt": 1, "will_retry": False, "handled": False}
+    assert result.results[("lp", ())].status == "failed"
+    assert result.error == "lp: " + failed.data["error"]
+
+
+async def test_a_loop_without_feedback_repeats_its_value():
+    model = flow(
+        {"inp": ("input", {"name": "x", "type": "any"}), "lp": ("loop", {"max_iterations": 5, "condition": "iteration >= 3"}),
+         "body": ("t_math", {"op": "inc"}), "done": ("output", {"name": "done"}), "its": ("output", {"name": "n"})},
+        ["inp.value -> lp.initial", "lp.current -> body.x", "lp.done -> done.value", "lp.iterations -> its.value"])
+    result, events = await run(model, inputs={"x": 4})
+    assert result.ok, result.error
+    assert result.outputs == {"done": 4, "n": 3}
+    assert [e.data["inputs"]["x"] for e in of_type(events, "node_started", "body")] == [4, 4, 4]
