@@ -101,3 +101,68 @@ def test_a_wire_that_appears_twice_is_refused_on_either_path():
         with pytest.raises(FlowFileError) as info:
             model_from_document(_doc([e, second]), registry=registry())
         assert info.value.json_path == "$.edges[1]" and "appears twice" in info.value.problem
+
+
+# -- parse_document: every refusal names its place and its problem exactly -------------------
+
+from studio.core.document import flowfile  # noqa: E402
+
+
+def _refusal(raw):
+    with pytest.raises(FlowFileError) as info:
+        flowfile.parse_document(raw)
+    return info.value.json_path, info.value.problem
+
+
+@pytest.mark.parametrize("raw, path, problem", [
+    (b"[1, 2]", "$", "a flow file holds a JSON object, not a list"),
+    ('"text"', "$", "a flow file holds a JSON object, not text"),
+    (b"[" * 100000 + b"]" * 100000, "$", "JSON is nested too deeply"),
+    ('{"format": "orchestra-flow", "version": 1.0}', "$.version", "version must be a whole number"),
+    ('{"format": "orchestra-flow", "version": -2}', "$.version", "unknown file version -2"),
+    ('{"format": "other", "version": 1}', "$.format", "not an Orchestra flow (format is 'other', expected 'orchestra-flow')"),
+])
+def test_each_refusal_names_its_json_path_and_problem(raw, path, problem):
+    assert _refusal(raw) == (path, problem)
+
+
+def test_the_size_limit_refuses_only_what_is_over_it(monkeypatch):
+    monkeypatch.setattr(flowfile, "MAX_FILE_BYTES", 60)
+    at_limit = b'{"format": "orchestra-flow", "version": 1, "name": "x"}'.ljust(60)
+    assert len(at_limit) == 60
+    assert flowfile.parse_document(at_limit)["name"] == "x"
+    assert _refusal(at_limit + b" ") == ("$", "file is too large")
+
+
+def test_a_byte_order_mark_is_accepted():
+    assert flowfile.parse_document(b'\xef\xbb\xbf{"format": "orchestra-flow", "version": 1}')["version"] == 1
+
+
+def test_migrations_run_one_version_at_a_time_in_order(monkeypatch):
+    steps = []
+
+    def one_to_two(doc):
+        steps.append((1, doc["version"]))
+        return {**doc, "two": True}
+
+    def two_to_three(doc):
+        steps.append((2, doc["version"]))
+        return {**doc, "three": doc["two"]}
+
+    monkeypatch.setattr(flowfile, "VERSION", 3)
+    monkeypatch.setitem(flowfile.MIGRATIONS, 1, one_to_two)
+    monkeypatch.setitem(flowfile.MIGRATIONS, 2, two_to_three)
+    doc = flowfile.parse_document('{"format": "orchestra-flow", "version": 1}')
+    assert steps == [(1, 1), (2, 2)]  # each step sees the version it migrates from
+    assert doc == {"format": "orchestra-flow", "version": 3, "two": True, "three": True}
+
+
+def test_a_missing_or_broken_migration_is_named(monkeypatch):
+    monkeypatch.setattr(flowfile, "VERSION", 3)
+    monkeypatch.setitem(flowfile.MIGRATIONS, 1, lambda doc: {**doc})
+    assert _refusal('{"format": "orchestra-flow", "version": 1}') == ("$.version", "no migration from file version 2")
+    monkeypatch.setitem(flowfile.MIGRATIONS, 2, lambda doc: doc["missing"])
+    assert _refusal('{"format": "orchestra-flow", "version": 2}') == ("$", "could not migrate from version 2: 'missing'")
+    monkeypatch.setitem(flowfile.MIGRATIONS, 2, lambda doc: [doc])
+    assert _refusal('{"format": "orchestra-flow", "version": 2}') == (
+        "$", "the migration from version 2 returned a list, not a document")
