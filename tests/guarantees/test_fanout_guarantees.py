@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from tests.guarantees.kinds import LOG, STATE, flow, of_type, run
 
 UNEVEN = [90, 5, 60, 1, 30, 15]  # ms each item sleeps: they finish in another order
@@ -158,3 +160,22 @@ async def test_index_output_is_the_position_from_zero():
         ["inp.value -> fo.items", "fo.index -> t.i", "fo.item -> t.v", "t.text -> co.item", "co.results -> res.value"])
     result, _ = await run(model, inputs={"items": ["a", "b", "c"]})
     assert result.outputs["r"] == ["0=a", "1=b", "2=c"]
+
+
+async def test_one_failing_item_fails_the_run_at_once_and_cancels_the_others():
+    # every item's g_hold waits forever (a call that never answers: its optional input takes
+    # SKIP as unwired); item 2 also reaches a node that fails at once
+    model = flow(
+        {"inp": ("input", {"name": "items", "type": "list"}), "fo": ("fanout", {"concurrency": 0}),
+         "route": ("branch", {"cases": [{"name": "bad", "when": "value == 2"}]}),
+         "fail": ("t_math", {"op": "inc", "by": "z"}), "hold": ("g_hold", {"retries": 0}),
+         "m": ("merge", {}), "co": ("collect", {}), "out": ("output", {"name": "r"})},
+        ["inp.value -> fo.items", "fo.item -> route.value", "route.bad -> fail.x", "route.default -> hold.x",
+         "fail.x -> m.input_1", "hold.y -> m.input_2", "m.value -> co.item", "co.results -> out.value"])
+    result, events = await asyncio.wait_for(run(model, inputs={"items": [0, 1, 2, 3]}), 20)
+    assert result.status == "failed", result.status
+    assert result.error_node == "fail" and result.error_scope == (("fo", 2),)
+    cancelled = {scope[0][1] for node, scope in STATE["cancelled"] if node == "hold"}
+    started = [x for kind, node, x, _ in LOG if kind == "start" and node == "hold"]
+    assert {0, 1, 3} <= cancelled and len(cancelled) == len(started), "a started call was left running"
+    assert all(t.done() for t in STATE["tasks"]), "a held item's task outlived the run"

@@ -152,3 +152,23 @@ async def test_a_loop_without_feedback_repeats_its_value():
     assert result.ok, result.error
     assert result.outputs == {"done": 4, "n": 3}
     assert [e.data["inputs"]["x"] for e in of_type(events, "node_started", "body")] == [4, 4, 4]
+
+
+async def test_the_order_of_wires_in_the_file_does_not_matter_to_a_loop():
+    # the feedback wire written before the initial one (files are hand-edited, merged, sorted)
+    model = flow(
+        {"inp": ("input", {"name": "x", "type": "any"}), "lp": ("loop", {"max_iterations": 3}),
+         "body": ("t_math", {"op": "inc"}), "done": ("output", {"name": "done"})},
+        ["body.x -> lp.feedback", "lp.current -> body.x", "inp.value -> lp.initial", "lp.done -> done.value"])
+    result, _ = await run(model, inputs={"x": 0})
+    assert result.ok, result.error
+    assert result.outputs == {"done": 3}
+
+
+async def test_an_input_called_feedback_on_an_ordinary_node_is_an_ordinary_input():
+    model = flow(
+        {"inp": ("input", {"name": "x", "type": "any"}), "t": ("template", {"template": "got {{ feedback }}"}),
+         "out": ("output", {"name": "r"})},
+        ["inp.value -> t.feedback", "t.text -> out.value"])
+    result, _ = await run(model, inputs={"x": "notes"})
+    assert result.outputs == {"r": "got notes"}
