@@ -162,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reuse", action="store_true", help="keep the workdir's earlier results (mutmut resumes)")
     ap.add_argument("--subset", action="store_true", help="only the functions in SUBSET (a loaded machine)")
     ap.add_argument("--fast", action="store_true", help="leave tests/corpus out (slow per mutant)")
+    ap.add_argument("--names", help="a file of mutant names (one a line), e.g. the survivors of an earlier run")
     a = ap.parse_args(argv)
     dest = Path(a.workdir)
     modules = _modules(a.only)
@@ -176,8 +177,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"deselected (fails before mutation): {t}", flush=True)
         _configure(dest, modules, tests, deselect)
     names = SUBSET if a.subset else []
+    if a.names:
+        names = [n.strip() for n in Path(a.names).read_text().splitlines() if n.strip()]
     if names:
-        print(f"only the mutants of: {', '.join(names)}", flush=True)
+        print(f"only the mutants of: {', '.join(names[:20])}{' ...' if len(names) > 20 else ''} ({len(names)} pattern(s))",
+              flush=True)
     subprocess.run([str(Path(sys.executable).parent / "mutmut"), "run", "--max-children", str(a.max_children), *names],
                    cwd=dest, env=_env(dest), stdout=subprocess.DEVNULL if not os.environ.get("MUTMUT_VERBOSE") else None)
     wall = time.perf_counter() - t0
@@ -188,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     other = {k: len(v) for k, v in by_status.items() if k not in ("killed", "timeout", "survived", "no tests")}
     for name in survived:
         print(f"survived: {name}", flush=True)
+    (dest / "survivors.txt").write_text("".join(f"{n}\n" for n in survived))
     total = killed + len(survived)
     print(f"killed {killed}, survived {len(survived)}, other {other}, in {wall / 60:.1f} min; "
           f"see one with: cd {dest} && mutmut show NAME", flush=True)
