@@ -44,13 +44,13 @@ async def test_each_instance_reports_its_index_in_the_scope_path():
 
 async def test_concurrency_bounds_instances_at_once():
     model = _fanout({"concurrency": 2}, ("g_wait", {}))
-    result, _ = await run(model, inputs={"items": [20] * 6})
+    result, _ = await run(model, inputs={"items": [60] * 6})
     assert result.ok and STATE["peak"] == 2
 
 
 async def test_concurrency_zero_runs_every_item_at_once():
     model = _fanout({"concurrency": 0}, ("g_wait", {}))
-    result, _ = await run(model, inputs={"items": [40] * 7}, concurrency=0)
+    result, _ = await run(model, inputs={"items": [150] * 7}, concurrency=0)
     assert result.ok and STATE["peak"] == 7
 
 

@@ -17,8 +17,8 @@ def _times(node: str) -> tuple[float, float]:
 
 async def test_independent_nodes_overlap_in_time():
     model = flow(
-        {"inp": ("input", {"name": "x", "type": "any"}), "a": ("g_wait", {"ms": 50}), "b": ("g_wait", {"ms": 50}),
-         "c": ("g_wait", {"ms": 50}), "join": ("template", {"template": "{{ a }}{{ b }}{{ c }}"}),
+        {"inp": ("input", {"name": "x", "type": "any"}), "a": ("g_wait", {"ms": 150}), "b": ("g_wait", {"ms": 150}),
+         "c": ("g_wait", {"ms": 150}), "join": ("template", {"template": "{{ a }}{{ b }}{{ c }}"}),
          "out": ("output", {"name": "result"})},
         ["inp.value -> a.x", "inp.value -> b.x", "inp.value -> c.x", "a.y -> join.a", "b.y -> join.b",
          "c.y -> join.c", "join.text -> out.value"])
@@ -36,7 +36,7 @@ async def test_the_run_wide_concurrency_limit_is_a_slot_per_plain_node():
              "out": ("output", {"name": "result"})}
     edges = ["m.value -> out.value"]
     for i in range(1, 6):
-        nodes[f"w{i}"] = ("g_wait", {"ms": 15})
+        nodes[f"w{i}"] = ("g_wait", {"ms": 60})
         edges += [f"inp.value -> w{i}.x", f"w{i}.y -> m.input_{i}"]
     result, _ = await run(flow(nodes, edges), inputs={"x": "v"}, concurrency=2)
     assert result.ok and STATE["peak"] == 2
