@@ -150,7 +150,20 @@ class TaskNode(NodeType):
         return {"y": (x or 0) + 1}
 
 
-GUARANTEE_TYPES = (WaitNode, HoldNode, PluginPaidNode, FailNode, TaskNode)
+class GatherNode(NodeType):
+    """A plugin with a multi input (every wire's value, in wire order) and a port default."""
+
+    type_id = "g_gather"
+    title = "Gather"
+    inputs = (Port("xs", PortType.ANY, multi=True, required=False, default=None),
+              Port("base", PortType.ANY, default=41, required=False))
+    outputs = (Port("y", PortType.ANY),)
+
+    async def run(self, ctx):
+        return {"y": {"xs": ctx.inputs.get("xs"), "base": ctx.inputs.get("base", "absent")}}
+
+
+GUARANTEE_TYPES = (WaitNode, HoldNode, PluginPaidNode, FailNode, TaskNode, GatherNode)
 
 
 def registry() -> Registry:

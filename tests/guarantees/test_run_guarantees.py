@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from studio.core.running.events import read_trace
 from studio.core.running.executor import RunOptions, start_run
 from tests.guarantees.kinds import LOG, STATE, flow, of_type, run
@@ -214,3 +216,51 @@ async def test_the_collector_is_tuned_during_a_run_and_restored_after():
     await r.wait()
     assert seen and all(t >= 20000 and frozen > 0 for t, frozen in seen)
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+async def test_a_multi_input_gets_every_wire_in_order_and_an_unwired_input_its_default():
+    model = flow(
+        {"inp": ("input", {"name": "x", "type": "any"}), "a": ("template", {"template": "a{{ v }}"}),
+         "b": ("template", {"template": "b{{ v }}"}), "g": ("g_gather", {}), "out": ("output", {"name": "r"})},
+        ["inp.value -> b.v", "inp.value -> a.v", "b.text -> g.xs", "a.text -> g.xs", "g.y -> out.value"])
+    result, events = await run(model, inputs={"x": 1})
+    assert result.ok, result.error
+    assert result.outputs == {"r": {"xs": ["b1", "a1"], "base": 41}}
+    assert of_type(events, "node_started", "g")[0].data["inputs"] == {"xs": ["b1", "a1"], "base": 41}
+
+
+async def test_started_events_name_the_type_and_title_the_studio_shows():
+    model = flow({"inp": ("input", {"name": "x", "type": "any"}), "w": ("g_wait", {"ms": 0}),
+                  "out": ("output", {"name": "r"})}, ["inp.value -> w.x", "w.y -> out.value"])
+    model.nodes["w"].title = "Wait a bit"
+    _, events = await run(model, inputs={"x": 1})
+    starts = {e.node: e.data for e in of_type(events, "node_started")}
+    assert (starts["w"]["type"], starts["w"]["title"]) == ("g_wait", "Wait a bit")
+    assert (starts["inp"]["type"], starts["inp"]["title"]) == ("input", "inp")  # no title: the id
+
+
+async def test_an_invalid_flow_is_refused_before_anything_runs_with_its_problems():
+    from studio.core.running.plan import FlowInvalid
+
+    model = flow({"w": ("g_wait", {}), "t": ("template", {"template": "{{ a }}"}), "out": ("output", {"name": "r"})},
+                 ["t.text -> out.value"])
+    with pytest.raises(FlowInvalid) as info:
+        start_run(model, RunOptions(trace=None))
+    errors = [p for p in info.value.problems if p.is_error]
+    assert [(p.node, p.port) for p in errors] == [("t", "a")]
+    assert str(info.value) == f"the flow has 1 error(s); first: t: {errors[0].message}"
+    assert LOG == []
+
+
+async def test_nested_params_are_snapshotted_too():
+    model = flow(
+        {"inp": ("input", {"name": "x", "type": "any"}), "w": ("g_wait", {"ms": 30}),
+         "route": ("branch", {"cases": [{"name": "yes", "when": "true"}]}),
+         "out": ("output", {"name": "r"}), "other": ("output", {"name": "other"})},
+        ["inp.value -> w.x", "w.y -> route.value", "route.yes -> out.value", "route.default -> other.value"])
+    r = start_run(model, RunOptions(inputs={"x": 1}, trace=None))
+    task = r.start()
+    await asyncio.sleep(0)
+    model.nodes["route"].params["cases"][0]["when"] = "false"  # edited in place while the run waits
+    result = await task
+    assert result.outputs == {"r": "w:1"}

@@ -97,3 +97,24 @@ async def test_a_subflow_file_edited_during_a_run_does_not_change_that_run(tmp_p
     await r.wait()
     assert r.result.ok, r.result.error
     assert r.result.outputs == {"r": ["old:1", "old:2"]}
+
+
+async def test_a_subflow_with_a_skipped_input_is_skipped_and_its_error_port_is_skip_on_success(tmp_path):
+    _write(tmp_path / "leaf.flow.json",
+           {"inp": ("input", {"name": "x", "type": "any"}), "t": ("template", {"template": "<{{ v }}>"}),
+            "out": ("output", {"name": "y"})},
+           ["inp.value -> t.v", "t.text -> out.value"], "leaf")
+    _write(tmp_path / "main.flow.json",
+           {"inp": ("input", {"name": "x", "type": "any"}),
+            "route": ("branch", {"cases": [{"name": "go", "when": "value > 0"}]}),
+            "call": ("subflow", {"path": "leaf.flow.json"}), "handler": ("template", {"template": "failed {{ e }}"}),
+            "out": ("output", {"name": "y"}), "err": ("output", {"name": "error"})},
+           ["inp.value -> route.value", "route.go -> call.x", "call.y -> out.value", "call.error -> handler.e",
+            "handler.text -> err.value"], "main")
+    model = load_flow(tmp_path / "main.flow.json", registry=registry())
+    ok, events = await run(model, inputs={"x": 2})
+    assert ok.ok and ok.outputs == {"y": "<2>"}
+    assert of_type(events, "node_skipped", "handler")
+    skipped, events = await run(model, inputs={"x": -2})
+    assert skipped.ok and skipped.outputs == {}
+    assert of_type(events, "node_skipped", "call") and not of_type(events, "node_started", "t")
