@@ -163,7 +163,19 @@ class GatherNode(NodeType):
         return {"y": {"xs": ctx.inputs.get("xs"), "base": ctx.inputs.get("base", "absent")}}
 
 
-GUARANTEE_TYPES = (WaitNode, HoldNode, PluginPaidNode, FailNode, TaskNode, GatherNode)
+class PartialNode(NodeType):
+    """Declares two outputs and fills only ``a``: the other is None, not SKIP."""
+
+    type_id = "g_partial"
+    title = "Partial"
+    inputs = (Port("x", PortType.ANY, default=None, required=False),)
+    outputs = (Port("a", PortType.ANY), Port("b", PortType.ANY))
+
+    async def run(self, ctx):
+        return {"a": ctx.inputs.get("x")}
+
+
+GUARANTEE_TYPES = (WaitNode, HoldNode, PluginPaidNode, FailNode, TaskNode, GatherNode, PartialNode)
 
 
 def registry() -> Registry:

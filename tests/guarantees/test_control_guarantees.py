@@ -135,3 +135,15 @@ async def test_a_skipped_node_is_recorded_as_skipped_in_its_own_scope():
     assert result.results[("tag", (("fo", 0),))].status == "skipped"
     assert result.results[("tag", (("fo", 1),))].status == "done"
     assert [e.scope for e in of_type(events, "node_skipped", "tag")] == [(("fo", 0),)]
+
+
+async def test_an_output_a_node_left_unfilled_is_none_not_skip():
+    model = flow(
+        {"inp": ("input", {"name": "x", "type": "any"}), "p": ("g_partial", {}),
+         "ta": ("template", {"template": "a={{ v }}"}), "tb": ("template", {"template": "b={{ v }}"}),
+         "oa": ("output", {"name": "a"}), "ob": ("output", {"name": "b"})},
+        ["inp.value -> p.x", "p.a -> ta.v", "p.b -> tb.v", "ta.text -> oa.value", "tb.text -> ob.value"])
+    result, events = await run(model, inputs={"x": 5})
+    assert result.ok, result.error
+    assert result.outputs == {"a": "a=5", "b": "b=None"}
+    assert not of_type(events, "node_skipped")

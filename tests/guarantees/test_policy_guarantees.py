@@ -134,3 +134,20 @@ def test_an_error_without_retry_after_backs_off_normally():
     # TimeoutError and ConnectionError carry no retry_after attribute at all
     assert RetryPolicy(retries=2, backoff_s=2.0).delay(2, TimeoutError(), Half()) == 4.0
     assert RetryPolicy(retries=2, backoff_s=2.0).delay(1, ConnectionResetError(), Half()) == 2.0
+
+
+async def test_retries_zero_means_one_attempt_even_for_a_retryable_error():
+    result, events = await run(_one({"fail_times": 1, "retries": 0, "retry_backoff_s": 0.001}), inputs={"x": 1})
+    assert result.status == "failed"
+    assert [a[2] for a in LOG if a[0] == "attempt"] == [1]
+    assert [e.data["will_retry"] for e in of_type(events, "node_failed", "work")] == [False]
+
+
+async def test_the_first_retry_waits_about_retry_backoff_s():
+    result, events = await run(_one({"fail_times": 1, "retries": 1, "retry_backoff_s": 0.2}), inputs={"x": 1})
+    assert result.ok
+    [notice] = of_type(events, "node_failed", "work")
+    assert 0.1 <= notice.data["retry_in_s"] <= 0.3  # 0.2 s x jitter 0.5-1.5
+    STATE["calls"].clear()
+    result, events = await run(_one({"fail_times": 1, "retries": 1, "retry_backoff_s": 0}), inputs={"x": 1})
+    assert result.ok and of_type(events, "node_failed", "work")[0].data["retry_in_s"] == 0
