@@ -264,3 +264,26 @@ async def test_nested_params_are_snapshotted_too():
     model.nodes["route"].params["cases"][0]["when"] = "false"  # edited in place while the run waits
     result = await task
     assert result.outputs == {"r": "w:1"}
+
+
+async def test_a_node_waits_for_every_input_whatever_order_its_wires_are_written_in():
+    # the slow input's wire comes last, after two wires from one fast node
+    model = flow(
+        {"inp": ("input", {"name": "x", "type": "any"}), "fast": ("template", {"template": "f{{ v }}"}),
+         "slow": ("g_wait", {"ms": 80}), "t": ("template", {"template": "{{ p }}{{ q }}{{ r }}"}),
+         "out": ("output", {"name": "r"})},
+        ["inp.value -> fast.v", "inp.value -> slow.x", "fast.text -> t.p", "fast.text -> t.q", "slow.y -> t.r",
+         "t.text -> out.value"])
+    result, _ = await run(model, inputs={"x": "1"})
+    assert result.outputs == {"r": "f1f1w:1"}
+
+
+async def test_a_region_waits_for_an_outside_value_whatever_order_its_wires_are_written_in():
+    model = flow(
+        {"inp": ("input", {"name": "items", "type": "list"}), "p": ("input", {"name": "p", "type": "any"}),
+         "slow": ("g_wait", {"ms": 80}), "fo": ("fanout", {}), "t": ("template", {"template": "{{ i }}-{{ s }}"}),
+         "co": ("collect", {}), "out": ("output", {"name": "r"})},
+        ["inp.value -> fo.items", "fo.item -> t.i", "p.value -> slow.x", "slow.y -> t.s", "t.text -> co.item",
+         "co.results -> out.value"])
+    result, _ = await run(model, inputs={"items": [1, 2], "p": "P"})
+    assert result.outputs == {"r": ["1-w:P", "2-w:P"]}
