@@ -166,3 +166,18 @@ def test_a_missing_or_broken_migration_is_named(monkeypatch):
     monkeypatch.setitem(flowfile.MIGRATIONS, 2, lambda doc: [doc])
     assert _refusal('{"format": "orchestra-flow", "version": 2}') == (
         "$", "the migration from version 2 returned a list, not a document")
+
+
+def test_a_wire_to_or_from_a_missing_node_is_named_from_the_end_that_exists():
+    from studio.core.document.validation import validate
+
+    model = model_from_document(_doc([{"from": "a.text", "to": "ghost.x"}, {"from": "ghost.y", "to": "b.text"},
+                                      {"from": "nowhere.y", "to": "ghost.x"}]), registry=registry())
+    missing = [(p.severity, p.message, p.node, p.hint) for p in validate(model) if p.code == "missing_node"]
+    hint = "Delete the wire or restore the node."
+    assert missing == [
+        ("error", "the wire a.text -> ghost.x comes to a node that does not exist", "a", hint),
+        ("error", "the wire ghost.y -> b.text comes from a node that does not exist", "b", hint),
+        ("error", "the wire nowhere.y -> ghost.x comes from a node that does not exist", None, hint),
+        ("error", "the wire nowhere.y -> ghost.x comes to a node that does not exist", None, hint),
+    ]
