@@ -181,3 +181,42 @@ def test_a_wire_to_or_from_a_missing_node_is_named_from_the_end_that_exists():
         ("error", "the wire nowhere.y -> ghost.x comes from a node that does not exist", None, hint),
         ("error", "the wire nowhere.y -> ghost.x comes to a node that does not exist", None, hint),
     ]
+
+
+def _problems(model, codes):
+    from studio.core.document.validation import validate
+
+    return [(p.severity, p.code, p.message, p.node, p.port, p.hint) for p in validate(model) if p.code in codes]
+
+
+def test_validate_names_node_port_and_a_hint_for_every_wiring_problem():
+    """README: `orchestra validate` prints every problem with the node id, the port and a hint."""
+    from tests.guarantees.kinds import flow
+
+    first = flow({"inp": ("input", {"name": "x", "type": "number"}), "t": ("template", {"template": "{{ a }}"}),
+                  "w": ("g_wait", {}), "lst": ("input", {"name": "l", "type": "list"}),
+                  "route": ("branch", {"cases": [{"name": "yes", "when": "value"}, {"name": "no", "when": "true"}]}),
+                  "ghost": ("not_installed_type", {}), "o": ("output", {"name": "r"}), "y": ("output", {"name": "y"})},
+                 ["inp.value -> t.b", "w.nope -> t.a", "inp.value -> w.x", "lst.value -> w.x", "ghost.any -> o.value",
+                  "inp.value -> ghost.whatever", "lst.value -> route.value", "route.yes -> y.value"])
+    assert _problems(first, {"missing_port", "multiple_edges", "branch_case_unused"}) == [
+        ("error", "missing_port", "t has no input 'b'", "t", "b",
+         "Its inputs are: a. Inputs of a template come from its {{ variables }}."),
+        ("error", "missing_port", "w has no output 'nope'", "w", "nope", "Its outputs are: y, error."),
+        ("error", "multiple_edges", "w.x takes one value but has several wires", "w", "x",
+         "Keep one wire, or join the values with a Merge or Text node first."),
+        ("warning", "branch_case_unused", "case 'no' leads nowhere; values routed there are dropped", "route", "no",
+         "Wire the case to the step that should handle it."),
+    ]  # the placeholder 'ghost' (type not installed) has no port problems: its ports are unknown
+    second = flow({"inp": ("input", {"name": "x", "type": "text"}), "ask": ("llm", {"model": "gpt-4o-mini", "prompt": "{{ q }}"}),
+                   "calc": ("tool", {"tool": "calculator"}), "m": ("t_math", {}), "o": ("output", {"name": "r"}),
+                   "o2": ("output", {"name": "r2"}), "src": ("input", {"name": "y", "type": "text"})},
+                  ["inp.value -> ask.q", "ask.messages -> calc.expression", "calc.result -> o.value", "m.x -> o2.value",
+                   "src.value -> inp.foo", "o.value -> o2.value"])
+    assert _problems(second, {"missing_port", "type_mismatch", "required_input"}) == [
+        ("error", "type_mismatch", "ask.messages -> calc.expression: a messages output cannot feed a text input "
+         "(it can feed: any, messages)", "calc", "expression", "Convert the value with a Text node or a JSON step in between."),
+        ("error", "missing_port", "inp has no input 'foo'", "inp", "foo", "Its inputs are: none."),
+        ("error", "missing_port", "o has no output 'value'", "o", "value", "Its outputs are: none."),
+        ("error", "required_input", "input 'x' has no wire and no default", "m", "x", "Wire a value into 'x'."),
+    ]
