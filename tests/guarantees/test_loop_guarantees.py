@@ -156,19 +156,22 @@ async def test_a_loop_without_feedback_repeats_its_value():
 
 async def test_the_order_of_wires_in_the_file_does_not_matter_to_a_loop():
     # the feedback wire written before the initial one (files are hand-edited, merged, sorted)
+    # (the initial value comes from a slow node, so a missing dependency would show)
     model = flow(
-        {"inp": ("input", {"name": "x", "type": "any"}), "lp": ("loop", {"max_iterations": 3}),
-         "body": ("t_math", {"op": "inc"}), "done": ("output", {"name": "done"})},
-        ["body.x -> lp.feedback", "lp.current -> body.x", "inp.value -> lp.initial", "lp.done -> done.value"])
+        {"inp": ("input", {"name": "x", "type": "any"}), "slow": ("g_wait", {"ms": 80}),
+         "lp": ("loop", {"max_iterations": 3}), "body": ("template", {"template": "{{ v }}+"}),
+         "done": ("output", {"name": "done"})},
+        ["body.text -> lp.feedback", "lp.current -> body.v", "inp.value -> slow.x", "slow.y -> lp.initial",
+         "lp.done -> done.value"])
     result, _ = await run(model, inputs={"x": 0})
     assert result.ok, result.error
-    assert result.outputs == {"done": 3}
+    assert result.outputs == {"done": "w:0+++"}
 
 
 async def test_an_input_called_feedback_on_an_ordinary_node_is_an_ordinary_input():
     model = flow(
-        {"inp": ("input", {"name": "x", "type": "any"}), "t": ("template", {"template": "got {{ feedback }}"}),
-         "out": ("output", {"name": "r"})},
-        ["inp.value -> t.feedback", "t.text -> out.value"])
+        {"inp": ("input", {"name": "x", "type": "any"}), "slow": ("g_wait", {"ms": 80}),
+         "t": ("template", {"template": "got {{ feedback }}"}), "out": ("output", {"name": "r"})},
+        ["inp.value -> slow.x", "slow.y -> t.feedback", "t.text -> out.value"])
     result, _ = await run(model, inputs={"x": "notes"})
-    assert result.outputs == {"r": "got notes"}
+    assert result.outputs == {"r": "got w:notes"}  # it waited for its input like any other
