@@ -193,21 +193,25 @@ def test_validate_names_node_port_and_a_hint_for_every_wiring_problem():
     """README: `orchestra validate` prints every problem with the node id, the port and a hint."""
     from tests.guarantees.kinds import flow
 
-    first = flow({"inp": ("input", {"name": "x", "type": "number"}), "t": ("template", {"template": "{{ a }}"}),
+    first = flow({"inp": ("input", {"name": "x", "type": "number"}), "t": ("template", {"template": "{{ a }}{{ c }}"}),
                   "w": ("g_wait", {}), "lst": ("input", {"name": "l", "type": "list"}),
                   "route": ("branch", {"cases": [{"name": "yes", "when": "value"}, {"name": "no", "when": "true"}]}),
-                  "ghost": ("not_installed_type", {}), "o": ("output", {"name": "r"}), "y": ("output", {"name": "y"})},
-                 ["inp.value -> t.b", "w.nope -> t.a", "inp.value -> w.x", "lst.value -> w.x", "ghost.any -> o.value",
+                  "ghost": ("not_installed_type", {}), "o": ("output", {"name": "r"}), "y": ("output", {"name": "y"}),
+                  "broken": ("branch", {"cases": "not a list"}),
+                  "late": ("branch", {"cases": [{"name": "only", "when": "true"}]})},
+                 ["inp.value -> t.b", "inp.value -> broken.value", "inp.value -> late.value", "w.nope -> t.a", "inp.value -> w.x", "lst.value -> w.x", "ghost.any -> o.value",
                   "inp.value -> ghost.whatever", "lst.value -> route.value", "route.yes -> y.value"])
     assert _problems(first, {"missing_port", "multiple_edges", "branch_case_unused"}) == [
         ("error", "missing_port", "t has no input 'b'", "t", "b",
-         "Its inputs are: a. Inputs of a template come from its {{ variables }}."),
+         "Its inputs are: a, c. Inputs of a template come from its {{ variables }}."),
         ("error", "missing_port", "w has no output 'nope'", "w", "nope", "Its outputs are: y, error."),
         ("error", "multiple_edges", "w.x takes one value but has several wires", "w", "x",
          "Keep one wire, or join the values with a Merge or Text node first."),
         ("warning", "branch_case_unused", "case 'no' leads nowhere; values routed there are dropped", "route", "no",
          "Wire the case to the step that should handle it."),
-    ]  # the placeholder 'ghost' (type not installed) has no port problems: its ports are unknown
+        ("warning", "branch_case_unused", "case 'only' leads nowhere; values routed there are dropped", "late", "only",
+         "Wire the case to the step that should handle it."),
+    ]  # a Branch with broken cases does not stop the check of the next; the placeholder 'ghost' (type not installed) has no port problems: its ports are unknown
     second = flow({"inp": ("input", {"name": "x", "type": "text"}), "ask": ("llm", {"model": "gpt-4o-mini", "prompt": "{{ q }}"}),
                    "calc": ("tool", {"tool": "calculator"}), "m": ("t_math", {}), "o": ("output", {"name": "r"}),
                    "o2": ("output", {"name": "r2"}), "src": ("input", {"name": "y", "type": "text"})},
