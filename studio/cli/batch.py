@@ -120,12 +120,6 @@ def build(args: argparse.Namespace):
     else:
         trace_dir = str(Path(args.traces).resolve()) if args.traces else str(default_trace_dir(plan.name, out))
     settings: dict[str, Any] = {"api_base": args.api_base} if args.api_base else {}
-    try:
-        from studio.core.userdata.userdirs import user_pricing  # type: ignore[attr-defined]
-
-        settings["pricing"] = user_pricing()
-    except Exception:  # noqa: BLE001 - no user pricing: the built-in prices apply
-        pass
     rows = RowSettings(mock=args.mock, approve=args.approve, trace_dir=trace_dir, settings=settings, secrets=_secrets())
     config = BatchConfig(data=data, out=out, maps=maps, concurrency=args.concurrency, budget_usd=args.budget,
                          limit=args.limit, resume=args.resume, max_failures=args.max_failures, rows=rows)

@@ -146,17 +146,14 @@ async def test_run_python_captures_output_and_exit_code(py):
 
 
 async def test_run_python_wall_time_limit(py):
-    started = time.monotonic()
+    # a 60 s sleep that the 1 s limit must cut short (pytest's own timeout bounds a failure)
     r = await py({"code": "import time\nprint('start', flush=True)\ntime.sleep(60)",
                                              "timeout_s": 1})
-    assert time.monotonic() - started < 10
     assert r["timed_out"] is True and r["exit_code"] != 0 and r["stdout"] == "start\n"
 
 
 async def test_run_python_cpu_limit_stops_busy_loops(py):
-    started = time.monotonic()
     r = await py({"code": "while True:\n    pass", "timeout_s": 1})
-    assert time.monotonic() - started < 10
     assert r["exit_code"] != 0
 
 

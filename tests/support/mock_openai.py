@@ -147,6 +147,7 @@ class MockOpenAI:
         self.token_delay = token_delay
         self.require_key = require_key
         self.requests: list[SeenRequest] = []
+        self.model_list_auth: list[str | None] = []  # Authorization of each GET /v1/models
         self._queue: deque[Reply] = deque()
         self._by_model: dict[str, Reply | Callable[[SeenRequest], Reply]] = {}
         self._runner: web.AppRunner | None = None
@@ -198,6 +199,12 @@ class MockOpenAI:
 
     # -- handlers ----------------------------------------------------------------
     async def _models(self, request: web.Request) -> web.Response:
+        # the cheap authenticated request a key test makes (Settings -> Test)
+        auth = request.headers.get("Authorization")
+        self.model_list_auth.append(auth)
+        if self.require_key is not None and auth != f"Bearer {self.require_key}":
+            return web.json_response({"error": {"message": "Incorrect API key provided.", "type": "invalid_request_error"}},
+                                     status=401)
         return web.json_response({"object": "list", "data": [{"id": "gpt-4o-mini", "object": "model"}]})
 
     def _pick(self, seen: SeenRequest) -> Reply:
@@ -393,8 +400,8 @@ class MockOpenAI:
 class MockOpenAIThread:
     """The server on its own event loop in a daemon thread (benchmarks, manual runs)."""
 
-    def __init__(self, latency: float = 0.0, port: int = 0, token_delay: float = 0.0):
-        self.server = MockOpenAI(latency=latency, token_delay=token_delay)
+    def __init__(self, latency: float = 0.0, port: int = 0, token_delay: float = 0.0, require_key: str | None = None):
+        self.server = MockOpenAI(latency=latency, token_delay=token_delay, require_key=require_key)
         self._port = port
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="mock-openai", daemon=True)

@@ -54,9 +54,12 @@ async def run_step(run: "Run", frame: Frame, spec: "NodeSpec", env: Env, scope: 
     kind.take_inputs(frame, spec, inputs)
     result = run.result_of(spec.id, scope)
     key = None
-    pinned = run.options.pinned.get(spec.id) if frame.root and not scope else None
-    if pinned is not None:
+    if frame.root and not scope:
+        # root-scope steps record their key, so a later "run from a node" can tell a
+        # pinned output that still matches from one whose prompt or inputs changed
         key = cache_key(spec, inputs)
+    pinned = run.options.pinned.get(spec.id) if key is not None else None
+    if pinned is not None:
         if pinned.get("cache_key") in (None, key) and isinstance(pinned.get("outputs"), dict):
             outputs = {p: pinned["outputs"].get(p, SKIP if p == "error" else None) for p in spec.out_ports}
             env.values[spec.id] = outputs

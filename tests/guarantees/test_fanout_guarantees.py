@@ -1,0 +1,181 @@
+"""docs/execution.md, Scheduling / Fan-out: every promise, with uneven item times."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.guarantees.kinds import LOG, STATE, flow, of_type, run
+
+UNEVEN = [90, 5, 60, 1, 30, 15]  # ms each item sleeps: they finish in another order
+
+
+def _fanout(items_param: dict, worker: tuple, **collect):
+    nodes = {
+        "inp": ("input", {"name": "items", "type": "list"}),
+        "fo": ("fanout", items_param),
+        "work": worker,
+        "co": ("collect", collect),
+        "res": ("output", {"name": "results"}),
+        "errs": ("output", {"name": "errors"}),
+    }
+    edges = ["inp.value -> fo.items", "fo.item -> work.x", "work.y -> co.item",
+             "co.results -> res.value", "co.errors -> errs.value"]
+    return flow(nodes, edges)
+
+
+async def test_results_come_back_in_input_order_when_items_finish_out_of_order():
+    model = _fanout({"concurrency": 0}, ("g_wait", {"tag": "done"}))
+    result, events = await run(model, inputs={"items": UNEVEN})
+    assert result.ok, result.error
+    assert result.outputs["results"] == [f"done:{ms}" for ms in UNEVEN]
+    finished = [x for kind, node, x, _ in LOG if kind == "finish" and node == "work"]
+    assert finished != UNEVEN, "the items finished in input order: this test would prove nothing"
+    assert sorted(finished) == sorted(UNEVEN)
+
+
+async def test_each_instance_reports_its_index_in_the_scope_path():
+    model = _fanout({"concurrency": 0}, ("g_wait", {}))
+    result, events = await run(model, inputs={"items": UNEVEN})
+    scopes = {e.scope for e in of_type(events, "node_finished", "work")}
+    assert scopes == {(("fo", i),) for i in range(len(UNEVEN))}
+    by_scope = {e.scope: e.data["outputs"]["y"] for e in of_type(events, "node_finished", "work")}
+    assert all(by_scope[(("fo", i),)] == f"w:{ms}" for i, ms in enumerate(UNEVEN))
+
+
+async def test_concurrency_bounds_instances_at_once():
+    model = _fanout({"concurrency": 2}, ("g_wait", {}))
+    result, _ = await run(model, inputs={"items": [60] * 6})
+    assert result.ok and STATE["peak"] == 2
+
+
+async def test_concurrency_zero_runs_every_item_at_once():
+    model = _fanout({"concurrency": 0}, ("g_wait", {}))
+    result, _ = await run(model, inputs={"items": [150] * 7}, concurrency=0)
+    assert result.ok and STATE["peak"] == 7
+
+
+async def test_fail_policy_fails_the_run_naming_node_and_item():
+    model = _fanout({"on_item_error": "fail"}, ("g_fail", {"fail_on": 3, "retryable": False, "retries": 0}))
+    result, _ = await run(model, inputs={"items": [1, 2, 3, 4]})
+    assert result.status == "failed"
+    assert result.error_node == "work" and result.error_scope == (("fo", 2),)
+    assert "fo[2]" in result.error and "permanent failure for 3" in result.error
+
+
+async def test_drop_policy_leaves_failed_items_out_and_lists_them_in_errors():
+    model = _fanout({"on_item_error": "drop", "concurrency": 0},
+                    ("g_fail", {"fail_on": 2, "retryable": False, "retries": 0}))
+    result, _ = await run(model, inputs={"items": [1, 2, 3]})
+    assert result.ok, result.error
+    assert result.outputs["results"] == [1, 3]
+    [err] = result.outputs["errors"]
+    assert err["index"] == 1 and err["node"] == "work" and "permanent failure for 2" in err["error"]
+
+
+async def test_keep_policy_keeps_an_error_object_in_place():
+    model = _fanout({"on_item_error": "keep"}, ("g_fail", {"fail_on": 2, "retryable": False, "retries": 0}))
+    result, _ = await run(model, inputs={"items": [1, 2, 3]})
+    assert result.ok, result.error
+    first, kept, last = result.outputs["results"]
+    assert (first, last) == (1, 3)
+    assert kept["index"] == 1 and kept["node"] == "work" and "permanent failure for 2" in kept["error"]
+    assert [e["index"] for e in result.outputs["errors"]] == [1]
+
+
+async def test_errors_are_listed_in_item_order_whatever_order_they_failed_in():
+    nodes = {"slow": ("g_wait", {}), "work": ("g_fail", {"fail_on": None, "retryable": False, "retries": 0})}
+    # every item fails after waiting its own time: the last-listed finishes first
+    model = flow(
+        {"inp": ("input", {"name": "items", "type": "list"}), "fo": ("fanout", {"on_item_error": "drop", "concurrency": 0}),
+         **nodes, "co": ("collect", {}), "res": ("output", {"name": "results"}), "errs": ("output", {"name": "errors"})},
+        ["inp.value -> fo.items", "fo.item -> slow.x", "slow.y -> work.x", "work.y -> co.item",
+         "co.results -> res.value", "co.errors -> errs.value"])
+    result, _ = await run(model, inputs={"items": [60, 1, 30]})
+    assert result.ok and result.outputs["results"] == []
+    assert [e["index"] for e in result.outputs["errors"]] == [0, 1, 2]
+
+
+async def test_an_item_routed_away_by_a_branch_is_left_out():
+    model = flow(
+        {"inp": ("input", {"name": "items", "type": "list"}), "fo": ("fanout", {}),
+         "route": ("branch", {"cases": [{"name": "even", "when": "value % 2 == 0"}]}),
+         "tag": ("template", {"template": "even {{ v }}"}), "co": ("collect", {}),
+         "res": ("output", {"name": "results"})},
+        ["inp.value -> fo.items", "fo.item -> route.value", "route.even -> tag.v", "tag.text -> co.item",
+         "co.results -> res.value"])
+    result, _ = await run(model, inputs={"items": [1, 2, 3, 4, 6]})
+    assert result.ok, result.error
+    assert result.outputs["results"] == ["even 2", "even 4", "even 6"]
+
+
+async def test_max_items_refuses_a_runaway_list_before_any_item_runs():
+    model = _fanout({"max_items": 3}, ("g_wait", {}))
+    result, events = await run(model, inputs={"items": [1, 2, 3, 4]})
+    assert result.status == "failed" and result.error_node == "fo"
+    assert "4 items exceed max_items (3)" in result.error
+    assert not of_type(events, "node_started", "work")
+
+
+async def test_max_items_at_the_limit_runs():
+    model = _fanout({"max_items": 3}, ("g_wait", {}))
+    result, _ = await run(model, inputs={"items": [1, 2, 3]})
+    assert result.ok and result.outputs["results"] == ["w:1", "w:2", "w:3"]
+
+
+async def test_an_empty_list_collects_nothing():
+    model = _fanout({}, ("g_wait", {}))
+    result, events = await run(model, inputs={"items": []})
+    assert result.ok and result.outputs == {"results": [], "errors": []}
+    assert not of_type(events, "node_started", "work")
+
+
+async def test_progress_is_k_of_n_and_ends_with_every_item():
+    model = _fanout({"concurrency": 0}, ("g_wait", {}))
+    n = 300
+    result, events = await run(model, inputs={"items": [0] * n})
+    assert result.ok
+    progress = [e for e in of_type(events, "node_progress", "fo") if e.data.get("kind") == "fanout"]
+    assert progress[-1].data == {"kind": "fanout", "done": n, "failed": 0, "total": n}
+    # at most one per 20 ms (plus the last): never one per item
+    span_ms = (progress[-1].t - progress[0].t) * 1000
+    assert len(progress) <= span_ms / 20 + 2
+    dones = [e.data["done"] for e in progress]
+    assert dones == sorted(dones)
+
+
+async def test_values_from_outside_the_region_are_shared_by_every_instance():
+    model = flow(
+        {"inp": ("input", {"name": "items", "type": "list"}), "pre": ("input", {"name": "prefix", "type": "text"}),
+         "fo": ("fanout", {}), "t": ("template", {"template": "{{ p }}-{{ i }}"}), "co": ("collect", {}),
+         "res": ("output", {"name": "results"})},
+        ["inp.value -> fo.items", "pre.value -> t.p", "fo.item -> t.i", "t.text -> co.item", "co.results -> res.value"])
+    result, _ = await run(model, inputs={"items": [1, 2], "prefix": "P"})
+    assert result.outputs["results"] == ["P-1", "P-2"]
+
+
+async def test_index_output_is_the_position_from_zero():
+    model = flow(
+        {"inp": ("input", {"name": "items", "type": "list"}), "fo": ("fanout", {}),
+         "t": ("template", {"template": "{{ i }}={{ v }}"}), "co": ("collect", {}), "res": ("output", {"name": "r"})},
+        ["inp.value -> fo.items", "fo.index -> t.i", "fo.item -> t.v", "t.text -> co.item", "co.results -> res.value"])
+    result, _ = await run(model, inputs={"items": ["a", "b", "c"]})
+    assert result.outputs["r"] == ["0=a", "1=b", "2=c"]
+
+
+async def test_one_failing_item_fails_the_run_at_once_and_cancels_the_others():
+    # every item's g_hold waits forever (a call that never answers: its optional input takes
+    # SKIP as unwired); item 2 also reaches a node that fails at once
+    model = flow(
+        {"inp": ("input", {"name": "items", "type": "list"}), "fo": ("fanout", {"concurrency": 0}),
+         "route": ("branch", {"cases": [{"name": "bad", "when": "value == 2"}]}),
+         "fail": ("t_math", {"op": "inc", "by": "z"}), "hold": ("g_hold", {"retries": 0}),
+         "m": ("merge", {}), "co": ("collect", {}), "out": ("output", {"name": "r"})},
+        ["inp.value -> fo.items", "fo.item -> route.value", "route.bad -> fail.x", "route.default -> hold.x",
+         "fail.x -> m.input_1", "hold.y -> m.input_2", "m.value -> co.item", "co.results -> out.value"])
+    result, events = await asyncio.wait_for(run(model, inputs={"items": [0, 1, 2, 3]}), 20)
+    assert result.status == "failed", result.status
+    assert result.error_node == "fail" and result.error_scope == (("fo", 2),)
+    cancelled = {scope[0][1] for node, scope in STATE["cancelled"] if node == "hold"}
+    started = [x for kind, node, x, _ in LOG if kind == "start" and node == "hold"]
+    assert {0, 1, 3} <= cancelled and len(cancelled) == len(started), "a started call was left running"
+    assert all(t.done() for t in STATE["tasks"]), "a held item's task outlived the run"

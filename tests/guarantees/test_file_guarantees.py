@@ -1,0 +1,226 @@
+"""README, "The file format": a broken file names the JSON path and the problem; the fast
+path and the careful path of the loader accept and refuse exactly the same documents.
+
+The loader reads plain ``dict`` items on a fast path of exact type tests and everything
+else (a dict subclass, as ``json.load(object_pairs_hook=OrderedDict)`` makes, or any
+item the fast path does not like) on a careful path that also writes the error. The
+property test feeds the same edges both ways and demands the same verdict.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from studio.core.document.flowfile import model_from_document
+from studio.core.errors import FlowFileError
+from tests.guarantees.kinds import registry
+
+NODES = [{"id": "a", "type": "template"}, {"id": "b", "type": "template"}]
+
+
+def _doc(edges, nodes=None):
+    return {"format": "orchestra-flow", "version": 1, "name": "f", "nodes": nodes if nodes is not None else NODES,
+            "edges": edges}
+
+
+def _verdict(doc):
+    try:
+        m = model_from_document(doc, registry=registry())
+    except FlowFileError as exc:
+        return ("error", exc.json_path, exc.problem)
+    return ("ok", [(e.src, e.src_port, e.dst, e.dst_port) for e in m.edges],
+            [(n.id, n.type, n.params, n.title, n.x, n.y, n.width, n.height, n.collapsed) for n in m.nodes.values()])
+
+
+class Careful(OrderedDict):
+    """A mapping the fast path does not take (its exact-type test fails)."""
+
+
+def _both_ways(edges):
+    plain = _verdict(_doc(edges))
+    careful = _verdict(_doc([Careful(e) if isinstance(e, dict) else e for e in edges]))
+    return plain, careful
+
+
+def test_a_valid_edge_reads_the_same_on_both_paths():
+    plain, careful = _both_ways([{"from": "a.text", "to": "b.text_2"}])
+    assert plain == careful == ("ok", [("a", "text", "b", "text_2")], plain[2])
+
+
+def test_a_valid_node_reads_the_same_on_both_paths():
+    node = {"id": "a", "type": "template", "title": "T", "params": {"template": "x"},
+            "layout": {"x": 1.5, "y": -2.0, "w": 100.0, "h": 50.0, "collapsed": True}}
+    plain = _verdict(_doc([], [node]))
+    careful = _verdict(_doc([], [Careful(node)]))
+    assert plain == careful
+    assert plain[2] == [("a", "template", {"template": "x"}, "T", 1.5, -2.0, 100.0, 50.0, True)]
+
+
+endpoint = st.text(alphabet="ab_Z09.-\n é", max_size=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(src=endpoint, dst=endpoint)
+def test_fast_and_careful_paths_give_the_same_verdict_for_any_endpoints(src, dst):
+    plain, careful = _both_ways([{"from": src, "to": dst}])
+    assert plain == careful
+
+
+@pytest.mark.parametrize("edge, path, problem", [
+    ("a.x", "$.edges[0]", "an edge is an object, not text"),
+    ({"from": "a.text", "to": "b.text", "via": 1}, "$.edges[0]", "unknown key"),
+    ({"from": "a.text"}, "$.edges[0].to", "'to' must be \"node.port\", got None"),
+    ({"from": "a", "to": "b.text"}, "$.edges[0].from", "'from' must be \"node.port\", got 'a'"),
+    ({"from": "a.b.c", "to": "b.text"}, "$.edges[0].from", "'from' must be \"node.port\""),
+    ({"from": "A.text", "to": "b.text"}, "$.edges[0].from", "with a node id and a port name, got 'A.text'"),
+    ({"from": "a.text", "to": "b.9x"}, "$.edges[0].to", "with a node id and a port name, got 'b.9x'"),
+    ({"from": 3, "to": "b.text"}, "$.edges[0].from", "got 3"),
+])
+def test_a_bad_edge_names_its_json_path_and_the_problem(edge, path, problem):
+    for item in (edge, Careful(edge) if isinstance(edge, dict) else edge):
+        with pytest.raises(FlowFileError) as info:
+            model_from_document(_doc([item]), registry=registry())
+        assert info.value.json_path == path
+        assert problem in info.value.problem, info.value.problem
+
+
+def test_the_second_bad_edge_is_named_by_its_index():
+    with pytest.raises(FlowFileError) as info:
+        model_from_document(_doc([{"from": "a.text", "to": "b.text"}, {"from": "a.text", "to": "b"}]), registry=registry())
+    assert info.value.json_path == "$.edges[1].to"
+    assert str(info.value) == f"$.edges[1].to: {info.value.problem}"
+
+
+def test_a_wire_that_appears_twice_is_refused_on_either_path():
+    e = {"from": "a.text", "to": "b.text"}
+    for second in (dict(e), Careful(e)):
+        with pytest.raises(FlowFileError) as info:
+            model_from_document(_doc([e, second]), registry=registry())
+        assert info.value.json_path == "$.edges[1]" and "appears twice" in info.value.problem
+
+
+# -- parse_document: every refusal names its place and its problem exactly -------------------
+
+from studio.core.document import flowfile  # noqa: E402
+
+
+def _refusal(raw):
+    with pytest.raises(FlowFileError) as info:
+        flowfile.parse_document(raw)
+    return info.value.json_path, info.value.problem
+
+
+@pytest.mark.parametrize("raw, path, problem", [
+    (b"[1, 2]", "$", "a flow file holds a JSON object, not a list"),
+    ('"text"', "$", "a flow file holds a JSON object, not text"),
+    (b"[" * 100000 + b"]" * 100000, "$", "JSON is nested too deeply"),
+    ('{"format": "orchestra-flow", "version": 1.0}', "$.version", "version must be a whole number"),
+    ('{"format": "orchestra-flow", "version": -2}', "$.version", "unknown file version -2"),
+    ('{"format": "other", "version": 1}', "$.format", "not an Orchestra flow (format is 'other', expected 'orchestra-flow')"),
+])
+def test_each_refusal_names_its_json_path_and_problem(raw, path, problem):
+    assert _refusal(raw) == (path, problem)
+
+
+def test_the_size_limit_refuses_only_what_is_over_it(monkeypatch):
+    monkeypatch.setattr(flowfile, "MAX_FILE_BYTES", 60)
+    at_limit = b'{"format": "orchestra-flow", "version": 1, "name": "x"}'.ljust(60)
+    assert len(at_limit) == 60
+    assert flowfile.parse_document(at_limit)["name"] == "x"
+    assert _refusal(at_limit + b" ") == ("$", "file is too large")
+
+
+def test_a_byte_order_mark_is_accepted():
+    assert flowfile.parse_document(b'\xef\xbb\xbf{"format": "orchestra-flow", "version": 1}')["version"] == 1
+
+
+def test_migrations_run_one_version_at_a_time_in_order(monkeypatch):
+    steps = []
+
+    def one_to_two(doc):
+        steps.append((1, doc["version"]))
+        return {**doc, "two": True}
+
+    def two_to_three(doc):
+        steps.append((2, doc["version"]))
+        return {**doc, "three": doc["two"]}
+
+    monkeypatch.setattr(flowfile, "VERSION", 3)
+    monkeypatch.setitem(flowfile.MIGRATIONS, 1, one_to_two)
+    monkeypatch.setitem(flowfile.MIGRATIONS, 2, two_to_three)
+    doc = flowfile.parse_document('{"format": "orchestra-flow", "version": 1}')
+    assert steps == [(1, 1), (2, 2)]  # each step sees the version it migrates from
+    assert doc == {"format": "orchestra-flow", "version": 3, "two": True, "three": True}
+
+
+def test_a_missing_or_broken_migration_is_named(monkeypatch):
+    monkeypatch.setattr(flowfile, "VERSION", 3)
+    monkeypatch.setitem(flowfile.MIGRATIONS, 1, lambda doc: {**doc})
+    assert _refusal('{"format": "orchestra-flow", "version": 1}') == ("$.version", "no migration from file version 2")
+    monkeypatch.setitem(flowfile.MIGRATIONS, 2, lambda doc: doc["missing"])
+    assert _refusal('{"format": "orchestra-flow", "version": 2}') == ("$", "could not migrate from version 2: 'missing'")
+    monkeypatch.setitem(flowfile.MIGRATIONS, 2, lambda doc: [doc])
+    assert _refusal('{"format": "orchestra-flow", "version": 2}') == (
+        "$", "the migration from version 2 returned a list, not a document")
+
+
+def test_a_wire_to_or_from_a_missing_node_is_named_from_the_end_that_exists():
+    from studio.core.document.validation import validate
+
+    model = model_from_document(_doc([{"from": "a.text", "to": "ghost.x"}, {"from": "ghost.y", "to": "b.text"},
+                                      {"from": "nowhere.y", "to": "ghost.x"}]), registry=registry())
+    missing = [(p.severity, p.message, p.node, p.hint) for p in validate(model) if p.code == "missing_node"]
+    hint = "Delete the wire or restore the node."
+    assert missing == [
+        ("error", "the wire a.text -> ghost.x comes to a node that does not exist", "a", hint),
+        ("error", "the wire ghost.y -> b.text comes from a node that does not exist", "b", hint),
+        ("error", "the wire nowhere.y -> ghost.x comes from a node that does not exist", None, hint),
+        ("error", "the wire nowhere.y -> ghost.x comes to a node that does not exist", None, hint),
+    ]
+
+
+def _problems(model, codes):
+    from studio.core.document.validation import validate
+
+    return [(p.severity, p.code, p.message, p.node, p.port, p.hint) for p in validate(model) if p.code in codes]
+
+
+def test_validate_names_node_port_and_a_hint_for_every_wiring_problem():
+    """README: `orchestra validate` prints every problem with the node id, the port and a hint."""
+    from tests.guarantees.kinds import flow
+
+    first = flow({"inp": ("input", {"name": "x", "type": "number"}), "t": ("template", {"template": "{{ a }}{{ c }}"}),
+                  "w": ("g_wait", {}), "lst": ("input", {"name": "l", "type": "list"}),
+                  "route": ("branch", {"cases": [{"name": "yes", "when": "value"}, {"name": "no", "when": "true"}]}),
+                  "ghost": ("not_installed_type", {}), "o": ("output", {"name": "r"}), "y": ("output", {"name": "y"}),
+                  "broken": ("branch", {"cases": "not a list"}),
+                  "late": ("branch", {"cases": [{"name": "only", "when": "true"}]})},
+                 ["inp.value -> t.b", "inp.value -> broken.value", "inp.value -> late.value", "w.nope -> t.a", "inp.value -> w.x", "lst.value -> w.x", "ghost.any -> o.value",
+                  "inp.value -> ghost.whatever", "lst.value -> route.value", "route.yes -> y.value"])
+    assert _problems(first, {"missing_port", "multiple_edges", "branch_case_unused"}) == [
+        ("error", "missing_port", "t has no input 'b'", "t", "b",
+         "Its inputs are: a, c. Inputs of a template come from its {{ variables }}."),
+        ("error", "missing_port", "w has no output 'nope'", "w", "nope", "Its outputs are: y, error."),
+        ("error", "multiple_edges", "w.x takes one value but has several wires", "w", "x",
+         "Keep one wire, or join the values with a Merge or Text node first."),
+        ("warning", "branch_case_unused", "case 'no' leads nowhere; values routed there are dropped", "route", "no",
+         "Wire the case to the step that should handle it."),
+        ("warning", "branch_case_unused", "case 'only' leads nowhere; values routed there are dropped", "late", "only",
+         "Wire the case to the step that should handle it."),
+    ]  # a Branch with broken cases does not stop the check of the next; the placeholder 'ghost' (type not installed) has no port problems: its ports are unknown
+    second = flow({"inp": ("input", {"name": "x", "type": "text"}), "ask": ("llm", {"model": "gpt-4o-mini", "prompt": "{{ q }}"}),
+                   "calc": ("tool", {"tool": "calculator"}), "m": ("t_math", {}), "o": ("output", {"name": "r"}),
+                   "o2": ("output", {"name": "r2"}), "src": ("input", {"name": "y", "type": "text"})},
+                  ["inp.value -> ask.q", "ask.messages -> calc.expression", "calc.result -> o.value", "m.x -> o2.value",
+                   "src.value -> inp.foo", "o.value -> o2.value"])
+    assert _problems(second, {"missing_port", "type_mismatch", "required_input"}) == [
+        ("error", "type_mismatch", "ask.messages -> calc.expression: a messages output cannot feed a text input "
+         "(it can feed: any, messages)", "calc", "expression", "Convert the value with a Text node or a JSON step in between."),
+        ("error", "missing_port", "inp has no input 'foo'", "inp", "foo", "Its inputs are: none."),
+        ("error", "missing_port", "o has no output 'value'", "o", "value", "Its outputs are: none."),
+        ("error", "required_input", "input 'x' has no wire and no default", "m", "x", "Wire a value into 'x'."),
+    ]

@@ -1,0 +1,289 @@
+"""docs/execution.md, Scheduling, Events and Cancellation: proven by events, never by wall time."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from studio.core.running.events import read_trace
+from studio.core.running.executor import RunOptions, start_run
+from tests.guarantees.kinds import LOG, STATE, flow, of_type, run
+
+
+def _times(node: str) -> tuple[float, float]:
+    start = next(t for k, n, _, t in LOG if k == "start" and n == node)
+    finish = next(t for k, n, _, t in LOG if k == "finish" and n == node)
+    return start, finish
+
+
+async def test_independent_nodes_overlap_in_time():
+    model = flow(
+        {"inp": ("input", {"name": "x", "type": "any"}), "a": ("g_wait", {"ms": 150}), "b": ("g_wait", {"ms": 150}),
+         "c": ("g_wait", {"ms": 150}), "join": ("template", {"template": "{{ a }}{{ b }}{{ c }}"}),
+         "out": ("output", {"name": "result"})},
+        ["inp.value -> a.x", "inp.value -> b.x", "inp.value -> c.x", "a.y -> join.a", "b.y -> join.b",
+         "c.y -> join.c", "join.text -> out.value"])
+    result, events = await run(model, inputs={"x": "v"})
+    assert result.ok, result.error
+    spans = [_times(n) for n in "abc"]
+    assert max(s for s, _ in spans) < min(f for _, f in spans), "each started before any finished"
+    assert STATE["peak"] == 3
+    join_start = of_type(events, "node_started", "join")[0].t
+    assert all(join_start >= e.t for e in of_type(events, "node_finished") if e.node in "abc")
+
+
+async def test_the_run_wide_concurrency_limit_is_a_slot_per_plain_node():
+    nodes = {"inp": ("input", {"name": "x", "type": "any"}), "m": ("merge", {"inputs": 5}),
+             "out": ("output", {"name": "result"})}
+    edges = ["m.value -> out.value"]
+    for i in range(1, 6):
+        nodes[f"w{i}"] = ("g_wait", {"ms": 60})
+        edges += [f"inp.value -> w{i}.x", f"w{i}.y -> m.input_{i}"]
+    result, _ = await run(flow(nodes, edges), inputs={"x": "v"}, concurrency=2)
+    assert result.ok and STATE["peak"] == 2
+
+
+async def test_nested_structures_take_no_slot_so_concurrency_one_cannot_deadlock():
+    model = flow(
+        {"inp": ("input", {"name": "items", "type": "list"}), "fo": ("fanout", {"concurrency": 0}),
+         "lp": ("loop", {"max_iterations": 2}), "body": ("t_math", {"op": "inc"}),
+         "co": ("collect", {}), "out": ("output", {"name": "r"})},
+        ["inp.value -> fo.items", "fo.item -> lp.initial", "lp.current -> body.x", "body.x -> lp.feedback",
+         "lp.done -> co.item", "co.results -> out.value"])
+    result, events = await asyncio.wait_for(run(model, inputs={"items": [1, 10, 100]}, concurrency=1), 30)
+    assert result.ok, result.error
+    assert result.outputs == {"r": [3, 12, 102]}
+    scopes = {e.scope for e in of_type(events, "node_finished", "body")}
+    assert scopes == {(("fo", i), ("lp", k)) for i in range(3) for k in (1, 2)}
+
+
+async def test_a_chain_runs_in_one_task():
+    nodes = {"inp": ("input", {"name": "x", "type": "any"}), "out": ("output", {"name": "result"})}
+    edges = ["inp.value -> n0.x", "n39.y -> out.value"]
+    for i in range(40):
+        nodes[f"n{i}"] = ("g_task", {})
+        if i:
+            edges.append(f"n{i - 1}.y -> n{i}.x")
+    result, _ = await run(flow(nodes, edges), inputs={"x": 0})
+    assert result.outputs == {"result": 40}
+    assert len(STATE["tasks"]) == 1
+
+
+async def test_cancel_leaves_no_task_of_the_run_behind():
+    model = flow(
+        {"inp": ("input", {"name": "items", "type": "list"}), "fo": ("fanout", {"concurrency": 0}),
+         "hold": ("g_hold", {}), "co": ("collect", {}), "side": ("g_hold", {}), "out": ("output", {"name": "r"})},
+        ["inp.value -> fo.items", "fo.item -> hold.x", "hold.y -> co.item", "co.results -> out.value",
+         "inp.value -> side.x"])
+    before = asyncio.all_tasks()
+    r = start_run(model, RunOptions(inputs={"items": [1, 2, 3, 4]}, trace=None))
+    seen = []
+    r.add_listener(seen.append)
+    task = r.start()
+    while len([x for x in LOG if x[0] == "start"]) < 5:
+        await asyncio.sleep(0.005)
+    r.cancel()
+    result = await r.wait()
+    assert result.status == "cancelled"
+    assert seen[-1].type == "run_cancelled"
+    assert sorted(STATE["cancelled"]) == sorted([("hold", (("fo", i),)) for i in range(4)] + [("side", ())])
+    assert task.done()
+    assert all(t.done() for t in STATE["tasks"])
+    assert asyncio.all_tasks() - before == set()
+
+
+async def test_a_failure_in_one_branch_cancels_its_siblings():
+    model = flow(
+        {"inp": ("input", {"name": "x", "type": "any"}), "hold": ("g_hold", {}),
+         "bad": ("g_fail", {"retryable": False, "retries": 0}), "m": ("merge", {}),
+         "out": ("output", {"name": "r"})},
+        ["inp.value -> hold.x", "inp.value -> bad.x", "hold.y -> m.input_1", "bad.y -> m.input_2", "m.value -> out.value"])
+    result, _ = await asyncio.wait_for(run(model, inputs={"x": 1}), 30)
+    assert result.status == "failed" and result.error_node == "bad"
+    assert STATE["cancelled"] == [("hold", ())]
+
+
+async def test_the_run_works_on_a_snapshot_of_the_flow():
+    model = flow(
+        {"inp": ("input", {"name": "x", "type": "any"}), "w": ("g_wait", {"ms": 30}),
+         "t": ("template", {"template": "before {{ v }}"}), "out": ("output", {"name": "r"})},
+        ["inp.value -> w.x", "w.y -> t.v", "t.text -> out.value"])
+    r = start_run(model, RunOptions(inputs={"x": "v"}, trace=None))
+    task = r.start()
+    await asyncio.sleep(0)
+    model.nodes["t"].params["template"] = "after {{ v }}"
+    result = await task
+    assert result.outputs == {"r": "before w:v"}
+
+
+async def test_an_input_default_is_used_when_the_run_gives_none_and_skip_never_becomes_an_output():
+    model = flow(
+        {"inp": ("input", {"name": "x", "type": "text", "default": "fallback"}), "out": ("output", {"name": "r"})},
+        ["inp.value -> out.value"])
+    result, _ = await run(model)
+    assert result.outputs == {"r": "fallback"}
+
+
+async def test_every_event_names_its_node_and_scope_and_the_trace_replays_them(tmp_path):
+    model = flow(
+        {"inp": ("input", {"name": "items", "type": "list"}), "fo": ("fanout", {}),
+         "lp": ("loop", {"max_iterations": 2}), "body": ("t_math", {"op": "inc"}),
+         "co": ("collect", {}), "out": ("output", {"name": "r"})},
+        ["inp.value -> fo.items", "fo.item -> lp.initial", "lp.current -> body.x", "body.x -> lp.feedback",
+         "lp.done -> co.item", "co.results -> out.value"])
+    secret = "sk-guarantee-0123456789abcdef"
+    path = tmp_path / "t.jsonl"
+    result, events = await run(model, inputs={"items": [1, secret]}, trace=path, secrets=[secret])
+    assert result.status == "failed"  # "sk-..." + 1 fails inside item 1, iteration 1
+    assert result.error_scope == (("fo", 1), ("lp", 1)) and result.error_node == "body"
+    text = path.read_text()
+    assert secret not in text and "[redacted]" in text
+    replayed = read_trace(text.splitlines())
+    assert len(replayed) == len(events)
+    assert [e.type for e in replayed] == [e.type for e in events]
+    assert [(e.node, e.scope) for e in replayed] == [(e.node, e.scope) for e in events]
+
+
+def _pinned_model(tag: str):
+    return flow(
+        {"inp": ("input", {"name": "items", "type": "list"}), "pay": ("g_plugin_paid", {"usd": 0.5}),
+         "t": ("template", {"template": tag + "{{ v }}"}), "fo": ("fanout", {}), "w": ("g_wait", {}),
+         "co": ("collect", {}), "out": ("output", {"name": "r"}), "o2": ("output", {"name": "t"})},
+        ["inp.value -> pay.x", "pay.y -> t.v", "t.text -> o2.value", "pay.y -> fo.items", "fo.item -> w.x",
+         "w.y -> co.item", "co.results -> out.value"])
+
+
+def _pins(events) -> dict:
+    """What "run from a node" pins: each root-scope node's outputs and the key recorded with them."""
+    return {e.node: {"outputs": e.data["outputs"], "cache_key": e.data["cache_key"]}
+            for e in of_type(events, "node_finished") if e.node in ("pay", "t") and not e.scope}
+
+
+async def test_a_pinned_output_is_reused_at_the_root_and_never_inside_a_fanout():
+    first, events = await run(_pinned_model("a"), inputs={"items": [1, 2]})
+    pinned = _pins(events)
+    pinned["w"] = {"outputs": {"y": "stale"}, "cache_key": None}  # an instance inside a fan-out: never reused
+    STATE["calls"].clear()
+    again, events2 = await run(_pinned_model("a"), inputs={"items": [1, 2]}, pinned=pinned)
+    assert again.outputs == first.outputs == {"r": ["w:1", "w:2"], "t": "a[1, 2]"}
+    assert "pay" not in STATE["calls"] and again.totals["cost_usd"] == 0
+    assert {e.node for e in of_type(events2, "node_finished") if e.data.get("cached")} == {"pay", "t"}
+
+
+async def test_a_changed_prompt_reruns_a_node_pinned_from_an_earlier_run():
+    """docs/execution.md: pinned outputs are reused "only when the key recorded with them
+    still matches, so a changed prompt or input re-runs that node". The pins come from the
+    earlier run's events, exactly as the studio's "run from a node" takes them."""
+    _, events = await run(_pinned_model("a"), inputs={"items": [1, 2]})
+    pinned = _pins(events)
+    assert all(p["cache_key"] for p in pinned.values()), f"a finished node records no cache key: {pinned}"
+    changed, _ = await run(_pinned_model("b"), inputs={"items": [1, 2]}, pinned=pinned)
+    assert changed.outputs["t"] == "b[1, 2]"  # the template changed: the key no longer matches, it re-ran
+
+
+async def test_an_approval_wait_takes_no_concurrency_slot():
+    waiting = asyncio.Event()
+    answered = {}
+
+    async def slow_person(req):
+        waiting.set()
+        while "w" not in STATE["calls"]:  # approve only once the other branch has run
+            await asyncio.sleep(0.005)
+        answered["at"] = True
+        from studio.core.catalogue.context import ApprovalDecision
+
+        return ApprovalDecision("approve", req.value, by="test")
+
+    model = flow(
+        {"inp": ("input", {"name": "x", "type": "any"}), "ok": ("approval", {}), "w": ("g_wait", {"ms": 1}),
+         "a": ("output", {"name": "approved"}), "b": ("output", {"name": "other"})},
+        ["inp.value -> ok.value", "inp.value -> w.x", "ok.approved -> a.value", "w.y -> b.value"])
+    result, _ = await asyncio.wait_for(run(model, inputs={"x": 5}, concurrency=1, approval_handler=slow_person), 30)
+    assert result.ok, result.error
+    assert result.outputs == {"approved": 5, "other": "w:5"} and answered
+
+
+async def test_the_collector_is_tuned_during_a_run_and_restored_after():
+    import gc
+
+    before = gc.get_threshold()
+    seen = []
+    model = flow({"inp": ("input", {"name": "x", "type": "any"}), "w": ("g_wait", {"ms": 1}),
+                  "out": ("output", {"name": "r"})}, ["inp.value -> w.x", "w.y -> out.value"])
+    r = start_run(model, RunOptions(inputs={"x": 1}, trace=None))
+    r.add_listener(lambda e: seen.append((gc.get_threshold()[0], gc.get_freeze_count())) if e.type == "node_started" else None)
+    await r.wait()
+    assert seen and all(t >= 20000 and frozen > 0 for t, frozen in seen)
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+async def test_a_multi_input_gets_every_wire_in_order_and_an_unwired_input_its_default():
+    model = flow(
+        {"inp": ("input", {"name": "x", "type": "any"}), "a": ("template", {"template": "a{{ v }}"}),
+         "b": ("template", {"template": "b{{ v }}"}), "g": ("g_gather", {}), "out": ("output", {"name": "r"})},
+        ["inp.value -> b.v", "inp.value -> a.v", "b.text -> g.xs", "a.text -> g.xs", "g.y -> out.value"])
+    result, events = await run(model, inputs={"x": 1})
+    assert result.ok, result.error
+    assert result.outputs == {"r": {"xs": ["b1", "a1"], "base": 41}}
+    assert of_type(events, "node_started", "g")[0].data["inputs"] == {"xs": ["b1", "a1"], "base": 41}
+
+
+async def test_started_events_name_the_type_and_title_the_studio_shows():
+    model = flow({"inp": ("input", {"name": "x", "type": "any"}), "w": ("g_wait", {"ms": 0}),
+                  "out": ("output", {"name": "r"})}, ["inp.value -> w.x", "w.y -> out.value"])
+    model.nodes["w"].title = "Wait a bit"
+    _, events = await run(model, inputs={"x": 1})
+    starts = {e.node: e.data for e in of_type(events, "node_started")}
+    assert (starts["w"]["type"], starts["w"]["title"]) == ("g_wait", "Wait a bit")
+    assert (starts["inp"]["type"], starts["inp"]["title"]) == ("input", "inp")  # no title: the id
+
+
+async def test_an_invalid_flow_is_refused_before_anything_runs_with_its_problems():
+    from studio.core.running.plan import FlowInvalid
+
+    model = flow({"w": ("g_wait", {}), "t": ("template", {"template": "{{ a }}"}), "out": ("output", {"name": "r"})},
+                 ["t.text -> out.value"])
+    with pytest.raises(FlowInvalid) as info:
+        start_run(model, RunOptions(trace=None))
+    errors = [p for p in info.value.problems if p.is_error]
+    assert [(p.node, p.port) for p in errors] == [("t", "a")]
+    assert str(info.value) == f"the flow has 1 error(s); first: t: {errors[0].message}"
+    assert LOG == []
+
+
+async def test_nested_params_are_snapshotted_too():
+    model = flow(
+        {"inp": ("input", {"name": "x", "type": "any"}), "w": ("g_wait", {"ms": 30}),
+         "route": ("branch", {"cases": [{"name": "yes", "when": "true"}]}),
+         "out": ("output", {"name": "r"}), "other": ("output", {"name": "other"})},
+        ["inp.value -> w.x", "w.y -> route.value", "route.yes -> out.value", "route.default -> other.value"])
+    r = start_run(model, RunOptions(inputs={"x": 1}, trace=None))
+    task = r.start()
+    await asyncio.sleep(0)
+    model.nodes["route"].params["cases"][0]["when"] = "false"  # edited in place while the run waits
+    result = await task
+    assert result.outputs == {"r": "w:1"}
+
+
+async def test_a_node_waits_for_every_input_whatever_order_its_wires_are_written_in():
+    # the slow input's wire comes last, after two wires from one fast node
+    model = flow(
+        {"inp": ("input", {"name": "x", "type": "any"}), "fast": ("template", {"template": "f{{ v }}"}),
+         "slow": ("g_wait", {"ms": 80}), "t": ("template", {"template": "{{ p }}{{ q }}{{ r }}"}),
+         "out": ("output", {"name": "r"})},
+        ["inp.value -> fast.v", "inp.value -> slow.x", "fast.text -> t.p", "fast.text -> t.q", "slow.y -> t.r",
+         "t.text -> out.value"])
+    result, _ = await run(model, inputs={"x": "1"})
+    assert result.outputs == {"r": "f1f1w:1"}
+
+
+async def test_a_region_waits_for_an_outside_value_whatever_order_its_wires_are_written_in():
+    model = flow(
+        {"inp": ("input", {"name": "items", "type": "list"}), "p": ("input", {"name": "p", "type": "any"}),
+         "slow": ("g_wait", {"ms": 80}), "fo": ("fanout", {}), "t": ("template", {"template": "{{ i }}-{{ s }}"}),
+         "co": ("collect", {}), "out": ("output", {"name": "r"})},
+        ["inp.value -> fo.items", "fo.item -> t.i", "p.value -> slow.x", "slow.y -> t.s", "t.text -> co.item",
+         "co.results -> out.value"])
+    result, _ = await run(model, inputs={"items": [1, 2], "p": "P"})
+    assert result.outputs == {"r": ["1-w:P", "2-w:P"]}
