@@ -85,6 +85,8 @@ RULES = {
     "studio/tools": ("studio.ui", "studio.cli", "PySide6", "qasync"),
     "studio/host": ("studio.ui", "studio.cli", "PySide6", "qasync"),
     "nodes": ("studio.ui", "studio.cli", "studio.host", "PySide6", "qasync"),
+    "studio/serve": ("studio.ui", "PySide6", "qasync"),
+    "studio/batch": ("studio.ui", "PySide6", "qasync"),
 }
 
 

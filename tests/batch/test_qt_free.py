@@ -9,7 +9,7 @@ import sys
 
 from tests.test_boundary import CHILD, REPO
 
-PACKAGES = '("studio.core", "studio.llm", "studio.tools", "nodes")'
+PACKAGES = '("studio.core", "studio.llm", "studio.tools", "studio.host", "nodes")'
 
 
 def test_batch_package_and_cli_import_without_qt() -> None:

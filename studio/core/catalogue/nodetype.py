@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
 
 from studio.core.catalogue.templates import TemplateProblem, expression_problem, template_variables
-from studio.core.catalogue.types import PortType
+from studio.core.catalogue.types import PortType, json_kind
 
 if TYPE_CHECKING:  # pragma: no cover
     from studio.core.catalogue.context import NodeContext
@@ -164,13 +164,13 @@ class Param:
             return "must not be empty" if self.required and not value.strip() else None
         if kind in ("string", "text", "prompt", "code", "expression", "model", "path"):
             if not isinstance(value, str):
-                return f"must be text, not {_json_type(value)}"
+                return f"must be text, not {json_kind(value)}"
             if self.required and not value.strip():
                 return "must not be empty"
             return None
         if kind in ("number", "integer"):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                return f"must be a number, not {_json_type(value)}"
+                return f"must be a number, not {json_kind(value)}"
             if isinstance(value, float) and not math.isfinite(value):
                 return "must be a finite number"
             if kind == "integer" and isinstance(value, float) and not value.is_integer():
@@ -181,14 +181,14 @@ class Param:
                 return f"must be at most {_fmt(self.maximum)}"
             return None
         if kind == "boolean":
-            return None if isinstance(value, bool) else f"must be true or false, not {_json_type(value)}"
+            return None if isinstance(value, bool) else f"must be true or false, not {json_kind(value)}"
         if kind == "enum":
             if value in self.choices:
                 return None
             return f"must be one of {', '.join(self.choices)}"
         if kind == "list":
             if not isinstance(value, list):
-                return f"must be a list, not {_json_type(value)}"
+                return f"must be a list, not {json_kind(value)}"
             return None
         if kind == "cases":
             return _check_cases(value)
@@ -234,7 +234,7 @@ _PORT_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
 
 def _check_cases(value: Any) -> str | None:
     if not isinstance(value, list):
-        return f"must be a list of cases, not {_json_type(value)}"
+        return f"must be a list of cases, not {json_kind(value)}"
     seen: set[str] = set()
     for i, case in enumerate(value):
         if not isinstance(case, dict) or not isinstance(case.get("name"), str) or not isinstance(case.get("when", ""), str):
@@ -250,22 +250,6 @@ def _check_cases(value: Any) -> str | None:
 
 def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
-
-
-def _json_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    if value is None:
-        return "null"
-    return type(value).__name__
 
 
 def _copy_json(value: Any) -> Any:

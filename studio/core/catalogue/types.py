@@ -91,3 +91,20 @@ class _Skip:
 
 
 SKIP = _Skip()
+
+
+def json_kind(value: Any) -> str:
+    """A value's JSON type in words, for messages ("text", "a list", "null", ...)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__

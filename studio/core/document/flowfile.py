@@ -22,6 +22,7 @@ from json.encoder import encode_basestring as _enc_text, encode_basestring_ascii
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from studio.core.catalogue.types import json_kind
 from studio.core.errors import FlowFileError
 from studio.core.document.model import PORT_RE, SLUG_RE, Edge, FlowModel, Frame, Node, Note
 from studio.core.catalogue.registry import Registry, default_registry, package_version
@@ -141,7 +142,7 @@ def parse_document(raw: bytes | str) -> dict[str, Any]:
     except RecursionError:
         raise FlowFileError("JSON is nested too deeply") from None
     if not isinstance(doc, dict):
-        raise FlowFileError(f"a flow file holds a JSON object, not {_kind(doc)}")
+        raise FlowFileError(f"a flow file holds a JSON object, not {json_kind(doc)}")
     fmt = doc.get("format")
     if fmt != FORMAT:
         raise FlowFileError(f"not an Orchestra flow (format is {fmt!r}, expected {FORMAT!r})", "$.format")
@@ -163,7 +164,7 @@ def parse_document(raw: bytes | str) -> dict[str, Any]:
         except Exception as exc:
             raise FlowFileError(f"could not migrate from version {version}: {exc}", "$") from None
         if not isinstance(doc, dict):
-            raise FlowFileError(f"the migration from version {version} returned {_kind(doc)}, not a document", "$")
+            raise FlowFileError(f"the migration from version {version} returned {json_kind(doc)}, not a document", "$")
         version += 1
         doc["version"] = version
     return doc
@@ -216,13 +217,13 @@ def loads(raw: bytes | str, registry: Registry | None = None, base_dir: Path | N
 
 def model_from_document(doc: Mapping[str, Any], registry: Registry | None = None, base_dir: Path | None = None) -> FlowModel:
     if not isinstance(doc, Mapping):
-        raise FlowFileError(f"a flow document is a JSON object, not {_kind(doc)}")
+        raise FlowFileError(f"a flow document is a JSON object, not {json_kind(doc)}")
     model = FlowModel(registry=registry or default_registry(), base_dir=base_dir)
     model.name = _opt_str(doc, "name", "$", default="Untitled flow")
     model.description = _opt_str(doc, "description", "$", default="")
     requires = doc.get("requires", {})
     if not isinstance(requires, dict):
-        raise FlowFileError(f"requires must be an object, not {_kind(requires)}", "$.requires")
+        raise FlowFileError(f"requires must be an object, not {json_kind(requires)}", "$.requires")
     nt = requires.get("node_types", {})
     if not isinstance(nt, dict) or not all(isinstance(v, str) for v in nt.values()):
         raise FlowFileError("requires.node_types must map node types to package names", "$.requires.node_types")
@@ -310,7 +311,7 @@ def _parts(doc: Mapping[str, Any], root: str) -> tuple[list[Node], list[Edge], l
     for i, item in enumerate(_opt_list(doc, "frames", root)):
         path = f"{root}.frames[{i}]"
         if not isinstance(item, dict):
-            raise FlowFileError(f"a frame is an object, not {_kind(item)}", path)
+            raise FlowFileError(f"a frame is an object, not {json_kind(item)}", path)
         _no_unknown(item, {"id", "title", "color", "x", "y", "w", "h"}, path)
         frames.append(Frame(_item_id(item, path), _opt_str(item, "title", path, ""), _color(item, path, "#3a4a6b"),
                             _num(item, "x", path, 0.0), _num(item, "y", path, 0.0), _num(item, "w", path, 400.0), _num(item, "h", path, 300.0)))
@@ -318,7 +319,7 @@ def _parts(doc: Mapping[str, Any], root: str) -> tuple[list[Node], list[Edge], l
     for i, item in enumerate(_opt_list(doc, "notes", root)):
         path = f"{root}.notes[{i}]"
         if not isinstance(item, dict):
-            raise FlowFileError(f"a note is an object, not {_kind(item)}", path)
+            raise FlowFileError(f"a note is an object, not {json_kind(item)}", path)
         _no_unknown(item, {"id", "text", "color", "x", "y", "w", "h"}, path)
         notes.append(Note(_item_id(item, path), _opt_str(item, "text", path, ""), _color(item, path, "#6b5e2e"),
                           _num(item, "x", path, 0.0), _num(item, "y", path, 0.0), _num(item, "w", path, 220.0), _num(item, "h", path, 120.0)))
@@ -332,7 +333,7 @@ def _parts(doc: Mapping[str, Any], root: str) -> tuple[list[Node], list[Edge], l
 def _node(item: Any, path: str) -> Node:
     """One node, checked key by key (the careful path: it names what is wrong)."""
     if not isinstance(item, dict):
-        raise FlowFileError(f"a node is an object, not {_kind(item)}", path)
+        raise FlowFileError(f"a node is an object, not {json_kind(item)}", path)
     _no_unknown(item, set(_NODE_KEYS), path)
     nid = item.get("id")
     if not isinstance(nid, str) or not SLUG_RE.match(nid):
@@ -343,11 +344,11 @@ def _node(item: Any, path: str) -> Node:
     title = _opt_str(item, "title", path, default="")
     params = item.get("params", {})
     if not isinstance(params, dict):
-        raise FlowFileError(f"params must be an object, not {_kind(params)}", f"{path}.params")
+        raise FlowFileError(f"params must be an object, not {json_kind(params)}", f"{path}.params")
     _checked_json(params, f"{path}.params")
     layout = item.get("layout", {})
     if not isinstance(layout, dict):
-        raise FlowFileError(f"layout must be an object, not {_kind(layout)}", f"{path}.layout")
+        raise FlowFileError(f"layout must be an object, not {json_kind(layout)}", f"{path}.layout")
     _no_unknown(layout, set(_LAYOUT_KEYS), f"{path}.layout")
     x = _num(layout, "x", f"{path}.layout", 0.0)
     y = _num(layout, "y", f"{path}.layout", 0.0)
@@ -361,7 +362,7 @@ def _node(item: Any, path: str) -> Node:
 
 def _edge(item: Any, path: str) -> Edge:
     if not isinstance(item, dict):
-        raise FlowFileError(f"an edge is an object, not {_kind(item)}", path)
+        raise FlowFileError(f"an edge is an object, not {json_kind(item)}", path)
     _no_unknown(item, set(_EDGE_KEYS), path)
     src, src_port = _endpoint(item, "from", path)
     dst, dst_port = _endpoint(item, "to", path)
@@ -402,14 +403,14 @@ def _no_unknown(item: Mapping[str, Any], allowed: set[str], path: str) -> None:
 def _opt_list(doc: Mapping[str, Any], key: str, path: str) -> list[Any]:
     v = doc.get(key, [])
     if not isinstance(v, list):
-        raise FlowFileError(f"{key} must be a list, not {_kind(v)}", f"{path}.{key}")
+        raise FlowFileError(f"{key} must be a list, not {json_kind(v)}", f"{path}.{key}")
     return v
 
 
 def _opt_str(doc: Mapping[str, Any], key: str, path: str, default: str) -> str:
     v = doc.get(key, default)
     if not isinstance(v, str):
-        raise FlowFileError(f"{key} must be text, not {_kind(v)}", f"{path}.{key}")
+        raise FlowFileError(f"{key} must be text, not {json_kind(v)}", f"{path}.{key}")
     return v
 
 
@@ -418,7 +419,7 @@ def _num(doc: Mapping[str, Any], key: str, path: str, default: float | None) -> 
     if v is None and default is None:
         return None
     if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v or v in (float("inf"), float("-inf")):
-        raise FlowFileError(f"{key} must be a number, not {_kind(v)}", f"{path}.{key}")
+        raise FlowFileError(f"{key} must be a number, not {json_kind(v)}", f"{path}.{key}")
     if abs(v) > 1e9:
         raise FlowFileError(f"{key} is out of range ({v})", f"{path}.{key}")
     return float(v)
@@ -446,22 +447,6 @@ def _check_depth(value: dict | list, path: str) -> None:
                     nxt.append(c)
         level = nxt
         depth += 1
-
-
-def _kind(v: Any) -> str:
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "a boolean"
-    if isinstance(v, (int, float)):
-        return "a number"
-    if isinstance(v, str):
-        return "text"
-    if isinstance(v, list):
-        return "a list"
-    if isinstance(v, dict):
-        return "an object"
-    return type(v).__name__
 
 
 def _short(v: Any) -> str:

@@ -24,25 +24,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from studio.core.catalogue.types import json_kind
 from studio.core.document.problems import Problem
 
 _PRICE_KEYS = (("input_per_1m", "output_per_1m"), ("input_cost_per_token", "output_cost_per_token"))
 CHECK_PRICE_ENTRIES = False
 PRICING_HINT = 'Write pricing as {"provider/model": {"input_per_1m": 0.15, "output_per_1m": 0.6}} (USD per million tokens).'
-
-
-def _kind(v: Any) -> str:
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "a boolean"
-    if isinstance(v, (int, float)):
-        return "a number"
-    if isinstance(v, str):
-        return "text"
-    if isinstance(v, list):
-        return "a list"
-    return "an object" if isinstance(v, dict) else type(v).__name__
 
 
 def _short(v: Any) -> str:
@@ -52,7 +39,7 @@ def _short(v: Any) -> str:
 
 def _price_problem(entry: Any) -> str | None:
     if not isinstance(entry, dict):
-        return f"is {_kind(entry)}, not an object such as {{\"input_per_1m\": 0.15, \"output_per_1m\": 0.6}}"
+        return f"is {json_kind(entry)}, not an object such as {{\"input_per_1m\": 0.15, \"output_per_1m\": 0.6}}"
     for keys in _PRICE_KEYS:
         if any(k in entry for k in keys):
             for k in keys:
@@ -88,7 +75,7 @@ def _default_problem(type_name: Any, default: Any) -> str | None:
         return None
     extra = " (write it without quotes)" if isinstance(default, str) and _parses_as(type_name, default) else ""
     article = "an" if str(type_name)[0] in "aeiou" else "a"
-    return f"default {_short(default)} is {_kind(default)}, not {article} {type_name}{extra}"
+    return f"default {_short(default)} is {json_kind(default)}, not {article} {type_name}{extra}"
 
 
 def _still_there(model: Any, nid: str | None) -> bool:
@@ -113,17 +100,17 @@ def value_problems(model: Any) -> list[Problem]:
     if "tests" in meta:
         tests = meta["tests"]
         if not isinstance(tests, list):
-            problems.append(Problem("warning", "bad_tests", f"tests is {_kind(tests)} ({_short(tests)}), not a list of "
+            problems.append(Problem("warning", "bad_tests", f"tests is {json_kind(tests)} ({_short(tests)}), not a list of "
                                     "test cases; `orchestra test` finds none", hint="Write tests as a list of objects, or remove it."))
         else:
             for i, case in enumerate(tests):
                 if not isinstance(case, dict):
-                    problems.append(Problem("warning", "bad_tests", f"tests[{i}] is {_kind(case)}, not a test case object; "
+                    problems.append(Problem("warning", "bad_tests", f"tests[{i}] is {json_kind(case)}, not a test case object; "
                                             "it is skipped", hint="Each test case is an object with inputs and expect."))
     if "pricing" in meta:
         pricing = meta["pricing"]
         if not isinstance(pricing, dict):
-            problems.append(Problem("error", "bad_pricing", f"pricing is {_kind(pricing)} ({_short(pricing)}), not an object "
+            problems.append(Problem("error", "bad_pricing", f"pricing is {json_kind(pricing)} ({_short(pricing)}), not an object "
                                     "of model prices; every call would be billed at the default price", hint=PRICING_HINT))
         elif CHECK_PRICE_ENTRIES:
             for model_name, entry in pricing.items():

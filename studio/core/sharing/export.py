@@ -56,21 +56,39 @@ FILE_TOOLS = {"read_file": "path", "list_files": "pattern", "search_files": "pat
 
 
 def files_read(model: FlowModel) -> list[str]:
-    """Folder-relative paths or globs that the flow's Tool nodes read (fixed arguments only).
+    """Folder-relative paths or globs that the flow reads with file tools: a Tool node's fixed
+    arguments, and the tool calls an Agent's mock replies make (the calls its author wrote
+    down, so its mock run works for the receiver too).
 
-    A path that arrives on a wire at run time, or that an agent's model picks, cannot be
-    known here; those are left out.
+    A path that arrives on a wire at run time, or that a live model picks, cannot be known
+    here; those are left out.
     """
     found: set[str] = set()
-    for nid, node in model.nodes.items():
-        if node.type != "tool":
-            continue
-        params = model.params(nid)
-        key = FILE_TOOLS.get(params["tool"])
-        args = params["arguments"]
+
+    def note(tool: object, args: object) -> None:
+        key = FILE_TOOLS.get(tool) if isinstance(tool, str) else None
         value = args.get(key) if key and isinstance(args, dict) else None
         if isinstance(value, str) and value.strip() not in ("", "*"):
             found.add(value.strip())
+
+    def mock_calls(value: object):
+        if isinstance(value, list):
+            for v in value:
+                yield from mock_calls(v)
+        elif isinstance(value, dict):
+            for call in value.get("tool_calls") or ():
+                if isinstance(call, dict):
+                    yield call.get("name"), call.get("arguments")
+
+    for nid, node in model.nodes.items():
+        if node.type == "tool":
+            params = model.params(nid)
+            note(params["tool"], params["arguments"])
+        elif node.type == "agent":
+            params = model.params(nid)
+            for tool, args in mock_calls(params["mock_responses"]):
+                if tool in params["tools"]:
+                    note(tool, args)
     return sorted(found)
 
 

@@ -435,7 +435,7 @@ class BatchWindow(QWidget):
 
     def open_row(self, model_row: int) -> bool:
         """Open that row's run in the main window (canvas badges, Last run), running nothing."""
-        from studio.ui.run.history import trace_info
+        from studio.core.running.runstate import trace_info
 
         rec = self.model.record(model_row)
         path = rec.get("trace")
