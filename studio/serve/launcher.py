@@ -10,13 +10,16 @@ given) and the secrets to keep out of its trace.
 
 from __future__ import annotations
 
+
 import logging
+import uuid
 import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from studio.core.document.interface import FLOW_SETTING, SESSION_SETTING, flow_key
 from studio.core.running.executor import RunOptions, start_run
+from studio.core.running.trace import new_trace_path, trace_folder
 from studio.serve.catalogue import FlowCatalogue, ServedFlow
 from studio.serve.limits import DailyBudget, RunSlots
 from studio.serve.registry import RunRegistry, ServedRun
@@ -101,10 +104,13 @@ class Launcher:
                 key = flow.chat.flow_key if flow.chat is not None else flow_key(flow.model.name)
                 settings[SESSION_SETTING] = session or "default"
                 settings[FLOW_SETTING] = key
+            run_id = uuid.uuid4().hex[:12]
             options = RunOptions(
-                inputs=values, concurrency=self.settings.node_concurrency,
+                run_id=run_id, inputs=values, concurrency=self.settings.node_concurrency,
                 budget_usd=self.budget.run_budget(self.settings.budget_per_request), mock=self.settings.mock,
-                settings=settings, trace=self.settings.trace, secrets=list(self.settings.secrets),
+                settings=settings, secrets=list(self.settings.secrets),
+                # True: the flow file's own folder of runs, so served runs show in its History
+                trace=new_trace_path(trace_folder(flow.path), run_id) if self.settings.trace is True else self.settings.trace,
             )
             run = start_run(flow.plan, options)
             served = ServedRun(flow.name, run)

@@ -80,6 +80,8 @@ OFFLINE = [
     ("delay", {"x": "later"}, {"result": "later"}),
     ("tool", {"x": "2 + 3 * 4"}, {"result": 14}),
     ("subflow", {"x": "inner"}, {"result": "inner"}),
+    ("memory_save", {"x": "remember me"}, {"result": "remember me"}),
+    ("memory", {}, {"result": 0}),
 ]
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from studio.core.running.plan import FlowInvalid
+
+import pytest
+
 import json
 
 from studio.core.document.flowfile import load_flow
@@ -13,29 +17,30 @@ def _write(path, nodes, edges, name):
     path.write_text(json.dumps(document(nodes, edges, name)), encoding="utf-8")
 
 
-async def test_a_flow_that_includes_itself_fails_clearly_at_the_depth_guard(tmp_path):
+async def test_a_flow_that_includes_itself_is_refused_up_front_with_the_chain(tmp_path):
+    """Validation finds the recursion before anything runs (the engine's depth guard,
+    MAX_SUBFLOW_DEPTH, stays as a second line for a file changed during a run)."""
     _write(tmp_path / "again.flow.json",
            {"inp": ("input", {"name": "x", "type": "any"}), "me": ("subflow", {"path": "again.flow.json"}),
             "out": ("output", {"name": "y"})},
            ["inp.value -> me.x", "me.y -> out.value"], "again")
     model = load_flow(tmp_path / "again.flow.json", registry=registry())
-    result, events = await run(model, inputs={"x": 1})
-    assert result.status == "failed"
-    assert f"nested more than {MAX_SUBFLOW_DEPTH} deep" in result.error
-    starts = of_type(events, "node_started", "me")
-    assert len(starts) == MAX_SUBFLOW_DEPTH + 1  # the top flow's call and 16 nested ones
-    assert max(len(e.scope) for e in starts) == MAX_SUBFLOW_DEPTH
+    with pytest.raises(FlowInvalid) as info:
+        await run(model, inputs={"x": 1})
+    assert "again.flow.json → again.flow.json" in str(info.value)
+    assert MAX_SUBFLOW_DEPTH == 16
 
 
-async def test_two_files_that_include_each_other_fail_at_the_guard_too(tmp_path):
+async def test_two_files_that_include_each_other_are_refused_up_front(tmp_path):
     for me, other in (("ping", "pong"), ("pong", "ping")):
         _write(tmp_path / f"{me}.flow.json",
                {"inp": ("input", {"name": "x", "type": "any"}), "call": ("subflow", {"path": f"{other}.flow.json"}),
                 "out": ("output", {"name": "y"})},
                ["inp.value -> call.x", "call.y -> out.value"], me)
     model = load_flow(tmp_path / "ping.flow.json", registry=registry())
-    result, _ = await run(model, inputs={"x": 1})
-    assert result.status == "failed" and "nested more than" in result.error
+    with pytest.raises(FlowInvalid) as info:
+        await run(model, inputs={"x": 1})
+    assert "ping.flow.json → pong.flow.json → ping.flow.json" in str(info.value)
 
 
 async def test_subflows_nested_within_the_limit_run(tmp_path):

@@ -4,10 +4,12 @@ costs seconds); tests that need their own limits start their own."""
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 
 import pytest
 
-from serving import ROOT, Server, approval_flow, child_flow, llm_chat_flow, memory_chat_flow, slow_flow, write_flow
+from serving import ROOT, Server, child_env, approval_flow, child_flow, llm_chat_flow, memory_chat_flow, slow_flow, write_flow
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +28,10 @@ def flows_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(flows_dir, tmp_path_factory):
-    srv = Server(tmp_path_factory.mktemp("srv"), [flows_dir], "--mock", "--concurrency", "32")
+    tmp = tmp_path_factory.mktemp("srv")
+    # the child flow runs its own run_python code: the person trusts it first (docs/security.md)
+    subprocess.run([sys.executable, "-m", "studio.cli", "trust", str(flows_dir / "child.flow.json"), "--yes"],
+                   cwd=ROOT, env=child_env(tmp), check=True, capture_output=True)
+    srv = Server(tmp, [flows_dir], "--mock", "--concurrency", "32")
     yield srv
     assert srv.stop() == 0, srv.log()

@@ -143,8 +143,9 @@ def test_wait_false_answers_202_and_the_run_can_be_read_later(server):
 def test_served_runs_write_traces_where_the_studio_history_reads_them(server):
     with server.client() as c:
         run_id = c.post("/flows/hello/runs", json={"inputs": {"topic": "history"}}).json()["run_id"]
-    data = server.log_path.parent / "data" / "traces" / "hello"
-    assert any(p.name.endswith(f"-{run_id}.jsonl") for p in data.iterdir())
+    # the flow file's folder of runs (runstate.trace_folder), which the studio's History lists
+    data = server.log_path.parent / "data" / "traces" / "files"
+    assert [p for p in data.glob("hello-*/*.jsonl") if p.name.endswith(f"-{run_id}.jsonl")]
 
 
 def test_approval_round_trip_approve_with_an_edit(server):

@@ -53,7 +53,9 @@ def test_serve_dialog_starts_the_server_and_its_snippets_work(qtbot, served_env)
     r = httpx.post(f"{url}/flows/hello/runs", headers={"Authorization": f"Bearer {dialog.token}"},
                    json={"inputs": {"topic": "studios"}}, timeout=60)
     assert r.status_code == 200 and r.json()["outputs"]["greeting"].startswith("Hello! Here is a thought about studios")
-    runs = list_runs("Hello")
+    from studio.core.running.trace import trace_folder
+
+    runs = list_runs(trace_folder(served_env))  # the runs of this file, as its History lists them
     assert [info.run_id for info in runs] == [r.json()["run_id"]] and runs[0].mock
     dialog.resize(760, 660)
     os.makedirs(SHOTS, exist_ok=True)

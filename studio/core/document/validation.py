@@ -270,9 +270,10 @@ def _check_branches(v: _Pass) -> None:
     for nid, kind in v.kinds.items():
         if kind != "branch":
             continue
-        cases = v.model.params(nid).get("cases")
-        if not isinstance(cases, list):
-            continue
+        resolution = v.model.resolution(nid)
+        if any(name == "cases" for name, _ in resolution.problems):
+            continue  # the stored cases are broken (reported); the default ones were never written
+        cases = resolution.values["cases"]
         used = {e.src_port for e in v.model.edges_from(nid)}
         for case in cases:
             if isinstance(case, dict) and isinstance(case.get("name"), str) and case["name"] not in used:

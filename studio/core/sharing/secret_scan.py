@@ -22,6 +22,7 @@ refuses, naming the JSON path). A finding names the place and the kind, never th
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections import Counter
@@ -48,6 +49,10 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     ("Basic credentials", r"\b(?i:basic)\s+[A-Za-z0-9+/]{16,}=*"),
     ("a password in a URL", r"\b[a-z][a-z0-9+.\-]*://[^/\s:@{}]+:[^/\s@{}]{6,}@"),
 )
+# Every pattern above needs one of these (lower-cased) in the text: a cheap test that
+# keeps the combined regex, slow per character, off the text that cannot match.
+TRIGGERS = ("sk-", "aiza", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "xox", "akia", "asia",
+            "hf_", "gsk_", "_live_", "_test_", "xai-", "-----begin", "eyj", "bearer", "basic", "://")
 _COMBINED = re.compile("|".join(f"(?P<p{i}>{rx})" for i, (_, rx) in enumerate(PATTERNS)))
 MIN_ENTROPY_LEN = 12
 MIN_ENTROPY_BITS = 3.0  # per character; English words and slugs stay below, random tokens above
@@ -119,34 +124,67 @@ def _looks_random(value: str) -> bool:
     return entropy(token) >= MIN_ENTROPY_BITS
 
 
-def _walk(value: Any, path: str, field: str, keys: tuple) -> Iterator[tuple[str, str, str, tuple]]:
-    """(json path, field, string, keys from the root) for every string and key."""
+def _walk(value: Any, field: str, keys: tuple) -> Iterator[tuple[str, str, tuple]]:
+    """(field, string, keys from the root) for every string and key; a key itself is
+    yielded with ``None`` last in its keys. Paths are spelled only for findings."""
     if isinstance(value, str):
-        yield path, field, value, keys
+        yield field, value, keys
     elif isinstance(value, dict):
         for k, v in value.items():
             k = str(k)
-            yield f"{path}.{k}" if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k) else f"{path}[{k!r}]", k, k, keys + (None,)
-            yield from _walk(v, f"{path}.{k}" if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k) else f"{path}[{k!r}]",
-                             k, keys + (k,))
+            yield k, k, keys + (None,)
+            yield from _walk(v, k, keys + (k,))
     elif isinstance(value, (list, tuple)):
         for i, v in enumerate(value):
-            yield from _walk(v, f"{path}[{i}]", field, keys + (i,))
+            yield from _walk(v, field, keys + (i,))
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _may_match(text: str) -> bool:
+    lowered = text.lower()
+    return any(t in lowered for t in TRIGGERS)
+
+
+def _path(keys: tuple, text: str) -> str:
+    """The JSON path of a string (or of a key, when ``keys`` ends with None)."""
+    out = "$"
+    for k in keys:
+        if k is None:
+            k = text
+        if isinstance(k, int):
+            out += f"[{k}]"
+        else:
+            out += f".{k}" if _NAME.fullmatch(k) else f"[{k!r}]"
+    return out
 
 
 def scan_document(doc: Any, known: Iterable[str] = ()) -> list[Finding]:
-    """Every place in ``doc`` that holds a secret; empty when it is safe to write."""
+    """Every place in ``doc`` that holds a secret; empty when it is safe to write.
+
+    Saving runs this on every flow, so the document is first searched as one JSON text:
+    only when a key pattern or a known secret appears there, or for secret-named fields,
+    are the strings looked at one by one (a 10,000-node flow costs one regex pass)."""
     from studio.core.userdata.credentials import SECRET_REF, is_secret_field
     from studio.core.userdata.redaction import MIN_LEN, secret_forms
 
+    blob = json.dumps(doc, ensure_ascii=False, default=str)
     forms: list[str] = []
     for s in known:
         if s and len(s) >= MIN_LEN:
-            forms += sorted(secret_forms(s), key=len, reverse=True)
+            spellings = secret_forms(s)
+            if any(f in blob for f in spellings):  # the JSON text holds the escaped spelling
+                forms += sorted(spellings, key=len, reverse=True)
+    lowered = blob.lower()
+    patterns = any(t in lowered for t in TRIGGERS)
     nodes = doc.get("nodes") if isinstance(doc, dict) else None
     found: list[Finding] = []
-    for path, field, text, keys in _walk(doc, "$", "", ()):
+    for field, text, keys in _walk(doc, "", ()):
         if not text or len(text) < 8:
+            continue
+        named = bool(keys) and keys[-1] is not None and is_secret_field(field)
+        if not (forms or patterns or named):
             continue
         node, param_path = None, ()
         if len(keys) >= 3 and keys[0] == "nodes" and keys[2] == "params" and isinstance(nodes, list) \
@@ -156,19 +194,20 @@ def scan_document(doc: Any, known: Iterable[str] = ()) -> list[Finding]:
         bare = SECRET_REF.sub("", text)
         hit = next((f for f in forms if f in bare), None)
         if hit is not None:
-            found.append(Finding(path, "an API key or secret this computer knows", field, text, hit, node, param_path))
+            found.append(Finding(_path(keys, text), "an API key or secret this computer knows", field, text, hit, node,
+                                 param_path))
             continue
-        m = _COMBINED.search(bare)
+        m = _COMBINED.search(bare) if patterns and _may_match(bare) else None
         if m is not None:
             kind = PATTERNS[int(m.lastgroup[1:])][0]
-            found.append(Finding(path, kind, field, text, m.group(0), node, param_path))
+            found.append(Finding(_path(keys, text), kind, field, text, m.group(0), node, param_path))
             continue
-        if is_secret_field(field) and keys and keys[-1] is not None and _looks_random(bare):
+        if named and _looks_random(bare):
             token = bare.strip()
             if " " in token:
                 token = token.split(None, 1)[1].strip()
-            found.append(Finding(path, "a high-entropy value in a secret-named field", field, text, token, node,
-                                 param_path))
+            found.append(Finding(_path(keys, text), "a high-entropy value in a secret-named field", field, text, token,
+                                 node, param_path))
     return found
 
 
