@@ -87,6 +87,13 @@ RULES = {
     "nodes": ("studio.ui", "studio.cli", "studio.host", "PySide6", "qasync"),
     "studio/serve": ("studio.ui", "PySide6", "qasync"),
     "studio/batch": ("studio.ui", "PySide6", "qasync"),
+    # the rooms of core form a line, catalogue <- document <- running <- sharing, and
+    # userdata stands beside them (docs/architecture.md)
+    "studio/core/catalogue": ("studio.core.document", "studio.core.running", "studio.core.sharing"),
+    "studio/core/document": ("studio.core.running", "studio.core.sharing"),
+    "studio/core/running": ("studio.core.sharing",),
+    "studio/core/userdata": ("studio.core.catalogue", "studio.core.document", "studio.core.running",
+                             "studio.core.sharing"),
 }
 
 

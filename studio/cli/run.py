@@ -180,7 +180,7 @@ def main(args: argparse.Namespace) -> int:
     if refusal:
         return _fail(refusal, EXIT_UNTRUSTED)
     from studio.core.document.flowfile import to_document
-    from studio.core.sharing.secret_scan import secret_values
+    from studio.core.userdata.secret_scan import secret_values
 
     args.flow_secrets = secret_values(to_document(model))  # a pasted token in a received flow is redacted too
     inputs = _inputs(args)

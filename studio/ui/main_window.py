@@ -473,7 +473,7 @@ class MainWindow(QMainWindow):
     def _save_to(self, path: Path) -> bool:
         doc = self.document
         old_path = doc.path
-        from studio.core.sharing.secret_scan import SecretsInFlow
+        from studio.core.userdata.secret_scan import SecretsInFlow
 
         try:
             doc.save(path)

@@ -12,7 +12,7 @@ mail, so Save stops and shows where (JSON path, kind, a masked preview), and off
 * **Cancel** -- nothing is written.
 
 ``ask_secrets`` is the one modal question (tests replace it); the core is
-``studio.core.sharing.secret_scan``.
+``studio.core.userdata.secret_scan``.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def resolve_on_save(window, refused) -> str:
     secrets; save again), "anyway" (save with them) or "cancel"."""
     from studio.core.document.commands import SetParam
     from studio.core.errors import OrchestraError
-    from studio.core.sharing.secret_scan import move_to_secret
+    from studio.core.userdata.secret_scan import move_to_secret
 
     from . import dialogs
 

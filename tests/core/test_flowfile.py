@@ -92,7 +92,27 @@ def test_fast_encoder_writes_exactly_what_json_dumps_writes(value) -> None:
     assert flowfile.dumps(value) == expected
 
 
+@pytest.mark.parametrize("value", [
+    {"input_cost_per_token": 1.5e-07, "output_cost_per_token": 6e-07},  # orjson: 1.5e-7
+    {"t": 2.5e-05, "u": 0.0001, "v": 1e16, "w": 1e22, "x": -0.0},  # orjson: 0.000025
+    {"default": None, "note": "e-mail 0.00001 costs 1e-7", "n": 2 ** 64},
+    {"keys": {"é": 1, "Z": 2, "a": [], "b": {}}, "s": "\x00\x1f\x7f\u2028 \"q\" \\ /"},
+])
+def test_file_text_equals_json_dumps_on_the_values_orjson_spells_differently(value) -> None:
+    expected = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+    assert flowfile.dumps(value) == expected
+
+
+def test_text_that_is_not_unicode_makes_the_file_ascii() -> None:
+    value = {"lone": "\ud800 surrogate", "é": 1e-07}
+    assert flowfile.dumps(value) == json.dumps(value, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
+
+
 def test_encoder_refuses_what_json_cannot_hold() -> None:
+    with pytest.raises(ValueError):
+        flowfile.dumps({"x": float("nan"), "y": None})
+    with pytest.raises(ValueError):
+        flowfile.dumps({"x": [float("inf")]})
     with pytest.raises(ValueError):
         flowfile.dumps({"x": float("nan")})
     with pytest.raises(TypeError):

@@ -16,7 +16,7 @@ import pytest
 
 from studio.core.catalogue.nodetype import Param
 from studio.core.document.flowfile import load_flow, save_flow
-from studio.core.sharing.secret_scan import SecretsInFlow
+from studio.core.userdata.secret_scan import SecretsInFlow
 from tests.security.echo_server import EchoServer
 from tests.security.hostile import env_for, orchestra
 

@@ -240,7 +240,7 @@ async def test_trace_redacts_a_key_first_looked_up_during_the_run(memory_keyring
 
 # -- the save/export scanner: key-shaped strings, whether or not this process knows them ---
 
-from studio.core.sharing.secret_scan import scan_document  # noqa: E402
+from studio.core.userdata.secret_scan import scan_document  # noqa: E402
 
 SHAPED = {
     "an OpenAI-style API key": "sk-proj-" + "Ab3" * 12,

@@ -15,7 +15,7 @@ for the common type of every wired input.
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 from studio.core.catalogue.nodetype import Port
 from studio.core.catalogue.types import PortType
@@ -24,12 +24,13 @@ from studio.core.document.model import Edge
 PortMap = Mapping[str, Mapping[str, Port]]
 
 
-def carried_types(order: Iterable[str], edges: Iterable[Edge], in_ports: PortMap, out_ports: PortMap) -> dict[tuple[str, str], PortType]:
+def carried_types(order: Iterable[str], edges_into: Callable[[str], Iterable[Edge]], in_ports: PortMap,
+                  out_ports: PortMap) -> dict[tuple[str, str], PortType]:
     """(node, output port) -> the type it carries, for carrying ``any`` outputs whose
-    sources agree on a concrete type. Outputs not listed keep their declared type."""
-    into: dict[str, list[Edge]] = {}
-    for e in edges:
-        into.setdefault(e.dst, []).append(e)
+    sources agree on a concrete type. Outputs not listed keep their declared type.
+
+    ``edges_into(node)`` lists the wires into a node (``FlowModel.edges_into``): only
+    carrying nodes are asked, so a flow of plain steps costs one look at each node."""
     found: dict[tuple[str, str], PortType] = {}
 
     def source_type(e: Edge) -> PortType:
@@ -47,7 +48,7 @@ def carried_types(order: Iterable[str], edges: Iterable[Edge], in_ports: PortMap
             carries = port.carries
             if carries is None or port.type is not PortType.ANY:
                 continue
-            wires = [e for e in into.get(nid, ()) if carries == "*" or e.dst_port == carries]
+            wires = [e for e in edges_into(nid) if carries == "*" or e.dst_port == carries]
             types = {source_type(e) for e in wires}
             if len(types) == 1:
                 (t,) = types

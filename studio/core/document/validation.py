@@ -232,23 +232,19 @@ def _check_carried_types(v: _Pass, st: Structure) -> None:
     (a Loop's text ``done`` into a Fan-out's ``items``): the run would refuse it."""
     if not st.order:
         return
-    carried = carried_types(st.order, v.model.edges, v.in_ports, v.out_ports)
-    if not carried:
-        return
-    for e in v.model.edges:
-        t = carried.get((e.src, e.src_port))
-        if t is None:
-            continue
-        dp = v.in_ports.get(e.dst, {}).get(e.dst_port)
-        if dp is None or dp.type is PortType.ANY:
-            continue
-        why = incompatibility(t, dp.type)
-        if why:
-            carries = v.out_ports[e.src][e.src_port].carries
-            source = "its inputs" if carries == "*" else f"its {carries!r} input"
-            v.add("error", "type_mismatch",
-                  f"{e}: {e.src}.{e.src_port} carries a {t} value (from {source}); {why}",
-                  e.dst, e.dst_port, hint=f"Feed {e.dst}.{e.dst_port} a {dp.type} value, or convert it in between.")
+    carried = carried_types(st.order, v.model.edges_into, v.in_ports, v.out_ports)
+    for (src, src_port), t in carried.items():
+        for e in v.model.edges_from(src, src_port):
+            dp = v.in_ports.get(e.dst, {}).get(e.dst_port)
+            if dp is None or dp.type is PortType.ANY:
+                continue
+            why = incompatibility(t, dp.type)
+            if why:
+                carries = v.out_ports[e.src][e.src_port].carries
+                source = "its inputs" if carries == "*" else f"its {carries!r} input"
+                v.add("error", "type_mismatch",
+                      f"{e}: {e.src}.{e.src_port} carries a {t} value (from {source}); {why}",
+                      e.dst, e.dst_port, hint=f"Feed {e.dst}.{e.dst_port} a {dp.type} value, or convert it in between.")
 
 
 def _check_required_inputs(v: _Pass) -> None:

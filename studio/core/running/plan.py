@@ -11,9 +11,14 @@ that unit, so an instance starts only with everything it reads already resolved.
 from __future__ import annotations
 
 import copy
+import functools
+import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
+
+import orjson
 
 from studio.core.errors import OrchestraError
 from studio.core.document.graph import Structure, analyze
@@ -62,6 +67,17 @@ class NodeSpec:
     policy: StepPolicy
     defaults: dict[str, Any] = field(default_factory=dict)  # unconnected inputs with defaults
     out_template: dict[str, Any] = field(default_factory=dict)  # port -> value before run() fills it
+
+    @functools.cached_property
+    def params_digest(self) -> bytes:
+        """The type and parameters as a hash, the constant part of every cache key of this
+        node (engine/step.cache_key): computed once per plan, not once per step."""
+        try:
+            blob = orjson.dumps([self.type_id, self.params], option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+        except (orjson.JSONEncodeError, TypeError):  # an integer beyond 64 bits, say
+            blob = json.dumps([self.type_id, self.params], sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                              default=repr).encode("utf-8", "surrogatepass")
+        return hashlib.blake2b(blob, digest_size=16).digest()
 
 
 @dataclass
@@ -130,7 +146,7 @@ def compile_plan(model: FlowModel, check: bool = True) -> Plan:
             defaults=defaults,
             out_template={p: (SKIP if p == "error" else None) for p in outs},
         )
-    carried = carried_types(st.order, model.edges, {n: s.in_ports for n, s in nodes.items()},
+    carried = carried_types(st.order, model.edges_into, {n: s.in_ports for n, s in nodes.items()},
                             {n: s.out_ports for n, s in nodes.items()})
     for e in model.edges:
         if e.src not in nodes or e.dst not in nodes:

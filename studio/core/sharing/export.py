@@ -42,7 +42,7 @@ def export_document(model: FlowModel, secrets: Iterable[str] = (), description: 
     if files:
         doc.setdefault("requires", {})["files"] = files
     _refuse_secrets(doc, [s for s in secrets if s and len(s) >= 6])
-    from studio.core.sharing.secret_scan import scan_document
+    from studio.core.userdata.secret_scan import scan_document
 
     findings = scan_document(doc, [s for s in secrets if s and len(s) >= 6])
     if findings:

@@ -488,6 +488,11 @@ _SECRET_FIELD = re.compile(
     r"cookie|set[_\-]cookie|private[_\-]?key|x[_\-]api[_\-]key|x[_\-]auth[_\-]token)$",
     re.IGNORECASE,
 )
+# The word every name above ends with (lower case): a field name that does not end with
+# one of these is never secret-named. The save-side scan searches a flow's JSON text for
+# them instead of walking every string (userdata.secret_scan); a property test holds the
+# two together.
+SECRET_FIELD_LAST_WORDS = ("key", "secret", "password", "passwd", "pwd", "authorization", "token", "bearer", "cookie")
 _pattern_cache: tuple[frozenset[str], re.Pattern[str] | None] = (frozenset(), None)
 
 

@@ -89,7 +89,7 @@ def test_save_asks_about_a_pasted_token_and_moves_it_into_the_keyring(qtbot, win
 
     # the real dialog first, for a look
     from studio.core.document.flowfile import to_document
-    from studio.core.sharing.secret_scan import scan_document
+    from studio.core.userdata.secret_scan import scan_document
 
     findings = scan_document(to_document(window.document.model))
     dialog = secret_prompt.SecretsOnSaveDialog(findings, window)

@@ -18,6 +18,8 @@ import json
 import time
 from typing import TYPE_CHECKING, Any, Mapping
 
+import orjson
+
 from studio.core.catalogue.types import SKIP
 from studio.core.errors import BudgetExceeded, RetryableError
 from studio.core.running import events as ev
@@ -32,9 +34,17 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def cache_key(spec: "NodeSpec", inputs: Mapping[str, Any]) -> str:
-    """Same type, parameters and inputs -> same key: a later run may reuse the output."""
-    blob = json.dumps([spec.type_id, spec.params, ev.jsonable(inputs)], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.blake2b(blob.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    """Same type, parameters and inputs -> same key: a later run may reuse the output.
+
+    Every root-scope step records one, so it is on the hot path: the type and parameters
+    are digested once per plan (``NodeSpec.params_digest``) and the inputs are encoded
+    with orjson (sorted keys), the standard library only for what orjson refuses."""
+    try:
+        blob = orjson.dumps(ev.jsonable(inputs), option=orjson.OPT_SORT_KEYS)
+    except (orjson.JSONEncodeError, TypeError):  # an integer beyond 64 bits, say
+        blob = json.dumps(ev.jsonable(inputs), sort_keys=True, separators=(",", ":"),
+                          ensure_ascii=False).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(spec.params_digest + blob, digest_size=16).hexdigest()
 
 
 def _fail(run: "Run", spec: "NodeSpec", scope: tuple, exc: BaseException, attempt: int) -> NodeRunError:

