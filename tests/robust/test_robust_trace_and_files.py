@@ -4,6 +4,7 @@ bubblewrap gives the command a read-only bind or a 64 KiB tmpfs (DESIGN §5)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import subprocess
@@ -39,6 +40,27 @@ def test_a_node_result_is_on_disk_when_the_call_returns(tmp_path):
     w(_event(ev.NODE_FINISHED, "a", outputs={"x": 1}))
     lines = (tmp_path / "t.jsonl").read_bytes().splitlines()  # not closed, not flushed by us
     assert [json.loads(x)["type"] for x in lines] == ["run_started", "node_finished"]
+    w.close()
+
+
+async def test_on_an_event_loop_node_results_are_on_disk_after_the_loop_turn_in_one_write(tmp_path, monkeypatch):
+    """In a run, results wait for the end of the loop turn (one write for all the nodes
+    that finished in it, not a system call per node) and no longer."""
+    import os
+
+    from studio.core.running import trace as trace_module
+
+    writes: list[int] = []
+    real_write = os.write
+    monkeypatch.setattr(trace_module.os, "write", lambda fd, data: writes.append(len(data)) or real_write(fd, data))
+    w = TraceWriter(tmp_path / "t.jsonl")
+    w(_event(ev.RUN_STARTED, run_id="r1"))
+    for i in range(50):
+        w(_event(ev.NODE_FINISHED, f"n{i}", outputs={"x": i}))
+    await asyncio.sleep(0)  # the loop's next turn
+    lines = (tmp_path / "t.jsonl").read_bytes().splitlines()
+    assert len(lines) == 51 and json.loads(lines[-1])["node"] == "n49"
+    assert len(writes) == 1
     w.close()
 
 
