@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from studio.core.running.plan import Plan
+from studio.core.running.plan import Plan, missing_inputs
 
 from .evaluate import ExpectColumn, parse_column
 
@@ -78,7 +78,8 @@ def parse_maps(items: Iterable[str]) -> dict[str, str]:
 
 
 def required_inputs(plan: Plan) -> frozenset[str]:
-    return frozenset(name for name, nid in plan.inputs.items() if plan.nodes[nid].params.get("default") is None)
+    """The flow's inputs a row must give: those without a default (``plan.missing_inputs``)."""
+    return frozenset(missing_inputs(plan, {}))
 
 
 def build_mapping(columns: list[str], plan: Plan, maps: Mapping[str, str | None] | None = None) -> RowMapping:

@@ -44,11 +44,11 @@ def input_schema(plan: Plan) -> dict[str, Any]:
     properties: dict[str, Any] = {}
     required: list[str] = []
     for name in sorted(plan.inputs):
-        params = plan.nodes[plan.inputs[name]].params
-        prop = dict(TYPE_SCHEMAS.get(str(params.get("type", "text")), {}))
-        if params.get("description"):
+        params = plan.nodes[plan.inputs[name]].params  # resolved: every declared param present
+        prop = dict(TYPE_SCHEMAS.get(str(params["type"]), {}))
+        if params["description"]:
             prop["description"] = params["description"]
-        if params.get("default") is not None:
+        if params["default"] is not None:
             prop["default"] = params["default"]
         else:
             required.append(name)

@@ -67,7 +67,8 @@ class Editor(QObject):
             params["model"] = model
             changed = True
         if nt.kind in ("input", "output") and isinstance(params.get("name"), str):
-            taken = {str(n.params.get("name") or n.id) for n in self.model if self.model.node_type(n.id).kind == nt.kind}
+            taken = {str(self.model.params(n.id)["name"] or n.id) for n in self.model
+                     if self.model.node_type(n.id).kind == nt.kind}
             base, k = params["name"] or nt.kind, 1
             name = base
             while name in taken:

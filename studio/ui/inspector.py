@@ -306,8 +306,9 @@ class Inspector(QWidget):
             cases.changed.connect(lambda value: not self._updating and self._set(p.name, value, mergeable=False))
 
             def show_cases(val: Any) -> None:
-                node = self.editor.model.nodes.get(self._target[1]) if self._target else None
-                cases.set_mode(str(node.params.get("mode", "expression")) if node is not None else "expression")
+                model = self.editor.model
+                nid = self._target[1] if self._target else None
+                cases.set_mode(str(model.params(nid)["mode"]) if nid in model.nodes else "expression")
                 cases.set_value(val)
 
             return cases, show_cases
@@ -440,7 +441,7 @@ class Inspector(QWidget):
                     field.error.setText(why or "")
                     field.error.setVisible(bool(why))
             if node is not None:
-                gone = param_rules.hidden(node.type, node.params)
+                gone = param_rules.hidden(node.type, self.editor.model.params(node.id))
                 for name, box in self._boxes.items():
                     box.setVisible(name not in gone)
                 heading = getattr(self, "_advanced_heading", None)

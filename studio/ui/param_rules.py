@@ -19,17 +19,17 @@ APPLIES_WHEN: dict[tuple[str, str], tuple[str, frozenset[str]]] = {
     ("branch", "mock_responses"): ("mode", frozenset({"model"})),
 }
 
-DEFAULTS = {("branch", "mode"): "expression"}
 
 
 def applies(type_id: str, name: str, params: Mapping[str, Any]) -> bool:
+    """``params``: the node's resolved values (``FlowModel.params``), defaults filled."""
     rule = APPLIES_WHEN.get((type_id, name))
     if rule is None:
         return True
     key, values = rule
-    return str(params.get(key, DEFAULTS.get((type_id, key), ""))) in values
+    return str(params[key]) in values
 
 
 def hidden(type_id: str, params: Mapping[str, Any]) -> set[str]:
-    """The parameters of a ``type_id`` node with ``params`` that do not apply now."""
+    """The parameters of a ``type_id`` node with resolved ``params`` that do not apply now."""
     return {name for (t, name) in APPLIES_WHEN if t == type_id and not applies(type_id, name, params)}

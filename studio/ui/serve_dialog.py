@@ -81,9 +81,9 @@ class ServeDialog(QDialog):
         self.chat = chat_interface(model)
         self.example = {}
         for node in model.nodes.values():
-            if node.type == "input":
-                default = node.params.get("default")
-                self.example[str(node.params.get("name") or node.id)] = default if default is not None else "…"
+            if model.node_type(node.id).kind == "input":
+                params = model.params(node.id)  # resolved: the schema's defaults filled
+                self.example[str(params["name"] or node.id)] = params["default"] if params["default"] is not None else "…"
 
         self.port = QSpinBox(objectName="servePort")
         self.port.setRange(1024, 65535)

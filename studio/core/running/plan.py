@@ -11,7 +11,6 @@ that unit, so an instance starts only with everything it reads already resolved.
 from __future__ import annotations
 
 import copy
-import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -68,16 +67,20 @@ class NodeSpec:
     defaults: dict[str, Any] = field(default_factory=dict)  # unconnected inputs with defaults
     out_template: dict[str, Any] = field(default_factory=dict)  # port -> value before run() fills it
 
-    @functools.cached_property
-    def params_digest(self) -> bytes:
-        """The type and parameters as a hash, the constant part of every cache key of this
-        node (engine/step.cache_key): computed once per plan, not once per step."""
+    params_digest: bytes = b""  # filled on first use by params_digest(): see there
+
+
+def params_digest(spec: NodeSpec) -> bytes:
+    """The node's type and parameters as a hash, the constant part of every cache key of
+    the node (engine/step.cache_key): computed once per plan and kept on the spec."""
+    if not spec.params_digest:
         try:
-            blob = orjson.dumps([self.type_id, self.params], option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+            blob = orjson.dumps([spec.type_id, spec.params], option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
         except (orjson.JSONEncodeError, TypeError):  # an integer beyond 64 bits, say
-            blob = json.dumps([self.type_id, self.params], sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+            blob = json.dumps([spec.type_id, spec.params], sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                               default=repr).encode("utf-8", "surrogatepass")
-        return hashlib.blake2b(blob, digest_size=16).digest()
+        spec.params_digest = hashlib.blake2b(blob, digest_size=16).digest()
+    return spec.params_digest
 
 
 @dataclass

@@ -107,10 +107,10 @@ class ChatController(QObject):
         if self.iface is None or not self.iface.has_memory:
             return None
         model = self.model
-        for nid in self.iface.memory_nodes:
+        for nid in self.iface.memory_nodes:  # a Memory node first, else a Remember node
             if model.nodes[nid].type == "memory":
-                return str(model.nodes[nid].params.get("memory") or "chat")
-        return str(model.nodes[self.iface.memory_nodes[0]].params.get("memory") or "chat")
+                return str(model.params(nid)["memory"])
+        return str(model.params(self.iface.memory_nodes[0])["memory"])
 
     def _show_info(self) -> None:
         p = self.panel

@@ -148,7 +148,7 @@ class RunController(QObject):
         from ..param_rules import applies
 
         for nid, node in self.model.nodes.items():
-            p = node.params
+            p = self.model.params(nid)  # resolved: a Branch that omits its model still calls the default one
             if not applies(node.type, "model", p):
                 continue  # a Branch in expression mode calls no model: no key needed
             model = p.get("model")

@@ -26,6 +26,7 @@ from studio.core.running import events as ev
 from studio.core.running.engine.kinds import step_kind
 from studio.core.running.engine.results import NodeRunError, describe
 from studio.core.running.engine.scopes import Env, Frame
+from studio.core.running.plan import params_digest
 from studio.core.running.retry import RetryPolicy, is_retryable
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -37,14 +38,23 @@ def cache_key(spec: "NodeSpec", inputs: Mapping[str, Any]) -> str:
     """Same type, parameters and inputs -> same key: a later run may reuse the output.
 
     Every root-scope step records one, so it is on the hot path: the type and parameters
-    are digested once per plan (``NodeSpec.params_digest``) and the inputs are encoded
-    with orjson (sorted keys), the standard library only for what orjson refuses."""
+    are digested once per plan (``plan.params_digest``) and the inputs are encoded by
+    orjson directly (sorted keys); the careful ``jsonable`` copy only for what orjson
+    refuses (nesting deeper than it goes, an integer beyond 64 bits)."""
+    h = hashlib.blake2b(params_digest(spec), digest_size=16)
     try:
-        blob = orjson.dumps(ev.jsonable(inputs), option=orjson.OPT_SORT_KEYS)
-    except (orjson.JSONEncodeError, TypeError):  # an integer beyond 64 bits, say
-        blob = json.dumps(ev.jsonable(inputs), sort_keys=True, separators=(",", ":"),
-                          ensure_ascii=False).encode("utf-8", "surrogatepass")
-    return hashlib.blake2b(spec.params_digest + blob, digest_size=16).hexdigest()
+        h.update(orjson.dumps(inputs, default=_key_default, option=_KEY_OPTS))
+    except (orjson.JSONEncodeError, TypeError, RecursionError):
+        h.update(json.dumps(ev.jsonable(inputs), sort_keys=True, separators=(",", ":"),
+                            ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+_KEY_OPTS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+
+
+def _key_default(value: Any) -> Any:
+    return ev.jsonable(value) if value is SKIP else repr(value)
 
 
 def _fail(run: "Run", spec: "NodeSpec", scope: tuple, exc: BaseException, attempt: int) -> NodeRunError:
