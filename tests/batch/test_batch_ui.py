@@ -100,6 +100,10 @@ def test_batch_window_runs_evaluates_opens_rows_and_exports(qtbot, window, tmp_p
     qtbot.waitUntil(lambda: not win.runner.running, timeout=120000)
     assert win.totals.text().startswith("Done.")
     win.grab().save(str(SHOTS / "batch-end.png"))
+    # a mock batch paid nothing: its costs say they are estimates, as everywhere else
+    headers = [win.model.headerData(c, Qt.Horizontal) for c in range(win.model.columnCount())]
+    assert "Cost (est.)" in headers and "Running total (est.)" in headers
+    assert "cost est. $" in win.totals.text()
 
     recs = read_results(win.out_dir / "results.jsonl")
     assert len(recs) == len(win.model.records) == ROWS

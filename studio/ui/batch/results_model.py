@@ -14,6 +14,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor
 
+from studio.core.running.runstate import fmt_cost
 from studio.ui import theme
 
 COLUMNS = ("Row", "Status", "Check", "Latency", "Cost", "Running total", "Tokens", "Output", "Error / failed check")
@@ -29,10 +30,10 @@ def _short(value: Any, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def fmt_usd(v: float | None) -> str:
-    if v is None:
-        return "—"
-    return f"${v:.6f}" if v < 0.01 else f"${v:,.4f}"
+def fmt_usd(v: float | None, estimate: bool = False) -> str:
+    """A cost in the batch window: the run state's one format (``runstate.fmt_cost``), a
+    dash for none."""
+    return "—" if v is None else fmt_cost(v, estimate=estimate)
 
 
 class BatchResultsModel(QAbstractTableModel):
@@ -40,6 +41,12 @@ class BatchResultsModel(QAbstractTableModel):
         super().__init__(parent)
         self.records: list[dict[str, Any]] = []
         self._running: list[float] = []
+        self.estimate = False  # mock rows: nothing was paid, the costs are estimates
+
+    def set_estimate(self, estimate: bool) -> None:
+        """Mock runs label the cost columns "(est.)", as every other cost figure of a mock run."""
+        self.estimate = estimate
+        self.headerDataChanged.emit(Qt.Horizontal, 0, len(COLUMNS) - 1)
 
     def clear(self) -> None:
         self.beginResetModel()
@@ -66,7 +73,8 @@ class BatchResultsModel(QAbstractTableModel):
 
     def headerData(self, section, orientation, role=Qt.DisplayRole):  # noqa: N802
         if orientation == Qt.Horizontal and role == Qt.DisplayRole:
-            return COLUMNS[section]
+            name = COLUMNS[section]
+            return f"{name} (est.)" if self.estimate and name in ("Cost", "Running total") else name
         return None
 
     def record(self, row: int) -> dict[str, Any]:

@@ -389,6 +389,7 @@ class BatchWindow(QWidget):
             self._note(str(exc), error=True)
             return False
         self.model.clear()
+        self.model.set_estimate(rows.mock)
         self.progress.setMaximum(max(1, self.row_count or 0))
         self.progress.setValue(0)
         self.runner.start(self.batch)
@@ -410,7 +411,8 @@ class BatchWindow(QWidget):
         parts = [f"{shown:,} of {self.row_count or 0:,} rows", f"{s['failed']:,} failed"]
         if s["evaluated"]:
             parts.append(f"pass rate {s['pass_rate'] * 100:.1f}% ({s['passed']:,} of {s['evaluated']:,} checked)")
-        parts.append(f"cost {fmt_usd(s['cost_usd'])}" + (f" ({fmt_usd(s['cost_per_row_usd'])}/row)" if s["rows"] else ""))
+        est = self.model.estimate
+        parts.append(f"cost {fmt_usd(s['cost_usd'], est)}" + (f" ({fmt_usd(s['cost_per_row_usd'])}/row)" if s["rows"] else ""))
         if s["latency_p50_s"] is not None:
             parts.append(f"p50 {s['latency_p50_s'] * 1000:,.0f} ms · p95 {s['latency_p95_s'] * 1000:,.0f} ms")
         if s["slowest_node"]:
