@@ -24,6 +24,7 @@ the runs of one flow *file* (``trace_folder``), never of every flow that shares 
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -489,8 +490,11 @@ def scope_label(scope: tuple, loops: Iterable[str] = ()) -> str:
 # -- formatting: the one place a cost, a token count or a duration becomes text ----------
 
 def fmt_cost(usd: float | None, unknown: int = 0, estimate: bool = False) -> str:
-    """``$0.000123`` below a cent, ``$0.0123`` below a dollar, ``$1.23`` above.
+    """``$0.000123`` below a cent, ``$0.0123`` below a dollar, ``$1.23`` above
+    (``$1,234.56`` in the thousands).
 
+    Below a cent at least six decimals and at least two significant digits: one cheap
+    call (a batch's cost per row) reads ``$0.0000021``, not ``$0.000002`` or ``$0.000000``.
     ``unknown``: calls whose model has no price (their cost is not in ``usd``).
     ``estimate``: a mock run -- nothing was paid, the figure is what it would have cost.
     """
@@ -499,11 +503,11 @@ def fmt_cost(usd: float | None, unknown: int = 0, estimate: bool = False) -> str
     elif usd == 0:
         text = "$0"
     elif usd < 0.01:
-        text = f"${usd:.6f}"
+        text = f"${usd:.{max(6, 1 - math.floor(math.log10(usd)))}f}"
     elif usd < 1:
         text = f"${usd:.4f}"
     else:
-        text = f"${usd:.2f}"
+        text = f"${usd:,.2f}"
     if unknown and usd:
         text += f" (+{unknown} unpriced)"
     if estimate and text != "cost unknown":
@@ -517,8 +521,11 @@ def cost_note(estimate: bool) -> str:
 
 
 def fmt_latency(seconds: float | None) -> str:
+    """``0.4 ms`` below a millisecond (a mock batch row), ``412 ms``, ``1.2 s``, ``2m05s``."""
     if seconds is None:
         return ""
+    if seconds < 0.001:
+        return f"{seconds * 1000:.1f} ms"
     if seconds < 1:
         return f"{seconds * 1000:.0f} ms"
     if seconds < 60:

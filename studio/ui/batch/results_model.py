@@ -14,6 +14,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor
 
+from studio.core.running.runstate import fmt_cost, fmt_latency, fmt_tokens
 from studio.ui import theme
 
 COLUMNS = ("Row", "Status", "Check", "Latency", "Cost", "Running total", "Tokens", "Output", "Error / failed check")
@@ -29,17 +30,12 @@ def _short(value: Any, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def fmt_usd(v: float | None) -> str:
-    if v is None:
-        return "—"
-    return f"${v:.6f}" if v < 0.01 else f"${v:,.4f}"
-
-
 class BatchResultsModel(QAbstractTableModel):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.records: list[dict[str, Any]] = []
         self._running: list[float] = []
+        self.mock = False  # a mock batch: its costs read as estimates ("est. $…")
 
     def clear(self) -> None:
         self.beginResetModel()
@@ -86,14 +82,14 @@ class BatchResultsModel(QAbstractTableModel):
             return self.check_text(rec), {True: 2, None: 1, False: 0}[rec.get("passed")]
         if column == 3:
             s = rec.get("latency_s") or 0.0
-            return f"{s * 1000:,.1f} ms", s
+            return fmt_latency(s), s
         if column == 4:
-            return fmt_usd(rec.get("cost_usd")), rec.get("cost_usd") or 0.0
+            return fmt_cost(rec.get("cost_usd"), estimate=self.mock), rec.get("cost_usd") or 0.0
         if column == 5:
-            return fmt_usd(self._running[row]), self._running[row]
+            return fmt_cost(self._running[row], estimate=self.mock), self._running[row]
         if column == 6:
             n = (rec.get("tokens_in") or 0) + (rec.get("tokens_out") or 0)
-            return f"{n:,}", n
+            return fmt_tokens(n), n
         if column == 7:
             text = _short(rec.get("outputs") or {}) if rec.get("outputs") else ""
             return text, text
