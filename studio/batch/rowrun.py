@@ -9,7 +9,8 @@ same record wherever it runs. A record is plain JSON::
 
 ``passed`` is None when the row has no expectations; ``checks`` lists only the failed
 checks' messages (the passing ones add nothing a reader needs); ``nodes`` is each node's
-latency summed over its instances, which the closing summary folds into "the slowest node".
+latency summed over its instances (``RunState.node_summary``, the fold every run reader
+shares), which the closing summary folds into "the slowest node".
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any, Mapping, Sequence
 from studio.core.running.events import jsonable
 from studio.core.running.executor import RunOptions, start_run
 from studio.core.running.plan import Plan
+from studio.core.running.runstate import RunState
 
 from .dataset import BadRow
 from .evaluate import evaluate
@@ -94,15 +96,14 @@ async def run_row(plan: Plan, index: int, row: Mapping[str, Any] | BadRow, mappi
                          trace=path if path is not None else None, secrets=list(rs.secrets),
                          approval_handler=_handler(rs.approve))
     t0 = time.perf_counter()
+    state = RunState(live=False)  # the one fold of a run's events; the record's per-node times come from it
     try:
-        result = await start_run(plan, options).wait()
+        run = start_run(plan, options)
+        run.add_listener(state.on_event)
+        result = await run.wait()
     except Exception as exc:  # noqa: BLE001 - e.g. the trace folder cannot be written: the row fails, the batch goes on
         return failed_record(index, f"{type(exc).__name__}: {exc}")
     latency = time.perf_counter() - t0
-    nodes: dict[str, float] = {}
-    for r in result.results.values():
-        if r.latency_s:
-            nodes[r.node] = nodes.get(r.node, 0.0) + r.latency_s
     checks = evaluate(mapping.expected, row, result.outputs) if mapping.expected and result.ok else []
     has_expectations = bool(checks) or (not result.ok and _expects_something(mapping, row))
     passed = (result.ok and all(c.ok for c in checks)) if has_expectations else None
@@ -113,7 +114,7 @@ async def run_row(plan: Plan, index: int, row: Mapping[str, Any] | BadRow, mappi
         "tokens_in": t.get("tokens_in", 0), "tokens_out": t.get("tokens_out", 0),
         "cost_usd": t.get("cost_usd", 0.0), "passed": passed,
         "checks": [c.message for c in checks if not c.ok],
-        "nodes": {k: round(v, 6) for k, v in nodes.items()},
+        "nodes": {node: s["latency_s"] for node, s in state.node_summary().items() if s["latency_s"]},
         "trace": str(result.trace_path) if result.trace_path else None,
     }
 

@@ -225,8 +225,14 @@ class BatchView:
             self.progress.start()
             s = self.batch.stats
             self._task = self.progress.add_task("batch", total=self.total, completed=s.rows,
-                                                rate="0", cost=f"${s.cost_usd:.4f}", fails=s.failed)
+                                                rate="0", cost=self.cost(s.cost_usd), fails=s.failed)
         return self
+
+    def cost(self, usd: float) -> str:
+        """A cost as every view prints it (runstate's formatter; an estimate in a mock batch)."""
+        from studio.core.running.runstate import fmt_cost
+
+        return fmt_cost(usd, estimate=self.batch.config.rows.mock)
 
     def __exit__(self, *exc) -> None:
         if self.progress is not None:
@@ -241,17 +247,19 @@ class BatchView:
             self._next_line = time.monotonic() + self.PLAIN_EVERY_S
             s = self.batch.stats
             of = f"/{self.total:,}" if self.total is not None else ""
-            print(f"batch: {s.rows:,}{of} rows · {s.rows_per_s():,.0f} rows/s · ${s.cost_usd:.4f} · {s.failed:,} failed",
+            print(f"batch: {s.rows:,}{of} rows · {s.rows_per_s():,.0f} rows/s · {self.cost(s.cost_usd)} · {s.failed:,} failed",
                   file=sys.stderr, flush=True)
 
     def _refresh(self) -> None:
         s = self.batch.stats
-        self.progress.update(self._task, completed=s.rows, rate=f"{s.rows_per_s():,.0f}", cost=f"${s.cost_usd:.4f}",
+        self.progress.update(self._task, completed=s.rows, rate=f"{s.rows_per_s():,.0f}", cost=self.cost(s.cost_usd),
                              fails=s.failed)
 
     def print_summary(self, summary: dict[str, Any]) -> None:
         from rich.console import Console
         from rich.table import Table
+
+        from studio.core.running.runstate import fmt_latency, fmt_tokens
 
         out = Console(file=sys.stdout, highlight=False, soft_wrap=False)
         t = Table(title=f"batch {summary['outcome']}", show_header=False, title_justify="left")
@@ -266,13 +274,15 @@ class BatchView:
         else:
             t.add_row("evaluation", "no expected.<output> columns")
         per_row = summary["cost_per_row_usd"]
-        t.add_row("cost", f"${summary['cost_usd']:.6f} total" + (f", ${per_row:.8f} per row" if per_row is not None else ""))
-        t.add_row("tokens", f"{summary['tokens_in']:,} in / {summary['tokens_out']:,} out")
+        t.add_row("cost", f"{self.cost(summary['cost_usd'])} total"
+                  + (f", {self.cost(per_row)} per row" if per_row is not None else ""))
+        t.add_row("tokens", f"{fmt_tokens(summary['tokens_in'])} in / {fmt_tokens(summary['tokens_out'])} out")
         if summary["latency_p50_s"] is not None:
-            t.add_row("latency", f"p50 {summary['latency_p50_s'] * 1000:.1f} ms · p95 {summary['latency_p95_s'] * 1000:.1f} ms")
+            t.add_row("latency", f"p50 {fmt_latency(summary['latency_p50_s'])} · p95 {fmt_latency(summary['latency_p95_s'])}")
         slow = summary["slowest_node"]
         if slow:
-            t.add_row("slowest node", f"{slow['node']}: {slow['total_s']:.2f} s in all, {slow['mean_s'] * 1000:.1f} ms per row")
+            t.add_row("slowest node",
+                      f"{slow['node']}: {fmt_latency(slow['total_s'])} in all, {fmt_latency(slow['mean_s'])} per row")
         t.add_row("rate", f"{summary['rows_per_s']:,.1f} rows/s ({summary['engine']})")
         out.print(t)
         out.print(f"results: {summary['out']}", markup=False, soft_wrap=True)

@@ -294,28 +294,23 @@ async def _run(plan, inputs: dict[str, Any], args: argparse.Namespace, signals: 
             except Exception:  # the first model call will report it where it belongs
                 pass
     run = start_run(plan, options)
-    if not args.json:
-        run.add_listener(view.on_event)
-    else:
-        run.add_listener(lambda e: view.on_event(e) if False else None)
+    # the view's RunState folds the events either way; --json prints nothing while it runs
+    run.add_listener(view.state.on_event if args.json else view.on_event)
     signals.target = run
     if signals.received:  # a signal while litellm loaded
         run.cancel()
-    collector: list = []
-    run.add_listener(collector.append)
     if args.json:
         result = await run.wait()
     else:
         with view:
             result = await run.wait()
-    per_node = _per_node(collector)
     code = {"succeeded": EXIT_OK, "failed": EXIT_FAILED, "budget_exceeded": EXIT_BUDGET, "cancelled": EXIT_CANCELLED}[result.status]
     code = signals.exit_code() or code
     lost_trace = trace_problem(result.trace_path)
     if args.json:
         doc = {
             "status": result.status, "run_id": result.run_id, "outputs": result.outputs, "error": result.error,
-            "error_node": result.error_node, "nodes": per_node, "totals": result.totals,
+            "error_node": result.error_node, "nodes": view.state.node_summary(), "totals": result.totals,
             "trace": str(result.trace_path) if result.trace_path and not lost_trace else None,
         }
         if lost_trace:
@@ -354,37 +349,3 @@ async def _run(plan, inputs: dict[str, Any], args: argparse.Namespace, signals: 
         print(f"orchestra run: {how}; the trace is kept" if not lost_trace else f"orchestra run: {how}", file=sys.stderr)
     return code
 
-
-def _per_node(events) -> dict[str, dict[str, Any]]:
-    """Per node: status counts over instances, total latency, tokens and cost."""
-    out: dict[str, dict[str, Any]] = {}
-    for e in events:
-        if e.node is None or e.type not in ("node_finished", "node_failed", "node_skipped"):
-            continue
-        if e.type == "node_failed" and e.data.get("will_retry"):
-            continue
-        r = out.setdefault(e.node, {"status": "done", "runs": 0, "done": 0, "failed": 0, "skipped": 0, "cached": 0,
-                                    "latency_s": 0.0, "tokens_in": 0, "tokens_out": 0, "cost_usd": 0.0, "cost_unknown": 0})
-        r["runs"] += 1
-        if e.type == "node_finished":
-            if e.data.get("cached"):
-                r["cached"] += 1
-            else:
-                r["done"] += 1
-            r["latency_s"] += e.data.get("latency_s", 0.0)
-            r["tokens_in"] += e.data.get("tokens_in", 0)
-            r["tokens_out"] += e.data.get("tokens_out", 0)
-            if e.data.get("cost_usd") is None:
-                r["cost_unknown"] += 1
-            else:
-                r["cost_usd"] += e.data.get("cost_usd") or 0.0
-        elif e.type == "node_failed":
-            r["failed"] += 1
-        else:
-            r["skipped"] += 1
-    for r in out.values():
-        r["status"] = "failed" if r["failed"] and not r["done"] else ("skipped" if r["skipped"] == r["runs"] else
-                      ("cached" if r["cached"] == r["runs"] else "done"))
-        r["latency_s"] = round(r["latency_s"], 6)
-        r["cost_usd"] = None if r["cost_unknown"] and not r["cost_usd"] else round(r["cost_usd"], 8)
-    return out

@@ -6,85 +6,53 @@ A flow names a secret as ``{{ secrets.NAME }}`` (in a Tool node's fixed argument
 studio. Like ``orchestra keys``: ``set`` asks with hidden input (or reads one line from
 stdin with ``--stdin``), ``list`` never prints a value, and without a usable keyring
 ``set`` refuses and names the environment variable (``ORCHESTRA_SECRET_NAME``) instead.
+
+The set/list/delete shape is ``studio.cli.keyring_command``'s, shared with `orchestra
+keys`; this module says what is particular to named secrets.
 """
 
 from __future__ import annotations
 
 import argparse
-import getpass
-import sys
 
 from studio.core.userdata import credentials
 
+from .keyring_command import KeyringCommand
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("secrets", help="store, list or delete named secrets a flow uses as {{ secrets.NAME }}",
-                                   description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="secrets_command", metavar="ACTION")
-    p_set = sub.add_parser("set", help="store a secret in the OS keyring (asked with hidden input)")
-    p_set.add_argument("name", help="letters, digits and _, e.g. GITHUB_TOKEN")
-    p_set.add_argument("--stdin", action="store_true", help="read the value from the first line of standard input")
-    p_set.set_defaults(func=_set)
-    p_list = sub.add_parser("list", help="list the secrets' names and where each lives (never a value)")
-    p_list.set_defaults(func=_list)
-    p_del = sub.add_parser("delete", help="remove a secret from the OS keyring")
-    p_del.add_argument("name")
-    p_del.set_defaults(func=_delete)
-    parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
+_SUMMARY = __doc__.split("\n\n")[0]
 
 
-def _set(args: argparse.Namespace) -> int:
-    try:
-        name = credentials.check_secret_name(args.name)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if args.stdin:
-        value = sys.stdin.readline().strip()
-    else:
-        if not sys.stdin.isatty():
-            print("error: no terminal to ask on; pipe the value in with --stdin", file=sys.stderr)
-            return 2
-        value = getpass.getpass(f"Value of {name} (input hidden): ").strip()
-    if not value:
-        print("error: no value given; nothing stored", file=sys.stderr)
-        return 2
-    try:
+class SecretsCommand(KeyringCommand):
+    command = "secrets"
+    help = "store, list or delete named secrets a flow uses as {{ secrets.NAME }}"
+    description = _SUMMARY
+    arg = "name"
+    arg_help = "letters, digits and _, e.g. GITHUB_TOKEN"
+    set_help = "store a secret in the OS keyring (asked with hidden input)"
+    stdin_help = "read the value from the first line of standard input"
+    list_help = "list the secrets' names and where each lives (never a value)"
+    delete_help = "remove a secret from the OS keyring"
+    value_word = "value"
+
+    prompt_text = "Value of {name} (input hidden): "
+    not_stored_text = "no secret {name} in the OS keyring"
+    deleted_text = "deleted {name} from the OS keyring"
+    keyring_note_text = "note: {problem}; secrets can only come from ORCHESTRA_SECRET_NAME environment variables here"
+    nothing_listed_text = "no secrets (store one with `orchestra secrets set NAME`)"
+
+    def name_to_set(self, raw: str) -> str:
+        return credentials.check_secret_name(raw)
+
+    def store(self, name: str, value: str) -> str:
         credentials.set_secret(name, value)
-    except (credentials.KeyringUnavailable, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(f"stored {name} in the OS keyring; use it in a flow as {{{{ secrets.{name} }}}}")
-    return 0
+        return f"stored {name} in the OS keyring; use it in a flow as {{{{ secrets.{name} }}}}"
+
+    def remove(self, name: str) -> bool:
+        return credentials.delete_secret(name)  # checks the name (a bad one: exit 1)
+
+    def rows(self, args: argparse.Namespace) -> list[tuple[str, str]]:
+        return [(name, "OS keyring" if source == "keyring" else f"environment ({credentials.SECRET_ENV_PREFIX}{name.upper()})")
+                for name, source in credentials.secret_names()]
 
 
-def _list(args: argparse.Namespace) -> int:
-    problem = credentials.keyring_status()
-    if problem:
-        print(f"note: {problem}; secrets can only come from ORCHESTRA_SECRET_NAME environment variables here")
-    try:
-        rows = credentials.secret_names()
-    except credentials.KeyringUnavailable as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    if not rows:
-        print("no secrets (store one with `orchestra secrets set NAME`)")
-        return 0
-    width = max(len(n) for n, _ in rows)
-    for name, source in rows:
-        where = "OS keyring" if source == "keyring" else f"environment ({credentials.SECRET_ENV_PREFIX}{name.upper()})"
-        print(f"{name:<{width}}  {where}")
-    return 0
-
-
-def _delete(args: argparse.Namespace) -> int:
-    try:
-        removed = credentials.delete_secret(args.name)
-    except (credentials.KeyringUnavailable, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    if not removed:
-        print(f"no secret {args.name} in the OS keyring", file=sys.stderr)
-        return 1
-    print(f"deleted {args.name} from the OS keyring")
-    return 0
+register = SecretsCommand().register

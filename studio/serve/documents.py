@@ -1,10 +1,11 @@
 """What responses say: a run's result document, errors, and the JSON encoding that redacts.
 
 A run's document has the same fields as ``orchestra run --json`` (status, run id, outputs,
-error, per-node summary, totals) plus links to the run and its trace instead of a file
-path. Every body this server writes goes through ``json_response`` / ``encode``, which
-replace every API key the process knows of by ``[redacted]`` -- a provider that echoes
-the key in an error message cannot leak it through us.
+error, per-node summary, totals; the per-node part is the same ``RunState.node_summary``)
+plus links to the run and its trace instead of a file path. Every body this server
+writes goes through ``json_response`` / ``encode``, which replace every API key the
+process knows of by ``[redacted]`` -- a provider that echoes the key in an error message
+cannot leak it through us.
 """
 
 from __future__ import annotations
@@ -61,36 +62,13 @@ def error_response(status: int, code: str, message: str, headers: Mapping[str, s
     return json_response({"error": body}, status, headers)
 
 
-def node_summary(result) -> dict[str, dict[str, Any]]:
-    """Per node (over all its instances): status, runs, latency, tokens and cost."""
-    out: dict[str, dict[str, Any]] = {}
-    for (node, _scope), r in result.results.items():
-        s = out.get(node)
-        if s is None:
-            s = out[node] = {"status": r.status, "runs": 0, "latency_s": 0.0, "tokens_in": 0, "tokens_out": 0,
-                             "cost_usd": 0.0}
-        s["runs"] += 1
-        s["latency_s"] += r.latency_s
-        s["tokens_in"] += r.tokens_in
-        s["tokens_out"] += r.tokens_out
-        if r.cost_usd is None or s["cost_usd"] is None:
-            s["cost_usd"] = None
-        else:
-            s["cost_usd"] += r.cost_usd
-        if r.status == "failed" or (s["status"] != "failed" and r.status == "done"):
-            s["status"] = r.status
-    for s in out.values():
-        s["latency_s"] = round(s["latency_s"], 6)
-        if s["cost_usd"] is not None:
-            s["cost_usd"] = round(s["cost_usd"], 8)
-    return out
-
-
 # a run's outcome -> the HTTP status of the request that waited for it
 HTTP_STATUS = {"succeeded": 200, "failed": 500, "budget_exceeded": 429, "cancelled": 503}
 
 
-def run_document(run_id: str, flow: str, result) -> dict[str, Any]:
+def run_document(run_id: str, flow: str, result, nodes: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """``nodes``: the run's per-node summary, ``RunState.node_summary()`` -- the one fold
+    ``orchestra run --json`` prints too."""
     return {
         "run_id": run_id,
         "flow": flow,
@@ -98,7 +76,7 @@ def run_document(run_id: str, flow: str, result) -> dict[str, Any]:
         "outputs": jsonable(result.outputs),
         "error": result.error,
         "error_node": result.error_node,
-        "nodes": node_summary(result),
+        "nodes": nodes,
         "totals": result.totals,
         "links": links(run_id),
     }

@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from studio.core.catalogue.context import ApprovalDecision, ApprovalRequest
 from studio.core.running.executor import Run, RunResult
+from studio.core.running.runstate import RunState
 from studio.serve.documents import links, run_document
 
 
@@ -48,6 +49,14 @@ class ServedRun:
         self.task: asyncio.Task | None = None
         self._on_end: Callable[["ServedRun"], None] | None = None
         self._t0 = time.monotonic()
+        # the shared fold of the run's events, for the document's per-node summary; let go
+        # once the run ends (a finished run keeps its document, not every instance's state)
+        self.state: RunState | None = RunState(live=False)
+        run.add_listener(self._fold)
+
+    def _fold(self, e) -> None:
+        if self.state is not None:
+            self.state.on_event(e)
 
     @property
     def done(self) -> bool:
@@ -99,7 +108,8 @@ class ServedRun:
             result = RunResult(self.id, "cancelled", {}, totals={"wall_s": 0.0, "cost_usd": 0.0, "tokens_in": 0,
                                                                   "tokens_out": 0, "nodes": {}})
         self.result = result
-        self.document = run_document(self.id, self.flow, result)
+        self.document = run_document(self.id, self.flow, result, self.state.node_summary() if self.state else {})
+        self.state = None
         if self._on_end is not None:
             self._on_end(self)
 

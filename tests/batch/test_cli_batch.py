@@ -88,9 +88,13 @@ def test_budget_is_one_cap_for_the_whole_batch(tmp_path, batch_cli):
     data = write_jsonl(tmp_path / "d.jsonl", [{"ticket": f"t{i}"} for i in range(200)])
     out = tmp_path / "o.jsonl"
     # the price of one row, from a mock run of one
-    code, _, _ = batch_cli(flow, "--data", data, "--out", tmp_path / "one.jsonl", "--mock", "--limit", "1", "--traces", "none")
+    code, stdout, _ = batch_cli(flow, "--data", data, "--out", tmp_path / "one.jsonl", "--mock", "--limit", "1", "--traces", "none")
     per_row = read_results(tmp_path / "one.jsonl")[0]["cost_usd"]
     assert code == 0 and per_row > 0
+    # the summary prints the cost as every run view does: the shared formatter, an estimate when mocked
+    from studio.core.running.runstate import fmt_cost
+
+    assert f"{fmt_cost(per_row, estimate=True)} per row" in stdout, stdout
     budget = per_row * 10.5
     code, stdout, err = batch_cli(flow, "--data", data, "--out", out, "--mock", "--budget", repr(budget),
                                   "--concurrency", "4", "--json", "--traces", "none")

@@ -43,12 +43,11 @@ def test_outputs_equal_orchestra_runs(server, flows_dir, tmp_path, flow, inputs)
     expected = orchestra_run(flows_dir / f"{flow}.flow.json", inputs, tmp_path, "--mock")
     assert doc["status"] == expected["status"] == "succeeded"
     assert doc["outputs"] == expected["outputs"]
+    # one fold (RunState.node_summary) behind both: the same fields and values, but the timing
     assert set(doc["nodes"]) == set(expected["nodes"])
     for node, summary in doc["nodes"].items():
-        assert summary["status"] == expected["nodes"][node]["status"]
-        assert summary["tokens_in"] == expected["nodes"][node]["tokens_in"]
-        assert summary["cost_usd"] == expected["nodes"][node]["cost_usd"]
-        assert set(summary) >= {"status", "latency_s", "tokens_in", "tokens_out", "cost_usd"}
+        assert summary.pop("latency_s") >= 0 and expected["nodes"][node].pop("latency_s") >= 0
+        assert summary == expected["nodes"][node]
     assert doc["totals"]["cost_usd"] == expected["totals"]["cost_usd"]
     assert doc["totals"]["tokens_out"] == expected["totals"]["tokens_out"]
     assert doc["run_id"] and doc["links"] == {"run": f"/runs/{doc['run_id']}", "trace": f"/runs/{doc['run_id']}/trace"}

@@ -1,10 +1,13 @@
 """One headless run state: run events folded into per-node, per-instance state.
 
-Both views of a run read this one fold -- the terminal view of ``orchestra run``
-(``studio.cli.live_view``) and the studio's Run panel, History, Last run and node badges
-(``studio.ui.run``) -- and both print cost, tokens and latency through the formatters at
+Every reader of a run reads this one fold -- the terminal view of ``orchestra run``
+(``studio.cli.live_view``) and its ``--json`` document, the studio's Run panel, History,
+Last run and node badges (``studio.ui.run``), ``orchestra serve``'s run documents and a
+batch row's record (``studio.batch.rowrun``) -- the per-node JSON through
+``RunState.node_summary``, and cost, tokens and latency as text through the formatters at
 the end of this module, so a number reads the same everywhere. A live run and a trace
 replayed from disk go through the same ``feed``: a replayed run shows what the live one did.
+A headless reader hands ``on_event`` to ``Run.add_listener``.
 
 Feeding is the hot path of a busy run (thousands of events a second, most of them
 streamed tokens), so each event costs a dict lookup or two; what changed is collected in
@@ -21,6 +24,7 @@ the runs of one flow *file* (``trace_folder``), never of every flow that shares 
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -92,6 +96,37 @@ class NodeView:
     def instances(self) -> int:
         return self.done + self.failed + self.skipped + self.cached
 
+    def settled(self) -> str:
+        """The node's status over its settled instances, one rule for every view: failed
+        when none of them succeeded, done when any ran to the end, else cached, else skipped.
+
+        Counts, not the order of events: a fan-out body whose last item fails (handled) reads
+        the same as one whose first item does."""
+        if self.failed and not self.done:
+            return "failed"
+        if self.done:
+            return "done"
+        if self.cached:
+            return "cached"
+        return "skipped" if self.skipped else self.status
+
+    def summary(self) -> dict[str, Any]:
+        """The node's JSON summary: what ``orchestra run --json``, ``orchestra serve``'s run
+        documents and a batch record's per-node times all read.
+
+        ``runs`` counts settled instances; ``latency_s`` is the time of every instance that
+        started (failed ones too: that is where a timed-out call's time went); tokens and
+        cost are every call's, failed attempts included (so the nodes add up to the run's
+        totals); ``cost_usd`` is None when every call was unpriced, ``cost_unknown`` counts
+        the unpriced calls (see ``fmt_cost``)."""
+        return {
+            "status": self.settled(), "runs": self.instances, "done": self.done, "failed": self.failed,
+            "skipped": self.skipped, "cached": self.cached, "latency_s": round(self.latency_s, 6),
+            "tokens_in": self.tokens_in, "tokens_out": self.tokens_out,
+            "cost_usd": None if self.cost_unknown and not self.cost_usd else round(self.cost_usd, 8),
+            "cost_unknown": self.cost_unknown,
+        }
+
 
 class RunState:
     """Everything a view shows about one run; fed events, asked questions."""
@@ -147,11 +182,16 @@ class RunState:
         return nv
 
     def feed(self, events: Iterable[Event]) -> None:
+        on_event = self.on_event
         for e in events:
-            self.t = e.t
-            handler = _HANDLERS.get(e.type)
-            if handler is not None:
-                handler(self, e)
+            on_event(e)
+
+    def on_event(self, e: Event) -> None:
+        """Feed one event: the listener a headless reader hands ``Run.add_listener``."""
+        self.t = e.t
+        handler = _HANDLERS.get(e.type)
+        if handler is not None:
+            handler(self, e)
 
     def _started(self, e: Event) -> None:
         d = e.data
@@ -236,7 +276,7 @@ class RunState:
             nv.done += 1
         nv.latency_s += inst.latency_s or 0.0
         if nv.running == 0:
-            nv.status = "failed" if nv.failed and not nv.done else ("cached" if nv.cached and not nv.done else "done")
+            nv.status = nv.settled()
         nv.finished_t = e.t
         if nv.fanout is not None and "count" in (inst.outputs or {}):
             total = nv.fanout[2]
@@ -270,12 +310,13 @@ class RunState:
             inst.outputs = d.get("outputs")
         if inst.started_t is not None:
             inst.latency_s = e.t - inst.started_t
+            nv.latency_s += inst.latency_s
         if was_running:
             nv.running -= 1
         nv.failed += 1
         nv.error = inst.error
         if nv.running == 0:
-            nv.status = "failed"
+            nv.status = nv.settled()
         if inst.handled:
             self.flashes.append(node)  # the error travelled on along the error port
         self.dirty.add(node)
@@ -288,8 +329,8 @@ class RunState:
         inst.skip_reason = e.data.get("reason")
         nv = self._node(e.node)
         nv.skipped += 1
-        if nv.running == 0 and not (nv.done or nv.failed or nv.cached):
-            nv.status = "skipped"
+        if nv.running == 0:
+            nv.status = nv.settled()
         self.dirty.add(e.node)
 
     def _approval_requested(self, e: Event) -> None:
@@ -401,6 +442,11 @@ class RunState:
                     break
         return out or (inst.inputs if inst is not None else None)
 
+    def node_summary(self) -> dict[str, dict[str, Any]]:
+        """Node -> its JSON summary (``NodeView.summary``), for every node with a settled
+        instance: the per-node part of ``orchestra run --json`` and of a served run's document."""
+        return {nv.node: nv.summary() for nv in self.nodes.values() if nv.instances}
+
     def root_outputs(self) -> dict[str, dict[str, Any]]:
         """Node -> {"outputs", "cache_key"} for every root-scope node that finished:
         what a later "run from here" may pin."""
@@ -444,8 +490,11 @@ def scope_label(scope: tuple, loops: Iterable[str] = ()) -> str:
 # -- formatting: the one place a cost, a token count or a duration becomes text ----------
 
 def fmt_cost(usd: float | None, unknown: int = 0, estimate: bool = False) -> str:
-    """``$0.000123`` below a cent, ``$0.0123`` below a dollar, ``$1.23`` above.
+    """``$0.000123`` below a cent, ``$0.0123`` below a dollar, ``$1.23`` above
+    (``$1,234.56`` in the thousands).
 
+    Below a cent at least six decimals and at least two significant digits: one cheap
+    call (a batch's cost per row) reads ``$0.0000021``, not ``$0.000002`` or ``$0.000000``.
     ``unknown``: calls whose model has no price (their cost is not in ``usd``).
     ``estimate``: a mock run -- nothing was paid, the figure is what it would have cost.
     """
@@ -454,11 +503,11 @@ def fmt_cost(usd: float | None, unknown: int = 0, estimate: bool = False) -> str
     elif usd == 0:
         text = "$0"
     elif usd < 0.01:
-        text = f"${usd:.6f}"
+        text = f"${usd:.{max(6, 1 - math.floor(math.log10(usd)))}f}"
     elif usd < 1:
         text = f"${usd:.4f}"
     else:
-        text = f"${usd:.2f}"
+        text = f"${usd:,.2f}"
     if unknown and usd:
         text += f" (+{unknown} unpriced)"
     if estimate and text != "cost unknown":
@@ -472,8 +521,11 @@ def cost_note(estimate: bool) -> str:
 
 
 def fmt_latency(seconds: float | None) -> str:
+    """``0.4 ms`` below a millisecond (a mock batch row), ``412 ms``, ``1.2 s``, ``2m05s``."""
     if seconds is None:
         return ""
+    if seconds < 0.001:
+        return f"{seconds * 1000:.1f} ms"
     if seconds < 1:
         return f"{seconds * 1000:.0f} ms"
     if seconds < 60:

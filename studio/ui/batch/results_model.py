@@ -14,7 +14,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor
 
-from studio.core.running.runstate import fmt_cost
+from studio.core.running.runstate import fmt_cost, fmt_latency, fmt_tokens
 from studio.ui import theme
 
 COLUMNS = ("Row", "Status", "Check", "Latency", "Cost", "Running total", "Tokens", "Output", "Error / failed check")
@@ -30,23 +30,12 @@ def _short(value: Any, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def fmt_usd(v: float | None, estimate: bool = False) -> str:
-    """A cost in the batch window: the run state's one format (``runstate.fmt_cost``), a
-    dash for none."""
-    return "—" if v is None else fmt_cost(v, estimate=estimate)
-
-
 class BatchResultsModel(QAbstractTableModel):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.records: list[dict[str, Any]] = []
         self._running: list[float] = []
-        self.estimate = False  # mock rows: nothing was paid, the costs are estimates
-
-    def set_estimate(self, estimate: bool) -> None:
-        """Mock runs label the cost columns "(est.)", as every other cost figure of a mock run."""
-        self.estimate = estimate
-        self.headerDataChanged.emit(Qt.Horizontal, 0, len(COLUMNS) - 1)
+        self.mock = False  # a mock batch: its costs read as estimates ("est. $…")
 
     def clear(self) -> None:
         self.beginResetModel()
@@ -73,8 +62,7 @@ class BatchResultsModel(QAbstractTableModel):
 
     def headerData(self, section, orientation, role=Qt.DisplayRole):  # noqa: N802
         if orientation == Qt.Horizontal and role == Qt.DisplayRole:
-            name = COLUMNS[section]
-            return f"{name} (est.)" if self.estimate and name in ("Cost", "Running total") else name
+            return COLUMNS[section]
         return None
 
     def record(self, row: int) -> dict[str, Any]:
@@ -94,14 +82,14 @@ class BatchResultsModel(QAbstractTableModel):
             return self.check_text(rec), {True: 2, None: 1, False: 0}[rec.get("passed")]
         if column == 3:
             s = rec.get("latency_s") or 0.0
-            return f"{s * 1000:,.1f} ms", s
+            return fmt_latency(s), s
         if column == 4:
-            return fmt_usd(rec.get("cost_usd")), rec.get("cost_usd") or 0.0
+            return fmt_cost(rec.get("cost_usd"), estimate=self.mock), rec.get("cost_usd") or 0.0
         if column == 5:
-            return fmt_usd(self._running[row]), self._running[row]
+            return fmt_cost(self._running[row], estimate=self.mock), self._running[row]
         if column == 6:
             n = (rec.get("tokens_in") or 0) + (rec.get("tokens_out") or 0)
-            return f"{n:,}", n
+            return fmt_tokens(n), n
         if column == 7:
             text = _short(rec.get("outputs") or {}) if rec.get("outputs") else ""
             return text, text

@@ -24,10 +24,11 @@ from studio.batch.dataset import BadRow, Dataset
 from studio.batch.job import Batch, BatchConfig, BatchSetupError
 from studio.batch.mapping import MappingError, build_mapping
 from studio.batch.rowrun import RowSettings, run_row
+from studio.core.running.runstate import fmt_cost, fmt_latency
 
 from studio.ui.background import Background
 
-from .results_model import COLUMNS, FILTERS, BatchFilter, BatchResultsModel, fmt_usd
+from .results_model import COLUMNS, FILTERS, BatchFilter, BatchResultsModel
 from .runner import BatchRunner
 
 PREVIEW_ROWS = 8
@@ -361,7 +362,8 @@ class BatchWindow(QWidget):
         per_row = sum(r["cost_usd"] or 0.0 for r in recs) / n
         failed = sum(r["status"] != "succeeded" for r in recs)
         total = self.row_count or n
-        text = (f"Mock run of {n} rows: {fmt_usd(per_row)} per row → about {fmt_usd(per_row * total)} for all "
+        text = (f"Mock run of {n} rows: {fmt_cost(per_row, estimate=True)} per row → "
+                f"{fmt_cost(per_row * total, estimate=True)} for all "
                 f"{total:,} rows at the real models' prices (output tokens counted from the mock answers).")
         if failed:
             text += f" {failed} of the {n} rows failed: {next(r['error'] for r in recs if r['status'] != 'succeeded')}"
@@ -389,7 +391,7 @@ class BatchWindow(QWidget):
             self._note(str(exc), error=True)
             return False
         self.model.clear()
-        self.model.set_estimate(rows.mock)
+        self.model.mock = rows.mock
         self.progress.setMaximum(max(1, self.row_count or 0))
         self.progress.setValue(0)
         self.runner.start(self.batch)
@@ -411,10 +413,11 @@ class BatchWindow(QWidget):
         parts = [f"{shown:,} of {self.row_count or 0:,} rows", f"{s['failed']:,} failed"]
         if s["evaluated"]:
             parts.append(f"pass rate {s['pass_rate'] * 100:.1f}% ({s['passed']:,} of {s['evaluated']:,} checked)")
-        est = self.model.estimate
-        parts.append(f"cost {fmt_usd(s['cost_usd'], est)}" + (f" ({fmt_usd(s['cost_per_row_usd'])}/row)" if s["rows"] else ""))
+        mock = self.batch.config.rows.mock
+        parts.append(f"cost {fmt_cost(s['cost_usd'], estimate=mock)}"
+                     + (f" ({fmt_cost(s['cost_per_row_usd'], estimate=mock)}/row)" if s["rows"] else ""))
         if s["latency_p50_s"] is not None:
-            parts.append(f"p50 {s['latency_p50_s'] * 1000:,.0f} ms · p95 {s['latency_p95_s'] * 1000:,.0f} ms")
+            parts.append(f"p50 {fmt_latency(s['latency_p50_s'])} · p95 {fmt_latency(s['latency_p95_s'])}")
         if s["slowest_node"]:
             parts.append(f"slowest node {s['slowest_node']['node']}")
         if running:
