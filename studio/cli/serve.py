@@ -44,7 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="allow browser pages from this origin (repeatable; default: none)")
     p.add_argument("--grace", type=float, default=30.0, metavar="S",
                    help="on SIGTERM, seconds running requests may take to finish (default 30)")
-    p.add_argument("--access-log", action="store_true", help="log every request line")
+    p.add_argument("--access-log", action="store_true",
+                   help="log every request line and every run's outcome (runs that do not succeed are always logged)")
     p.add_argument("--no-trace", action="store_true", help="keep no trace of served runs (they then miss from History)")
     p.add_argument("--print-token", action="store_true", help="print the server's token (making one if needed) and exit")
     p.set_defaults(func=main)
@@ -100,7 +101,7 @@ def main(args: argparse.Namespace) -> int:
     settings = ServeSettings(mock=args.mock, budget_per_request=args.budget_per_request,
                              budget_per_day=args.budget_per_day, concurrency=args.concurrency,
                              node_concurrency=args.node_concurrency, api_base=args.api_base, secrets=secrets,
-                             trace=not args.no_trace)
+                             trace=not args.no_trace, log_runs=args.access_log)
     launcher = Launcher(catalogue, settings, DailyBudget(args.budget_per_day, ledger_path()))
     flows = catalogue.all()
 

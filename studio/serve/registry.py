@@ -129,10 +129,24 @@ class RunRegistry:
         self._runs: OrderedDict[str, ServedRun] = OrderedDict()
 
     def add(self, served: ServedRun) -> None:
+        """Register a run; past ``keep``, forget the oldest finished ones.
+
+        The scan starts at the oldest run and stops as soon as enough finished ones are
+        found -- usually the first -- so a busy server does not walk all ``keep`` runs on
+        every request (that walk was the largest part of serving's own cost per request).
+        """
         self._runs[served.id] = served
-        if len(self._runs) > self.keep:
-            for rid in [r for r, s in self._runs.items() if s.done][: len(self._runs) - self.keep]:
-                del self._runs[rid]
+        excess = len(self._runs) - self.keep
+        if excess <= 0:
+            return
+        stale: list[str] = []
+        for rid, s in self._runs.items():
+            if s.result is not None:
+                stale.append(rid)
+                if len(stale) == excess:
+                    break
+        for rid in stale:
+            del self._runs[rid]
 
     def get(self, run_id: str) -> ServedRun | None:
         return self._runs.get(run_id)
