@@ -129,6 +129,7 @@ def _fail(message: str, code: int) -> int:
 
 def _approval_handler(mode: str):
     from studio.core.catalogue.context import ApprovalDecision
+    from studio.core.running.runstate import fmt_value
 
     async def handler(req):
         if mode == "all":
@@ -137,7 +138,7 @@ def _approval_handler(mode: str):
             return ApprovalDecision("reject", reason="--approve none", by="flag")
         if not sys.stdin or not sys.stdin.isatty():
             return ApprovalDecision("reject", reason="no terminal to ask (use --approve all|none)", by="default")
-        prompt = (f"\n[{req.node_id}] {req.message}\nValue: {json.dumps(req.value, ensure_ascii=False)[:2000]}\n"
+        prompt = (f"\n[{req.node_id}] {req.message}\nValue: {fmt_value(req.value, inline=True, quoted=True, limit=2000)}\n"
                   "Approve? [y]es / [n]o / [e]dit: ")
         answer = (await asyncio.to_thread(input, prompt)).strip().lower()
         if answer.startswith("y"):
@@ -328,12 +329,13 @@ async def _run(plan, inputs: dict[str, Any], args: argparse.Namespace, signals: 
         return code
     # the result goes to standard output (`> result.txt` keeps it); progress stayed on stderr
     from rich.console import Console
+    from studio.core.running.runstate import fmt_value
 
     out = Console(file=sys.stdout, highlight=False, soft_wrap=False)
     if result.outputs:
         out.print("[bold]Outputs[/bold]")
         for name, value in result.outputs.items():
-            text = value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False, default=repr)
+            text = fmt_value(value)
             out.print(f"[bold cyan]{_printable(view.clean(name))}[/bold cyan]:", highlight=False)
             out.print(_printable(view.clean(text)), markup=False, highlight=False)
     out.print(view.summary_table())
