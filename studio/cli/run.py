@@ -282,18 +282,14 @@ async def _run(plan, inputs: dict[str, Any], args: argparse.Namespace, signals: 
         trace=Path(args.trace) if args.trace else new_trace_path(trace_folder(Path(args.flow))), secrets=secrets,
     )
     view = RunView.create(plain=getattr(args, "plain", False), secrets=secrets)
-    if any(spec.paid or spec.kind == "subflow" for spec in plan.nodes.values()):
-        # litellm takes seconds to import; pay that before the run starts, so the first
-        # model node's latency (and the run's wall time) is the call's, not the import's
-        from studio.llm import is_loaded, warm_up
+    # litellm's import and the tokenizers take seconds the first time; pay them before the
+    # run starts, so the first model node's latency (and the run's wall time) is the call's
+    from studio.llm.warm import needs_warm_up, warm_up_before_run
 
-        if not is_loaded():
-            if not args.json:
-                view.console.print("loading litellm…", style="dim", highlight=False)
-            try:
-                await asyncio.wrap_future(warm_up())
-            except Exception:  # the first model call will report it where it belongs
-                pass
+    if needs_warm_up(plan):
+        if not args.json:
+            view.console.print("loading litellm…", style="dim", highlight=False)
+        await warm_up_before_run(plan)
     run = start_run(plan, options)
     if not args.json:
         run.add_listener(view.on_event)
