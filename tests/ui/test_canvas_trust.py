@@ -159,6 +159,23 @@ def test_minimap_toggles_is_remembered_and_navigates(qtbot, window, settings, tm
     assert not again.minimap_action.isChecked()
 
 
+def test_a_note_too_long_for_its_box_ends_in_an_ellipsis(qapp):
+    """Zoomed out (Fit on research_report), a note's text is larger than its box: the last
+    line shown ends in "…" instead of stopping mid-sentence as if cut off."""
+    from PySide6.QtGui import QFont
+
+    from studio.ui.canvas.frame_item import _note_lines
+
+    font = QFont()
+    font.setPixelSize(27)
+    text = ("Pattern: orchestrator-worker. Plan answers in JSON mode with a list schema, so its reply is a list "
+            "that feeds the Fan-out directly. Everything between Each sub-topic and Gather runs once per item.")
+    lines = _note_lines(text, font, 600, 3)
+    assert len(lines) == 3 and lines[-1].endswith("…")
+    assert text.startswith(" ".join(lines[:2]))  # the lines shown are the text's beginning, in order
+    assert _note_lines("First line\nsecond", font, 600, 3) == ["First line", "second"]
+
+
 # -- 3. a problem's hint on the node and in the Problems row --------------------------
 
 def test_problem_hint_shows_on_the_node_and_in_the_problems_row(qtbot, window):
