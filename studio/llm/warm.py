@@ -71,6 +71,8 @@ async def warm_up_before_run(plan: Any) -> None:
     fut: Future = Future()
 
     def work() -> None:
+        if not fut.set_running_or_notify_cancel():  # from now a cancelled wait leaves fut alone
+            return  # the wait was cancelled before this began: nobody needs it now
         try:
             warm_up_for(plan)
         finally:
