@@ -72,7 +72,7 @@ class BatchWorker:
         self.share = max(1, share)
         self.account = account
         self._sem: asyncio.Semaphore | None = None
-        from studio.batch.rowrun import warm_up_for
+        from studio.llm.warm import warm_up_for
 
         warm_up_for(self.plan)  # in each worker, before ready() lets the driver start the clock
 

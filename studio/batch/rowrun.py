@@ -42,26 +42,6 @@ class RowSettings:
     secrets: Sequence[str] = ()
 
 
-def warm_up_for(plan: Plan) -> None:
-    """Pay litellm's import and each model's tokenizer load before the first row.
-
-    Both take seconds the first time; paid once here they stay out of the rows' latency
-    (p95) and the engine's rows/s. A failure is left for the first call to report in its row.
-    """
-    models = {str(spec.params.get("model")) for spec in plan.nodes.values() if spec.paid and spec.params.get("model")}
-    if not models and not any(spec.kind == "subflow" for spec in plan.nodes.values()):
-        return
-    from studio.llm import warm_up
-    from studio.llm.client import count_tokens
-
-    try:
-        warm_up().result()
-        for model in models:
-            count_tokens(model, text="warm up")
-    except Exception:  # noqa: BLE001 - the first model call reports it where it belongs
-        pass
-
-
 def trace_path(trace_dir: str | None, index: int) -> Path | None:
     return Path(trace_dir) / f"row-{index:08d}.jsonl" if trace_dir else None
 

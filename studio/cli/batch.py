@@ -179,7 +179,7 @@ def _run_local(batch) -> str:
         except asyncio.CancelledError:
             return "cancelled"
 
-    from studio.batch.rowrun import warm_up_for
+    from studio.llm.warm import warm_up_for
 
     warm_up_for(batch.plan)  # litellm's import and the tokenizers, before the clock starts
     return asyncio.run(go())

@@ -30,7 +30,7 @@ from rich.text import Text
 
 from studio.core.running import events as ev
 from studio.core.running.events import Event
-from studio.core.running.runstate import NodeView, RunState, fmt_cost, fmt_latency, fmt_tokens
+from studio.core.running.runstate import NodeView, RunState, fmt_cost, fmt_latency, fmt_tokens, fmt_value
 from studio.core.userdata.redaction import Redactor
 
 __all__ = ["RunView", "fmt_cost", "fmt_latency", "fmt_tokens"]
@@ -124,7 +124,7 @@ class RunView:
                 self._pending_stream[key] = self._pending_stream.get(key, "") + str(d.get("text", ""))
                 self._flush_streams()
             elif kind == "tool_call":
-                self._print(f"  {where}{e.node} → tool {d.get('tool')}({_short(d.get('arguments'))})")
+                self._print(f"  {where}{e.node} → tool {d.get('tool')}({fmt_value(d.get('arguments'), inline=True, limit=60)})")
         elif e.type == ev.APPROVAL_REQUESTED:
             self._print(f"? {where}{e.node} asks: {d.get('message')}")
         elif e.type == ev.APPROVAL_RESOLVED:
@@ -222,6 +222,3 @@ def _can_redraw(console: Console) -> bool:
     return bool(isatty) and console.is_interactive
 
 
-def _short(value: Any, limit: int = 60) -> str:
-    text = str(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -129,6 +129,7 @@ def _fail(message: str, code: int) -> int:
 
 def _approval_handler(mode: str):
     from studio.core.catalogue.context import ApprovalDecision
+    from studio.core.running.runstate import fmt_value
 
     async def handler(req):
         if mode == "all":
@@ -137,7 +138,7 @@ def _approval_handler(mode: str):
             return ApprovalDecision("reject", reason="--approve none", by="flag")
         if not sys.stdin or not sys.stdin.isatty():
             return ApprovalDecision("reject", reason="no terminal to ask (use --approve all|none)", by="default")
-        prompt = (f"\n[{req.node_id}] {req.message}\nValue: {json.dumps(req.value, ensure_ascii=False)[:2000]}\n"
+        prompt = (f"\n[{req.node_id}] {req.message}\nValue: {fmt_value(req.value, inline=True, quoted=True, limit=2000)}\n"
                   "Approve? [y]es / [n]o / [e]dit: ")
         answer = (await asyncio.to_thread(input, prompt)).strip().lower()
         if answer.startswith("y"):
@@ -281,18 +282,14 @@ async def _run(plan, inputs: dict[str, Any], args: argparse.Namespace, signals: 
         trace=Path(args.trace) if args.trace else new_trace_path(trace_folder(Path(args.flow))), secrets=secrets,
     )
     view = RunView.create(plain=getattr(args, "plain", False), secrets=secrets)
-    if any(spec.paid or spec.kind == "subflow" for spec in plan.nodes.values()):
-        # litellm takes seconds to import; pay that before the run starts, so the first
-        # model node's latency (and the run's wall time) is the call's, not the import's
-        from studio.llm import is_loaded, warm_up
+    # litellm's import and the tokenizers take seconds the first time; pay them before the
+    # run starts, so the first model node's latency (and the run's wall time) is the call's
+    from studio.llm.warm import needs_warm_up, warm_up_before_run
 
-        if not is_loaded():
-            if not args.json:
-                view.console.print("loading litellm…", style="dim", highlight=False)
-            try:
-                await asyncio.wrap_future(warm_up())
-            except Exception:  # the first model call will report it where it belongs
-                pass
+    if needs_warm_up(plan):
+        if not args.json:
+            view.console.print("loading litellm…", style="dim", highlight=False)
+        await warm_up_before_run(plan)
     run = start_run(plan, options)
     # the view's RunState folds the events either way; --json prints nothing while it runs
     run.add_listener(view.state.on_event if args.json else view.on_event)
@@ -323,12 +320,13 @@ async def _run(plan, inputs: dict[str, Any], args: argparse.Namespace, signals: 
         return code
     # the result goes to standard output (`> result.txt` keeps it); progress stayed on stderr
     from rich.console import Console
+    from studio.core.running.runstate import fmt_value
 
     out = Console(file=sys.stdout, highlight=False, soft_wrap=False)
     if result.outputs:
         out.print("[bold]Outputs[/bold]")
         for name, value in result.outputs.items():
-            text = value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False, default=repr)
+            text = fmt_value(value)
             out.print(f"[bold cyan]{_printable(view.clean(name))}[/bold cyan]:", highlight=False)
             out.print(_printable(view.clean(text)), markup=False, highlight=False)
     out.print(view.summary_table())

@@ -95,6 +95,7 @@ class _Host:
         self.out = out
         self.loop = loop
         self.runs: dict[str, Any] = {}
+        self.warming: dict[str, asyncio.Task] = {}  # run id -> its warm-up, which Stop cuts short
         self.approvals: dict[tuple[str, str, tuple], asyncio.Future] = {}
         self.buffers: dict[str, list[bytes]] = {}
         self.redactors: dict[str, object] = {}  # run id -> the Redactor its events pass through
@@ -142,7 +143,10 @@ class _Host:
         elif op == "cancel":
             run = self.runs.get(msg.get("run"))
             if run is not None:
-                run.cancel()
+                run.cancel()  # asked during the warm-up, the run starts cancelled
+            warming = self.warming.get(msg.get("run"))
+            if warming is not None:
+                warming.cancel()
         elif op == "approval":
             key = (msg.get("run"), msg.get("node"), tuple((s, i) for s, i in msg.get("scope", ())))
             fut = self.approvals.get(key)
@@ -186,24 +190,23 @@ class _Host:
                 run_id=run_id, approval_handler=self.approval_handler(run_id))
             if isinstance(options.trace, str):
                 options.trace = Path(options.trace)
-            if any(spec.paid or spec.kind == "subflow" for spec in plan.nodes.values()):
-                # the first run may arrive while litellm is still importing (seconds): wait
-                # here, before the run starts, so no node's latency includes the import; the
-                # studio shows "starting…" until the run_started event (issue 14, item 7)
-                from studio.llm import is_loaded, warm_up
-
-                if not is_loaded():
-                    try:
-                        await asyncio.wrap_future(warm_up())
-                    except Exception:  # noqa: BLE001 - the first model call reports it where it belongs
-                        pass
             run = start_run(plan, options)
         except Exception as exc:  # noqa: BLE001 - reported to the studio, the host lives on
             self.send({"t": "error", "run": run_id, "error": f"{type(exc).__name__}: {exc}"})
             return
         run.add_listener(self.listener(run_id, options.secrets))
-        self.runs[run_id] = run
+        self.runs[run_id] = run  # from here Stop reaches the run, also during the warm-up
         try:
+            # the first run may arrive while litellm is still importing (seconds): pay that
+            # and the tokenizers here, before the run starts, so no node's latency includes
+            # them; the studio shows "starting…" until the run_started event (issue 14, item 7)
+            from studio.llm.warm import warm_up_before_run
+
+            warming = self.warming[run_id] = self.loop.create_task(warm_up_before_run(plan))
+            try:
+                await asyncio.wait({warming})  # returns when done or cut short by Stop
+            finally:
+                self.warming.pop(run_id, None)
             result = await run.wait()
             from studio.core.userdata.credentials import redact
 

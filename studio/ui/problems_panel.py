@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from studio.core.document.problems import Problem
 
@@ -24,7 +24,9 @@ class ProblemsPanel(QWidget):
         self.tree.setHeaderLabels(["", "Where", "Problem", "What to do"])
         self.tree.setColumnWidth(0, 28)
         self.tree.setColumnWidth(1, 190)
-        self.tree.setColumnWidth(2, 420)
+        # the problem and what to do share the width: a fixed 420 px cut most messages short
+        self.tree.header().setSectionResizeMode(2, QHeaderView.Stretch)
+        self.tree.header().setSectionResizeMode(3, QHeaderView.Stretch)
         self.tree.setUniformRowHeights(True)
         self.tree.setAlternatingRowColors(True)
         layout = QVBoxLayout(self)

@@ -124,7 +124,7 @@ def test_evaluation_counts_pass_rate_and_exit_code(tmp_path, batch_cli):
     assert code == 1
     recs = {r["row"]: r for r in read_results(out)}
     assert recs[7]["passed"] is None  # ... so it is not evaluated
-    assert recs[4]["passed"] is False and "expected 'route=technical'" in recs[4]["checks"][0]
+    assert recs[4]["passed"] is False and 'expected "route=technical"' in recs[4]["checks"][0]
     assert recs[3]["passed"] is True and recs[3]["checks"] == []
     assert summary["evaluated"] == 19 and summary["failed_checks"] == 5 and summary["passed"] == 14
     assert summary["pass_rate"] == round(14 / 19, 6)

@@ -110,4 +110,4 @@ def test_expectation_columns_reuse_the_flow_test_forms():
     row_bad = {"expected.reply.contains": "invoice", "expected.n": "4", "expected.reply": "", "expected.reply.regex": None}
     results = evaluate(cols, row_bad, outputs)
     assert [r.ok for r in results] == [False, False]  # empty cells expect nothing
-    assert "does not contain 'invoice'" in results[0].message
+    assert 'does not contain "invoice"' in results[0].message

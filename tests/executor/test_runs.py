@@ -64,6 +64,20 @@ async def test_cancelling_the_awaiting_task_cancels_the_run():
     assert ACTIVE["now"] == 0
 
 
+async def test_a_run_cancelled_before_it_starts_starts_cancelled(tmp_path):
+    """Stop pressed while the front door still warms up (litellm's import): the run is
+    recorded as stopped -- started, then cancelled -- and no node runs."""
+    f = _wide_slow_flow()
+    CALLS.clear()
+    run = start_run(f.model, RunOptions(inputs={"x": [1, 2]}, concurrency=0, trace=tmp_path / "t.jsonl"))
+    run.cancel()
+    result = await run.wait()
+    assert result.status == "cancelled"
+    assert not CALLS and ACTIVE["now"] == 0
+    events = read_trace((tmp_path / "t.jsonl").read_text().splitlines())
+    assert [e.type for e in events] == ["run_started", "run_cancelled"]
+
+
 async def test_a_failure_cancels_the_siblings_at_once():
     f = Flow()
     f.io("any")

@@ -167,3 +167,21 @@ def test_the_host_redacts_keys_the_studio_did_not_list(host, monkeypatch):
     msg, _ = host.until("finished")
     trace = Path(msg["result"]["trace_path"]).read_text()
     assert key not in trace and "[redacted]" in trace
+
+
+def test_stop_during_the_warm_up_ends_the_run_at_once_and_no_node_runs(host):
+    """A fresh host imports litellm (seconds) before a flow with an LLM node starts; Stop in
+    that time ends the run -- recorded as cancelled -- without waiting for the import."""
+    doc = _doc(
+        C.AddNode("input", 0, 0, {"name": "x", "type": "text", "default": "hi"}, node_id="x"),
+        C.AddNode("llm", 0, 0, {"model": "openai/gpt-4o-mini", "prompt": "Say {{ x }}"}, node_id="ask"),
+        C.AddNode("output", 0, 0, {"name": "said"}, node_id="out"),
+        C.Connect("x", "value", "ask", "x"),
+        C.Connect("ask", "text", "out", "value"),
+    )
+    host.send_run("w1", doc, mock=True)  # ORCHESTRA_RUNHOST_WARM=0: the import starts with this run
+    host.client.send({"op": "cancel", "run": "w1"})
+    msg, events = host.until("finished")
+    result = runhost.result_from_json(msg["result"])
+    assert result.status == "cancelled"
+    assert [e.type for e in events] == ["run_started", "run_cancelled"]

@@ -45,7 +45,7 @@ def test_its_conversation_test_passes_through_orchestra_test(data_dir):
     out = subprocess.run([sys.executable, "-m", "studio.cli", "test", str(ASSISTANT), "--mock"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=180)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "✓ turn 3: reply contains 'closing the Acme workspace next week'" in out.stdout
+    assert '✓ turn 3: reply contains "closing the Acme workspace next week"' in out.stdout
     assert "1 passed, 0 failed" in out.stdout
     # the test's session was its own and is gone: nothing left in the user's history
     store = store_path("support-assistant")
@@ -60,7 +60,7 @@ async def test_a_conversation_case_reports_the_turn_that_fails():
     result = await run_case(plan, case)
     assert not result.ok
     failed = [c.message for c in result.checks if not c.ok]
-    assert failed == ["turn 3: reply does not contain 'Bob'"]
+    assert failed == ['turn 3: reply does not contain "Bob"']
     assert result.cost_usd > 0
     # a turn order mistake shows: the third mock answer needs two earlier turns
     short = {"name": "one turn", "conversation": [case["conversation"][2]]}

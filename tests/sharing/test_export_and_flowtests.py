@@ -128,7 +128,7 @@ async def test_flow_cases_pass_and_fail_with_reasons():
     ]))
     results = await run_cases(compile_plan(f.model), f.model.meta["tests"])
     assert [r.ok for r in results] == [True, False]
-    assert "does not contain 'Ada'" in results[1].checks[0].message
+    assert 'does not contain "Ada"' in results[1].checks[0].message
 
 
 def _cli(*args, env=None):
@@ -152,3 +152,26 @@ def test_cli_export_and_mermaid_and_test(tmp_path):
     assert "PASS  shouts" in r.stdout and "1 passed, 0 failed" in r.stdout
     r = _cli("export", str(tmp_path / "nope.flow.json"))
     assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def test_cli_test_spells_values_as_json(tmp_path):
+    """`orchestra test` shows what a case got and expected in JSON spelling: null, true,
+    "text", {"a": null} -- never Python's None, True or {'a': None}."""
+    f = Flow("nulls")
+    f.io("json")
+    f.wire("inp.value", "out.value")
+    f.model._set_flow_fields(tests=[
+        {"name": "got null", "inputs": {"x": None}, "expect": [{"output": "result", "equals": {"a": True}}]},
+        {"name": "wants null", "inputs": {"x": {"a": None}}, "expect": [{"output": "result", "equals": None}]},
+        {"name": "holds null", "inputs": {"x": {"a": None}}, "expect": [{"output": "result", "contains": '"a": null'}]},
+    ])
+    path = tmp_path / "nulls.flow.json"
+    save_flow(f.model, path)
+    r = _cli("test", str(path), "--mock", env={"ORCHESTRA_DATA_DIR": str(tmp_path / "d")})
+    assert r.returncode == 1, r.stdout + r.stderr
+    lines = [line.strip() for line in r.stdout.splitlines()]
+    assert '✗ result is null, expected {"a": true}' in lines, r.stdout
+    assert '✗ result is {"a": null}, expected null' in lines, r.stdout
+    assert '✓ result contains "\\"a\\": null"' in lines, r.stdout
+    assert "None" not in r.stdout and "True" not in r.stdout, r.stdout
+    assert "2 passed, 1 failed" not in r.stdout and "1 passed, 2 failed" in r.stdout

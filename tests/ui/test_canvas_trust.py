@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
@@ -156,6 +157,23 @@ def test_minimap_toggles_is_remembered_and_navigates(qtbot, window, settings, tm
     again = MainWindow(settings, autosave_ms=0)
     qtbot.addWidget(again)
     assert not again.minimap_action.isChecked()
+
+
+def test_a_note_too_long_for_its_box_ends_in_an_ellipsis(qapp):
+    """Zoomed out (Fit on research_report), a note's text is larger than its box: the last
+    line shown ends in "…" instead of stopping mid-sentence as if cut off."""
+    from PySide6.QtGui import QFont
+
+    from studio.ui.canvas.frame_item import _note_lines
+
+    font = QFont()
+    font.setPixelSize(27)
+    text = ("Pattern: orchestrator-worker. Plan answers in JSON mode with a list schema, so its reply is a list "
+            "that feeds the Fan-out directly. Everything between Each sub-topic and Gather runs once per item.")
+    lines = _note_lines(text, font, 600, 3)
+    assert len(lines) == 3 and lines[-1].endswith("…")
+    assert text.startswith(" ".join(lines[:2]))  # the lines shown are the text's beginning, in order
+    assert _note_lines("First line\nsecond", font, 600, 3) == ["First line", "second"]
 
 
 # -- 3. a problem's hint on the node and in the Problems row --------------------------
@@ -370,6 +388,116 @@ def test_run_shows_starting_before_the_run_begins_and_mock_costs_are_estimates(q
     window.runs.refresh_history()
     qtbot.waitUntil(lambda: window.history_panel.tree.topLevelItemCount() >= 1, timeout=10000)
     assert window.history_panel.tree.topLevelItem(0).text(2).startswith("est. $")
+
+
+@pytest.fixture
+def cold_llm(monkeypatch):
+    """This process as a fresh studio finds it: litellm not imported, no tokenizer loaded.
+
+    Earlier tests imported both; without this the warm-up test below could pass only because
+    they did. litellm's modules are taken out of sys.modules (the next use imports it again,
+    for real) and put back exactly as they were afterwards.
+    """
+    import sys
+
+    import tiktoken.registry
+
+    from studio.llm import runtime, warm
+
+    saved = {k: v for k, v in sys.modules.items() if k == "litellm" or k.startswith("litellm.")}
+    for k in saved:
+        del sys.modules[k]
+    monkeypatch.setattr(runtime, "_MODULE", None)
+    monkeypatch.setattr(runtime, "_WARMING", None)
+    monkeypatch.setattr(warm, "_WARM_MODELS", set())
+    monkeypatch.setattr(tiktoken.registry, "ENCODINGS", {})
+    yield tiktoken.registry
+    import threading
+
+    for t in threading.enumerate():  # a warm-up cut short by Stop still imports: let it end first
+        if t.name in ("orchestra-warm-up", "litellm-warm-up"):
+            t.join(120)
+    for k in [k for k in sys.modules if k == "litellm" or k.startswith("litellm.")]:
+        del sys.modules[k]
+    sys.modules.update(saved)
+
+
+def test_thread_mode_warms_up_before_the_run_so_no_node_pays_for_it(qtbot, monkeypatch, settings, tmp_path, cold_llm):
+    """ORCHESTRA_RUN_HOST=thread: litellm's import and the model's tokenizer are paid while
+    the window says "Starting…", before run_started; the first mock LLM call's latency is
+    its own (it was 3.9 s, the import's, in the issue)."""
+    import time
+
+    from studio.core.running import events as ev
+    from studio.core.running.events import read_trace
+    from studio.llm import runtime
+    from studio.ui.main_window import MainWindow
+    from studio.ui.run import worker as worker_mod
+
+    monkeypatch.setenv("ORCHESTRA_RUN_HOST", "thread")
+    w = MainWindow(settings, autosave_ms=0)
+    qtbot.addWidget(w)
+    w.resize(1400, 860)
+    w.show()
+    assert w.runs.worker.mode == "thread"
+    _open_example(w, tmp_path, "support_router.flow.json")  # its LLM nodes use gpt-4o-mini (o200k_base)
+    w.run_toolbar.mock_action.setChecked(True)
+    seen: dict = {}
+
+    def at_start(e) -> None:  # on the run's loop thread, at run_started
+        if e.type == ev.RUN_STARTED:
+            seen.update(at=time.perf_counter(), loaded=runtime.is_loaded(), encodings=set(cold_llm.ENCODINGS))
+
+    def start_run(plan, options):  # the worker's own start_run, with a listener from the first event
+        run = real_start_run(plan, options)
+        run.add_listener(at_start)
+        return run
+
+    real_start_run = worker_mod.start_run
+    monkeypatch.setattr(worker_mod, "start_run", start_run)
+    pressed = time.perf_counter()
+    w.run_toolbar.run_action.trigger()
+    # the warm-up is still to come (what a first run of a fresh studio meets)
+    assert not runtime.is_loaded() and "o200k_base" not in cold_llm.ENCODINGS
+    w.runs._update_status()
+    assert "Starting" in w.runs.status_label.text()
+    from test_run import _wait_done
+
+    _wait_done(qtbot, w, timeout=120000)
+    state = w.runs.latest
+    assert state.status == "succeeded", state.error
+    # litellm and the tokenizer were ready before the run began ...
+    assert seen["loaded"] and "o200k_base" in seen["encodings"], seen
+    warm_up_s = seen["at"] - pressed
+    # ... so the first LLM node's latency is its mock call's, not the seconds of warming up
+    qtbot.waitUntil(lambda: state.trace_path is not None, timeout=5000)
+    llm_starts = [e for e in read_trace(state.trace_path.read_bytes().splitlines()) if e.type == ev.NODE_STARTED
+                  and w.document.model.nodes[e.node].type in ("llm", "branch") and state.nodes[e.node].cost_usd]
+    first = llm_starts[0].node
+    assert state.nodes[first].latency_s < warm_up_s / 2, (first, state.nodes[first].latency_s, warm_up_s)
+
+
+def test_stop_during_the_warm_up_stops_at_once_in_thread_mode(qtbot, monkeypatch, settings, tmp_path, cold_llm):
+    """Stop while "Starting…": the run ends stopped without waiting for litellm's import,
+    and no node ran."""
+    from studio.llm import runtime
+    from studio.ui.main_window import MainWindow
+    from test_run import _wait_done
+
+    monkeypatch.setenv("ORCHESTRA_RUN_HOST", "thread")
+    w = MainWindow(settings, autosave_ms=0)
+    qtbot.addWidget(w)
+    w.show()
+    _open_example(w, tmp_path, "support_router.flow.json")
+    w.run_toolbar.mock_action.setChecked(True)
+    w.run_toolbar.run_action.trigger()
+    assert not runtime.is_loaded()
+    w.run_toolbar.stop_action.trigger()
+    _wait_done(qtbot, w, timeout=120000)
+    assert not runtime.is_loaded(), "the stop waited for the import"
+    state = w.runs.latest
+    assert state.status == "cancelled"
+    assert all(nv.status == "queued" for nv in state.nodes.values()), {k: nv.status for k, nv in state.nodes.items()}
 
 
 def test_one_cost_formatter_for_terminal_and_studio():

@@ -309,3 +309,35 @@ def test_screenshot_failed_node_last_run_shows_inputs(qtbot, window, tmp_path, l
     assert state.instance("summarize").outputs["text"] in window.last_run.inputs.toPlainText()
     drawn, titled = rendered_nodes(window, path)
     assert len(drawn) == 4 and titled == drawn
+
+
+def test_screenshot_problem_hint_in_the_problems_row(qtbot, window, tmp_path):
+    """A validation-clean-looking flow that would fail: the hint under the node and in the
+    Problems row's "What to do" column, readable without hovering."""
+    push = window.document.push
+    push(C.AddNode("input", 0, 0, {"name": "topic", "type": "text"}, node_id="topic", title="Topic"))
+    push(C.AddNode("llm", 320, 0, {"model": "openai/gpt-4o-mini", "prompt": "Write about {{ topic }} for {{ audience }}"},
+                   node_id="write", title="Write"))
+    push(C.AddNode("output", 640, 0, {"name": "text"}, node_id="out", title="Text"))
+    push(C.Connect("topic", "value", "write", "topic"))
+    push(C.Connect("write", "text", "out", "value"))
+    problems = window.validation.run_now()
+    hinted = [p for p in problems if p.node == "write" and p.hint]
+    assert hinted, problems
+    window.show_panel(window.problems_dock)
+    window.view.fit(selection_only=False)
+    qtbot.wait(250)  # the minimap redraws the flow 150 ms after the last edit
+    path = _save(window, tmp_path, "14_problems_hint.png")
+    tree = window.problems.tree
+    rows = [tree.topLevelItem(i) for i in range(tree.topLevelItemCount())]
+    assert any(r.text(3) == hinted[0].hint for r in rows)
+    # the message is not cut short in its column (it was, at a fixed 420 px), nor the hint in its own
+    from PySide6.QtGui import QFontMetrics
+
+    fm = QFontMetrics(tree.font())
+    assert tree.columnWidth(2) > fm.horizontalAdvance(hinted[0].message) + 12
+    assert tree.columnWidth(3) > fm.horizontalAdvance(hinted[0].hint) + 12
+    # under the node, what to do has a line of its own (a long message hid it)
+    assert window.scene.nodes["write"].problem_lines()[1] == "→ " + hinted[0].hint
+    drawn, titled = rendered_nodes(window, path)
+    assert len(drawn) == 3 and titled == drawn

@@ -229,10 +229,10 @@ def test_tests_panel_runs_the_cases_like_orchestra_test(qtbot, window, tmp_path,
     assert [r.ok for _, r in sorted(results.items())] == [True, False]
     passed, failed = tree.topLevelItem(0), tree.topLevelItem(1)
     assert passed.text(1) == "passed"
-    assert failed.text(1) == "failed: greeting is 'Hello Ada', expected 'Goodbye Ada'"
+    assert failed.text(1) == 'failed: greeting is "Hello Ada", expected "Goodbye Ada"'
     assert failed.isExpanded()
     messages = [failed.child(i).text(1) for i in range(failed.childCount())]
-    assert messages == ["greeting is 'Hello Ada', expected 'Goodbye Ada'", "french contains 'jour'"]
+    assert messages == ['greeting is "Hello Ada", expected "Goodbye Ada"', 'french contains "jour"']
     assert "1 passed" in panel.summary.text() and "1 failed" in panel.summary.text()
     assert window.tests_dock.windowTitle() == "Tests (1 failed)"
     assert loopback.count == 0  # mock: no model was called
@@ -254,7 +254,7 @@ def test_tests_panel_runs_the_cases_like_orchestra_test(qtbot, window, tmp_path,
         _action(window, "runTestsAction").trigger()
     assert loopback.count == 2
     first = done.args[0][0]
-    assert not first.ok and "french is 'echo: In French: Hello Ada', expected 'Bonjour'" in [c.message for c in first.checks]
+    assert not first.ok and 'french is "echo: In French: Hello Ada", expected "Bonjour"' in [c.message for c in first.checks]
 
 
 def test_tests_panel_refuses_a_flow_with_missing_types(qtbot, window, tmp_path):

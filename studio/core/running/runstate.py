@@ -4,8 +4,8 @@ Every reader of a run reads this one fold -- the terminal view of ``orchestra ru
 (``studio.cli.live_view``) and its ``--json`` document, the studio's Run panel, History,
 Last run and node badges (``studio.ui.run``), ``orchestra serve``'s run documents and a
 batch row's record (``studio.batch.rowrun``) -- the per-node JSON through
-``RunState.node_summary``, and cost, tokens and latency as text through the formatters at
-the end of this module, so a number reads the same everywhere. A live run and a trace
+``RunState.node_summary``, and values, cost, tokens and latency as text through the
+formatters at the end of this module, so a value or a number reads the same everywhere. A live run and a trace
 replayed from disk go through the same ``feed``: a replayed run shows what the live one did.
 A headless reader hands ``on_event`` to ``Run.add_listener``.
 
@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from studio.core.catalogue.types import SKIP
 from studio.core.running import events as ev
 from studio.core.running.events import Event, read_trace
 from studio.core.running.trace import new_trace_path, trace_folder  # noqa: F401 (re-exported for the views)
@@ -487,7 +488,31 @@ def scope_label(scope: tuple, loops: Iterable[str] = ()) -> str:
     return " / ".join(parts)
 
 
-# -- formatting: the one place a cost, a token count or a duration becomes text ----------
+# -- formatting: the one place a value, a cost, a token count or a duration becomes text --
+
+def fmt_value(value: Any, *, inline: bool = False, quoted: bool = False, limit: int | None = None) -> str:
+    """A port value as people read it, in JSON spelling everywhere: ``null``, ``true``,
+    ``{"a": 1}`` -- a flow file's values are JSON, so Python's ``None`` would be a foreign word.
+
+    By default text shows as is and anything else as indented JSON (Last run, the Run
+    panel, ``orchestra run``'s result, the approval dialog). ``inline``: JSON on one line
+    (check messages, tool-call arguments, table cells). ``quoted``: text JSON-quoted too, so
+    the text "null" and the value null read differently. ``limit``: cut with "…".
+    A skipped port reads "(skipped)"; what JSON cannot hold reads as its repr.
+    """
+    if value is SKIP:
+        text = "(skipped)"
+    elif isinstance(value, str) and not quoted:
+        text = value
+    else:
+        try:
+            text = json.dumps(value, indent=None if inline else 2, ensure_ascii=False, default=repr)
+        except (TypeError, ValueError):  # circular, or a key JSON cannot hold
+            text = repr(value)
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
+
 
 def fmt_cost(usd: float | None, unknown: int = 0, estimate: bool = False) -> str:
     """``$0.000123`` below a cent, ``$0.0123`` below a dollar, ``$1.23`` above

@@ -34,6 +34,7 @@ from typing import Any, Mapping
 
 from studio.core.running.executor import RunOptions, start_run
 from studio.core.running.plan import Plan
+from studio.core.running.runstate import fmt_value
 
 _MISSING = object()
 
@@ -78,10 +79,15 @@ def json_path(value: Any, path: str) -> Any:
     return value
 
 
+def _literal(value: Any, limit: int | None = None) -> str:
+    """A value in a check message, in JSON spelling: null, true, "text", {"a": 1}."""
+    return fmt_value(value, inline=True, quoted=True, limit=limit)
+
+
 def check(expect: Mapping[str, Any], outputs: Mapping[str, Any]) -> CheckResult:
     name = expect.get("output")
     if name not in outputs:
-        return CheckResult(dict(expect), False, f"output {name!r} was not produced (got: {', '.join(outputs) or 'none'})")
+        return CheckResult(dict(expect), False, f"output {_literal(name)} was not produced (got: {', '.join(outputs) or 'none'})")
     value = outputs[name]
     where = name
     if "json_path" in expect:
@@ -91,16 +97,17 @@ def check(expect: Mapping[str, Any], outputs: Mapping[str, Any]) -> CheckResult:
             return CheckResult(dict(expect), False, f"{where}: nothing at that path")
     if "equals" in expect:
         ok = value == expect["equals"]
-        return CheckResult(dict(expect), ok, f"{where} {'equals' if ok else 'is ' + repr(value)[:200] + ', expected'} {expect['equals']!r}")
-    text = value if isinstance(value, str) else repr(value)
+        got = "" if ok else f"is {_literal(value, 200)}, expected"
+        return CheckResult(dict(expect), ok, f"{where} {got or 'equals'} {_literal(expect['equals'])}")
+    text = fmt_value(value, inline=True)  # what contains and regex search: text as is, else JSON
     if "contains" in expect:
-        ok = str(expect["contains"]) in text
-        return CheckResult(dict(expect), ok, f"{where} {'contains' if ok else 'does not contain'} {expect['contains']!r}")
+        ok = fmt_value(expect["contains"], inline=True) in text
+        return CheckResult(dict(expect), ok, f"{where} {'contains' if ok else 'does not contain'} {_literal(expect['contains'])}")
     if "regex" in expect:
         try:
             ok = re.search(str(expect["regex"]), text) is not None
         except re.error as exc:
-            return CheckResult(dict(expect), False, f"bad regex {expect['regex']!r}: {exc}")
+            return CheckResult(dict(expect), False, f"bad regex {_literal(expect['regex'])}: {exc}")
         return CheckResult(dict(expect), ok, f"{where} {'matches' if ok else 'does not match'} /{expect['regex']}/")
     return CheckResult(dict(expect), False, "an expectation needs equals, contains or regex")
 

@@ -8,13 +8,12 @@ status choice with a text search over outputs and errors.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor
 
-from studio.core.running.runstate import fmt_cost, fmt_latency, fmt_tokens
+from studio.core.running.runstate import fmt_cost, fmt_latency, fmt_tokens, fmt_value
 from studio.ui import theme
 
 COLUMNS = ("Row", "Status", "Check", "Latency", "Cost", "Running total", "Tokens", "Output", "Error / failed check")
@@ -25,8 +24,7 @@ FILTERS = ("All rows", "Succeeded", "Failed", "Passed checks", "Failed checks")
 def _short(value: Any, limit: int = 120) -> str:
     if isinstance(value, dict) and len(value) == 1:
         value = next(iter(value.values()))
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=repr)
-    text = " ".join(text.split())
+    text = " ".join(fmt_value(value, inline=True).split())  # one line in a table cell
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -115,7 +113,7 @@ class BatchResultsModel(QAbstractTableModel):
             return int(Qt.AlignRight | Qt.AlignVCenter)
         if role == Qt.ToolTipRole and column in (7, 8):
             rec = self.records[row]
-            return json.dumps(rec.get("outputs"), indent=2, ensure_ascii=False) if column == 7 else \
+            return fmt_value(rec.get("outputs")) if column == 7 else \
                 (rec.get("error") or "\n".join(rec.get("checks") or []))
         return None
 

@@ -43,11 +43,11 @@ class BatchRunner(QObject):
         batch.on_record = self._queue.append
 
         async def go() -> str:
-            from studio.batch.rowrun import warm_up_for
+            from studio.llm.warm import warm_up_before_run
 
             self._task = asyncio.current_task()
             try:
-                await asyncio.to_thread(warm_up_for, batch.plan)  # litellm and tokenizers, before the clock
+                await warm_up_before_run(batch.plan)  # litellm and tokenizers, before the clock
                 return await batch.run_local()
             except asyncio.CancelledError:
                 return "cancelled"

@@ -8,7 +8,7 @@ Like nodes, they only mirror the model: edits go through core commands.
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen, QTextLayout, QTextOption
 from PySide6.QtWidgets import QGraphicsItem
 
 from studio.core.document.model import Frame, Note
@@ -112,16 +112,42 @@ class NoteItem(_BoxItem):
         painter.setFont(f)
         painter.setPen(QColor("#f4ecd0"))
         box = self._rect.adjusted(8, 6, -8, -6)
-        if f.pixelSize() > 12:
-            from PySide6.QtGui import QFontMetricsF
-
-            fm = QFontMetricsF(f)
-            lines = max(1, int(box.height() // fm.lineSpacing()))
-            box.setHeight(lines * fm.lineSpacing())
+        fm = QFontMetricsF(f)
         painter.setClipRect(self._rect)
-        painter.drawText(box, Qt.TextWordWrap | Qt.AlignTop | Qt.AlignLeft, text)
+        y = box.top() + fm.ascent()
+        for line in _note_lines(text, f, box.width(), max(1, int(box.height() // fm.lineSpacing()))):
+            painter.drawText(QPointF(box.left(), y), line)
+            y += fm.lineSpacing()
         painter.setClipping(False)
         _grip(painter, self._rect, QColor(self._color).lighter(150))
+
+
+def _note_lines(text: str, font: QFont, width: float, max_lines: int) -> list[str]:
+    """The note's text word-wrapped to ``width``; when it needs more than ``max_lines``,
+    the last line shown ends in "…", so a shortened note never reads as a sentence cut off
+    mid-way (the whole text is in the tooltip)."""
+    wrapped: list[str] = []
+    for para in text.split("\n"):
+        layout = QTextLayout(para, font)
+        opt = QTextOption()
+        opt.setWrapMode(QTextOption.WrapAtWordBoundaryOrAnywhere)
+        layout.setTextOption(opt)
+        layout.beginLayout()
+        while True:
+            line = layout.createLine()
+            if not line.isValid():
+                break
+            line.setLineWidth(width)
+            wrapped.append(para[line.textStart(): line.textStart() + line.textLength()].rstrip())
+        layout.endLayout()
+        if len(wrapped) > max_lines:
+            break
+    if len(wrapped) <= max_lines:
+        return wrapped
+    shown = wrapped[:max_lines]
+    fm = QFontMetricsF(font)
+    shown[-1] = fm.elidedText(shown[-1] + " …", Qt.ElideRight, width)  # ends in "…" either way
+    return shown
 
 
 def _grip(painter: QPainter, r: QRectF, color: QColor) -> None:

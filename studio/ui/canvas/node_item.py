@@ -241,7 +241,7 @@ class NodeItem(QGraphicsItem):
 
     def _set_bounds(self) -> None:
         # below: the run badge and the problem hint (drawn large when zoomed out)
-        below = 84.0 if self.problems else 2 * BADGE_H + 6
+        below = 120.0 if self.problems else 2 * BADGE_H + 6
         self._bounds = self._rect.adjusted(-LABEL_SPILL, -22, LABEL_SPILL, below)
 
     def _update_badge(self) -> None:
@@ -265,15 +265,20 @@ class NodeItem(QGraphicsItem):
         self._node_tooltip = "\n".join(lines)
         self.setToolTip(self._node_tooltip)
 
-    def problem_hint(self) -> str:
-        """The line shown under the node: the first (worst) problem and what to do about it."""
+    def problem_lines(self) -> tuple[str, str]:
+        """What is shown under the node: the first (worst) problem, and what to do about it
+        (on a line of its own, so a long message never pushes the fix out of sight)."""
         if not self.problems:
-            return ""
+            return "", ""
         worst = sorted(self.problems, key=lambda p: getattr(p, "severity", "error") != "error")[0]
         hint = getattr(worst, "hint", "") or ""
-        text = f"⚠ {worst.message}" + (f" — {hint}" if hint else "")
         more = len(self.problems) - 1
-        return text + (f" (+{more} more)" if more else "")
+        return f"⚠ {worst.message}" + (f" (+{more} more)" if more else ""), (f"→ {hint}" if hint else "")
+
+    def problem_hint(self) -> str:
+        """The problem and its fix as one line (zoomed out there is room for one)."""
+        message, hint = self.problem_lines()
+        return f"{message} {hint}" if hint else message
 
     # -- painting ----------------------------------------------------------------
 
@@ -430,27 +435,39 @@ class NodeItem(QGraphicsItem):
         """Zoomed out: the problem in words under the node, at ~9 px on screen."""
         font = QFont(fonts()[1])
         font.setPixelSize(max(11, int(9.5 / max(lod, 0.05))))
-        key = (font.pixelSize(), self.problem_hint())
+        key = (font.pixelSize(), self.problem_lines())
         cached = getattr(self, "_far_hint", None)
+        fm = QFontMetricsF(font)
         if cached is None or cached[0] != key:
             width = 2 * self._rect.width() + LABEL_SPILL  # neighbours sit to the right, rarely below
-            text = QFontMetricsF(font).elidedText(key[1], Qt.ElideRight, width)
-            st = QStaticText(text)
-            st.setTextFormat(Qt.PlainText)
-            st.prepare(font=font)
-            self._far_hint = cached = (key, st)
+            sts = []
+            for line in key[1]:
+                if line:
+                    st = QStaticText(fm.elidedText(line, Qt.ElideRight, width))
+                    st.setTextFormat(Qt.PlainText)
+                    st.prepare(font=font)
+                    sts.append(st)
+            self._far_hint = cached = (key, sts)
         painter.setFont(font)
         painter.setPen(self._badge[0])
-        painter.drawStaticText(QPointF(0, self._rect.height() + 2 / max(lod, 0.05)), cached[1])
+        y = self._rect.height() + 2 / max(lod, 0.05)
+        for st in cached[1]:
+            if y + fm.height() > self._bounds.bottom():
+                break  # far out, only what fits inside the item's bounds (nothing left unrepainted)
+            painter.drawStaticText(QPointF(0, y), st)
+            y += fm.lineSpacing()
 
     def _paint_hint(self, painter: QPainter, below_badge: bool) -> None:
         """The first problem, in words, under the node (the badge alone says only "2")."""
+        _, small = fonts()
         if self._hint_st is None:
-            _, small = fonts()
-            self._hint_st = _static(self.problem_hint(), self._rect.width() + LABEL_SPILL, small)
+            self._hint_st = [_static(line, self._rect.width() + LABEL_SPILL, small) for line in self.problem_lines() if line]
         color = self._badge[0] if self._badge is not None else theme.WARNING
         painter.setPen(color)
-        painter.drawStaticText(QPointF(2, self._rect.height() + (BADGE_H + 5 if below_badge else 4)), self._hint_st)
+        y = self._rect.height() + (BADGE_H + 5 if below_badge else 4)
+        step = QFontMetricsF(small).lineSpacing()
+        for i, st in enumerate(self._hint_st):
+            painter.drawStaticText(QPointF(2, y + i * step), st)
 
     # -- run overlay ---------------------------------------------------------------
 

@@ -15,18 +15,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QVBoxLayout
 
 from studio.core.catalogue.context import ApprovalDecision
-from studio.core.catalogue.types import SKIP
-
-
-def value_text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if value is SKIP:
-        return "(skipped)"
-    try:
-        return json.dumps(value, indent=2, ensure_ascii=False, default=repr)
-    except (TypeError, ValueError):
-        return repr(value)
+from studio.core.running.runstate import fmt_value
 
 
 def parse_edit(text: str, original: Any) -> Any:
@@ -50,7 +39,7 @@ class ApprovalDialog(QDialog):
         self.setWindowModality(Qt.NonModal)
         self.setAttribute(Qt.WA_DeleteOnClose)
         self.node, self.scope, self.value = node, tuple(scope), value
-        self._original_text = value_text(value)
+        self._original_text = fmt_value(value)
         self._done = False
         where = " / ".join(f"{s}[{i}]" for s, i in self.scope)
         head = QLabel(f"<b>{title}</b>" + (f" <span style='color:#9aa3ad'>({where})</span>" if where else ""))

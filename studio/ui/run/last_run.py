@@ -10,7 +10,6 @@ history can be picked to compare this node's output side by side.
 from __future__ import annotations
 
 import difflib
-import json
 from typing import Any
 
 from PySide6.QtCore import Signal
@@ -19,22 +18,11 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QLabel, QPlainTextEdit, Q
                                QWidget)
 
 from studio.core.catalogue.types import SKIP
-from studio.core.running.runstate import Instance, RunState, fmt_cost, fmt_latency, scope_label
+from studio.core.running.runstate import Instance, RunState, fmt_cost, fmt_latency, fmt_value, scope_label
 
 from .. import theme
 
 _PORT_ORDER = {"text": 0, "json": 1, "approved": 0, "results": 0, "done": 0, "value": 0, "messages": 9, "error": 10}
-
-
-def fmt_value(value: Any) -> str:
-    if value is SKIP:
-        return "(skipped)"
-    if isinstance(value, str):
-        return value
-    try:
-        return json.dumps(value, indent=2, ensure_ascii=False, default=repr)
-    except (TypeError, ValueError):
-        return repr(value)
 
 
 def fmt_ports(values: dict[str, Any] | None, hide_skipped: bool = True) -> str:

@@ -16,8 +16,7 @@ from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QFormLayout, QGroupBox
                                QPlainTextEdit, QSplitter, QVBoxLayout, QWidget)
 
 from .. import theme
-from .last_run import fmt_value
-from studio.core.running.runstate import RunState, cost_note, fmt_cost, fmt_latency, fmt_tokens
+from studio.core.running.runstate import RunState, cost_note, fmt_cost, fmt_latency, fmt_tokens, fmt_value
 
 _MISSING = object()
 

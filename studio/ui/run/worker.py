@@ -19,6 +19,11 @@ Approvals: the run's approval handler parks a future on the loop, keyed by (node
 the GUI sees the ``approval_requested`` event, asks the person without blocking anything,
 and ``resolve_approval`` completes the future thread-safely. Stop cancels the run on its
 loop; the executor cancels every in-flight call and waits for them.
+
+Warm-up: before a run starts, both modes pay litellm's import and the plan's tokenizers
+(``studio.llm.warm``), so the first model node's latency is its call's; the window shows
+"Starting…" until ``run_started``. Stop during the warm-up ends it at once, and the run
+then starts cancelled (it is recorded as stopped, no node runs).
 """
 
 from __future__ import annotations
@@ -110,6 +115,7 @@ class RunWorker(QObject):
         self._approvals: dict[tuple[str, tuple], asyncio.Future] = {}
         self.run: Run | None = None
         self._future = None
+        self._warming: asyncio.Task | None = None  # thread mode: the warm-up before a run
         self._wake.connect(self._on_wake)  # queued: emitted from the loop thread
         self._frame_timer = QTimer(self)
         self._frame_timer.setSingleShot(True)
@@ -186,6 +192,15 @@ class RunWorker(QObject):
         self._approvals.clear()
 
         async def go() -> RunResult:
+            # litellm's import and the tokenizers, paid before the run starts (the panel says
+            # "Starting…" meanwhile), so no node's latency includes them (issue 14, item 7)
+            from studio.llm.warm import warm_up_before_run
+
+            self._warming = asyncio.get_running_loop().create_task(warm_up_before_run(plan))
+            try:
+                await asyncio.wait({self._warming})  # returns when done or cut short by Stop
+            finally:
+                self._warming = None
             return await run.wait()
 
         fut = self.submit(go())
@@ -259,7 +274,12 @@ class RunWorker(QObject):
             return
         run = self.run
         if run is not None and self._thread_loop.started:
-            self.loop.call_soon_threadsafe(run.cancel)
+            self.loop.call_soon_threadsafe(self._stop, run)
+
+    def _stop(self, run: Run) -> None:  # on the loop
+        run.cancel()  # asked during the warm-up, the run starts cancelled
+        if self._warming is not None:
+            self._warming.cancel()
 
     def _done(self, fut) -> None:  # on the loop thread: make sure the GUI hears of the end
         with self._lock:

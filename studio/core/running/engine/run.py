@@ -48,6 +48,7 @@ class Run:
         self._listeners: list[Callable[[Event], None]] = []
         self._queue: _Channel | None = None
         self._task: asyncio.Task | None = None
+        self._cancel_asked = False  # cancel() before start()
         self._t0 = 0.0
         self._trace: TraceWriter | None = None
 
@@ -73,7 +74,11 @@ class Run:
                     return
 
     def cancel(self) -> None:
-        if self._task is not None and not self._task.done():
+        """Stop the run; asked before it started (Stop while the front door warms up), it
+        starts cancelled: run_started then run_finished "cancelled", no node runs."""
+        if self._task is None:
+            self._cancel_asked = True
+        elif not self._task.done():
             self._task.cancel()
 
     async def wait(self) -> RunResult:
@@ -227,6 +232,8 @@ class Run:
                   budget_usd=self.options.budget_usd, concurrency=self.options.concurrency,
                   nodes=len(self.plan.nodes))
         try:
+            if self._cancel_asked:
+                raise asyncio.CancelledError
             await self.run_scope(frame, self.plan.scopes[None], Env(None, frame), ())
         except asyncio.CancelledError:
             status = "cancelled"
