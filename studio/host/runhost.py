@@ -96,6 +96,10 @@ class _Host:
         self.loop = loop
         self.runs: dict[str, Any] = {}
         self.warming: dict[str, asyncio.Task] = {}  # run id -> its warm-up, which Stop cuts short
+        # a Stop that arrives with its Run (one read can hold both) finds no run yet: it is
+        # kept here and applied the moment the run exists
+        self.starting: set[str] = set()
+        self.stop_asked: set[str] = set()
         self.approvals: dict[tuple[str, str, tuple], asyncio.Future] = {}
         self.buffers: dict[str, list[bytes]] = {}
         self.redactors: dict[str, object] = {}  # run id -> the Redactor its events pass through
@@ -139,11 +143,14 @@ class _Host:
     def handle(self, msg: dict[str, Any]) -> None:
         op = msg.get("op")
         if op == "run":
+            self.starting.add(msg.get("run"))
             self.loop.create_task(self.start(msg))
         elif op == "cancel":
             run = self.runs.get(msg.get("run"))
             if run is not None:
                 run.cancel()  # asked during the warm-up, the run starts cancelled
+            elif msg.get("run") in self.starting:
+                self.stop_asked.add(msg.get("run"))
             warming = self.warming.get(msg.get("run"))
             if warming is not None:
                 warming.cancel()
@@ -192,21 +199,29 @@ class _Host:
                 options.trace = Path(options.trace)
             run = start_run(plan, options)
         except Exception as exc:  # noqa: BLE001 - reported to the studio, the host lives on
+            self.starting.discard(run_id)
+            self.stop_asked.discard(run_id)
             self.send({"t": "error", "run": run_id, "error": f"{type(exc).__name__}: {exc}"})
             return
         run.add_listener(self.listener(run_id, options.secrets))
         self.runs[run_id] = run  # from here Stop reaches the run, also during the warm-up
+        self.starting.discard(run_id)
+        stopped = run_id in self.stop_asked  # Stop came before the run existed
+        if stopped:
+            self.stop_asked.discard(run_id)
+            run.cancel()
         try:
             # the first run may arrive while litellm is still importing (seconds): pay that
             # and the tokenizers here, before the run starts, so no node's latency includes
             # them; the studio shows "starting…" until the run_started event (issue 14, item 7)
             from studio.llm.warm import warm_up_before_run
 
-            warming = self.warming[run_id] = self.loop.create_task(warm_up_before_run(plan))
-            try:
-                await asyncio.wait({warming})  # returns when done or cut short by Stop
-            finally:
-                self.warming.pop(run_id, None)
+            if not stopped:
+                warming = self.warming[run_id] = self.loop.create_task(warm_up_before_run(plan))
+                try:
+                    await asyncio.wait({warming})  # returns when done or cut short by Stop
+                finally:
+                    self.warming.pop(run_id, None)
             result = await run.wait()
             from studio.core.userdata.credentials import redact
 

@@ -185,3 +185,16 @@ def test_stop_during_the_warm_up_ends_the_run_at_once_and_no_node_runs(host):
     result = runhost.result_from_json(msg["result"])
     assert result.status == "cancelled"
     assert [e.type for e in events] == ["run_started", "run_cancelled"]
+
+
+def test_a_stop_sent_right_behind_its_run_is_never_lost(host):
+    """Run and Stop written back to back (one read of the host's input can hold both):
+    the Stop arrives before the run exists and must still stop it. Three times, since
+    the two messages race."""
+    for i in range(3):
+        host.send_run(f"s{i}", _delay_flow(3.0))
+        host.client.send({"op": "cancel", "run": f"s{i}"})
+        msg, events = host.until("finished", timeout=30)
+        result = runhost.result_from_json(msg["result"])
+        assert result.status == "cancelled", (i, result.status)
+        assert not any(e.type == "node_finished" and e.node == "wait" for e in events)
