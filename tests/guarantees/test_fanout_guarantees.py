@@ -179,3 +179,16 @@ async def test_one_failing_item_fails_the_run_at_once_and_cancels_the_others():
     started = [x for kind, node, x, _ in LOG if kind == "start" and node == "hold"]
     assert {0, 1, 3} <= cancelled and len(cancelled) == len(started), "a started call was left running"
     assert all(t.done() for t in STATE["tasks"]), "a held item's task outlived the run"
+
+
+async def test_a_refused_list_fails_the_fanout_like_any_failed_node():
+    """The fan-out's own failure (here: too many items) reports as a step's does: one
+    node_failed event in its scope, final (no retry, not handled), and a failed result."""
+    model = _fanout({"max_items": 3}, ("g_wait", {}))
+    result, events = await run(model, inputs={"items": [1, 2, 3, 4]})
+    [failed] = of_type(events, "node_failed", "fo")
+    assert failed.scope == ()
+    assert failed.data == {"error": "4 items exceed max_items (3)", "error_type": "NodeFailure", "attempt": 1,
+                           "will_retry": False, "handled": False}
+    assert result.results[("fo", ())].status == "failed"
+    assert (result.error_node, result.error_scope) == ("fo", ())

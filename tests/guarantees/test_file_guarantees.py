@@ -224,3 +224,62 @@ def test_validate_names_node_port_and_a_hint_for_every_wiring_problem():
         ("error", "missing_port", "o has no output 'value'", "o", "value", "Its outputs are: none."),
         ("error", "required_input", "input 'x' has no wire and no default", "m", "x", "Wire a value into 'x'."),
     ]
+
+
+# -- nodes on the careful path: every refusal names the node's JSON path and its problem, and
+# -- what it accepts reads exactly as the fast path reads it (defaults included) ---------------
+
+LAYOUT_KEYS = "collapsed, h, w, x, y"
+NODE_KEYS = "id, layout, params, title, type"
+
+
+def _deep(levels):
+    value: dict = {}
+    for _ in range(levels):
+        value = {"k": value}
+    return value
+
+
+@pytest.mark.parametrize("node, path, problem", [
+    (5, "$.nodes[1]", "a node is an object, not a number"),
+    ({"id": "b", "type": "template", "colour": 1}, "$.nodes[1]", f"unknown key 'colour' (allowed: {NODE_KEYS})"),
+    ({"id": "B", "type": "template"}, "$.nodes[1].id",
+     "node id must be a lowercase slug (a-z, 0-9, _; at most 64), got 'B'"),
+    ({"type": "template"}, "$.nodes[1].id", "node id must be a lowercase slug (a-z, 0-9, _; at most 64), got None"),
+    ({"id": "b", "type": ""}, "$.nodes[1].type", "node type must be a non-empty name, got ''"),
+    ({"id": "b", "type": 7}, "$.nodes[1].type", "node type must be a non-empty name, got 7"),
+    ({"id": "b", "type": "t" * 201}, "$.nodes[1].type", f"node type must be a non-empty name, got {repr('t' * 201)[:57]}..."),
+    ({"id": "b", "type": "template", "title": 5}, "$.nodes[1].title", "title must be text, not a number"),
+    ({"id": "b", "type": "template", "params": []}, "$.nodes[1].params", "params must be an object, not a list"),
+    ({"id": "b", "type": "template", "params": _deep(70)}, "$.nodes[1].params", "nested more than 64 levels deep"),
+    ({"id": "b", "type": "template", "layout": []}, "$.nodes[1].layout", "layout must be an object, not a list"),
+    ({"id": "b", "type": "template", "layout": {"z": 1}}, "$.nodes[1].layout", f"unknown key 'z' (allowed: {LAYOUT_KEYS})"),
+    ({"id": "b", "type": "template", "layout": {"x": "1"}}, "$.nodes[1].layout.x", "x must be a number, not text"),
+    ({"id": "b", "type": "template", "layout": {"y": True}}, "$.nodes[1].layout.y", "y must be a number, not a boolean"),
+    ({"id": "b", "type": "template", "layout": {"w": "1"}}, "$.nodes[1].layout.w", "w must be a number, not text"),
+    ({"id": "b", "type": "template", "layout": {"h": [1]}}, "$.nodes[1].layout.h", "h must be a number, not a list"),
+    ({"id": "b", "type": "template", "layout": {"x": 2e9}}, "$.nodes[1].layout.x", "x is out of range (2000000000.0)"),
+    ({"id": "b", "type": "template", "layout": {"collapsed": 1}}, "$.nodes[1].layout.collapsed",
+     "collapsed must be true or false"),
+])
+def test_a_bad_node_names_its_json_path_and_the_problem_exactly(node, path, problem):
+    for item in (node, Careful(node) if isinstance(node, dict) else node):
+        with pytest.raises(FlowFileError) as info:
+            model_from_document(_doc([], [NODES[0], item]), registry=registry())
+        assert (info.value.json_path, info.value.problem) == (path, problem)
+
+
+@pytest.mark.parametrize("node, expected", [
+    # nothing but id and type: every default
+    ({"id": "a", "type": "template"}, ("a", "template", {}, "", 0.0, 0.0, None, None, False)),
+    # whole numbers in the layout (the fast path takes floats only): read as floats
+    ({"id": "a", "type": "template", "layout": {"x": 3, "y": -2, "w": 10, "h": 20}},
+     ("a", "template", {}, "", 3.0, -2.0, 10.0, 20.0, False)),
+    ({"id": "a", "type": "t" * 200, "title": "T", "params": {"k": [1]}, "layout": {"collapsed": True}},
+     ("a", "t" * 200, {"k": [1]}, "T", 0.0, 0.0, None, None, True)),
+])
+def test_a_good_node_reads_the_same_on_both_paths_with_its_defaults(node, expected):
+    plain = _verdict(_doc([], [node]))
+    careful = _verdict(_doc([], [Careful(node)]))
+    assert plain == careful == ("ok", [], [expected])
+    assert all(type(v) is float for v in careful[2][0][4:8] if v is not None)
