@@ -406,7 +406,12 @@ def test_loads_notes_the_lone_surrogate_and_its_node() -> None:
     assert not hasattr(flowfile.loads(raw.replace("\\ud800", "fine")), "invalid_text")
 
 
-@pytest.mark.parametrize("value", [{2: "a", 10: "b"}, {None: 1}, {True: 1, False: [2]}, {2.5: 1, -1.0: {"x": 2}}])
+class _Name(str):
+    """A str subclass as a key (an enum-like name): not the exact-type fast path."""
+
+
+@pytest.mark.parametrize("value", [{2: "a", 10: "b"}, {None: 1}, {True: 1, False: [2]}, {2.5: 1, -1.0: {"x": 2}},
+                                   {_Name("b"): 1, _Name("a\u00e9\n"): 2}])
 def test_fast_encoder_writes_non_text_keys_as_json_dumps_does(value) -> None:
     expected = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
     assert flowfile.dumps({"params": value}) == json.dumps({"params": value}, indent=2, sort_keys=True,
@@ -422,6 +427,7 @@ def test_fast_encoder_refuses_a_key_json_cannot_hold() -> None:
 @pytest.mark.parametrize("size, limit, problem", [
     (10, 5, "the file is 10 bytes; at most 5 bytes is read"),
     (3 * 1024 * 1024, 1024 * 1024, "the file is 3 MiB; at most 1 MiB is read"),
+    (3 * 1024 * 1024 // 2 + 1000, 1024 * 1024, "the file is 2 MiB; at most 1 MiB is read"),  # 1.501 MiB rounds up
     (1024 * 1024, 1024 * 1024 - 1, "the file is 1 MiB; at most 1048575 bytes is read"),
 ])
 def test_read_regular_file_names_the_size_and_the_limit(tmp_path: Path, size: int, limit: int, problem: str) -> None:

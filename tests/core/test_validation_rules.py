@@ -264,3 +264,52 @@ def test_subflow_problem_names_the_file(tmp_path: Path) -> None:
     model.base_dir = tmp_path
     [p] = [p for p in validate(model) if p.code == "subflow_missing"]
     assert "x.flow.json" in p.message
+
+
+def test_a_bad_parameter_hint_gives_its_description_then_its_choices():
+    m = flow(LIST_IN, ("f", "fanout", {"on_item_error": "explode", "concurrency": -1}), ("c", "collect"), T, O,
+             wires=REGION)
+    hints = {p.message.split(" ", 1)[0]: p.hint for p in validate(m) if p.code == "bad_param"}
+    assert hints == {
+        "on_item_error": "When one item fails: fail the run, drop the item, or keep the error in its place."
+                         " Choices: fail, drop, keep.",
+        "concurrency": "How many items run at once (0: no limit).",
+    }
+
+
+def test_two_outputs_with_one_name_are_each_named_in_the_error():
+    m = flow(I, ("o", "output", {"name": "r"}), ("p", "output", {"name": "r"}),
+             wires=["i.value -> o.value", "i.value -> p.value"])
+    dups = [(p.severity, p.node, p.message, p.hint) for p in validate(m) if p.code == "duplicate_name"]
+    assert dups == [("error", n, "2 output nodes are named 'r': o, p", "Give each output a distinct name.") for n in "op"]
+
+
+def test_a_node_type_that_fails_on_its_parameters_is_an_error_of_that_node_not_a_crash():
+    from studio.core.catalogue.nodetype import NodeType, Port
+    from studio.core.catalogue.registry import Registry, default_registry
+    from studio.core.catalogue.types import PortType
+    from studio.core.document import flowfile
+
+    class Broken(NodeType):
+        type_id = "t_broken_ports"
+        title = "Broken"
+        inputs = (Port("x", PortType.ANY),)
+        outputs = (Port("y", PortType.ANY),)
+
+        @classmethod
+        def output_ports(cls, params, base_dir=None):
+            raise RuntimeError("oops")
+
+    reg = Registry(default_registry().types())
+    reg.register(Broken)
+    doc = {"format": "orchestra-flow", "version": 1, "name": "t",
+           "nodes": [{"id": "i", "type": "input", "params": {"name": "i"}}, {"id": "b", "type": "t_broken_ports"},
+                     {"id": "o", "type": "output", "params": {"name": "o"}}],
+           "edges": [{"from": "i.value", "to": "b.x"}, {"from": "b.y", "to": "o.value"}]}
+    problems = validate(flowfile.model_from_document(doc, registry=reg))
+    mine = [(p.severity, p.code, p.node, p.message, p.hint) for p in problems if p.node == "b"]
+    assert mine[0] == ("error", "bad_param", "b", "the t_broken_ports node type failed on these parameters: "
+                       "RuntimeError: oops", "Report this to the node type's author.")
+    # with no ports known, its wires are reported, not crashed on
+    assert [(code, msg) for _, code, _, msg, _ in mine[1:]] == [("missing_port", "b has no input 'x'"),
+                                                                ("missing_port", "b has no output 'y'")]

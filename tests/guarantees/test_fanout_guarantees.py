@@ -192,3 +192,32 @@ async def test_a_refused_list_fails_the_fanout_like_any_failed_node():
                            "will_retry": False, "handled": False}
     assert result.results[("fo", ())].status == "failed"
     assert (result.error_node, result.error_scope) == ("fo", ())
+
+
+async def test_a_failing_item_fails_the_run_after_its_running_siblings_have_ended():
+    """fail policy: the slow siblings are cancelled AND waited for before the failure is
+    reported; the failure stays a failure (not a cancellation)."""
+    nodes = {"inp": ("input", {"name": "items", "type": "list"}), "fo": ("fanout", {"concurrency": 0}),
+             "wait": ("g_wait", {}), "check": ("g_fail", {"fail_on": "w:5", "retryable": False, "retries": 0}),
+             "co": ("collect", {}), "res": ("output", {"name": "results"})}
+    edges = ["inp.value -> fo.items", "fo.item -> wait.x", "wait.y -> check.x", "check.y -> co.item",
+             "co.results -> res.value"]
+    result, _ = await run(flow(nodes, edges), inputs={"items": [400, 5, 300]})
+    assert result.status == "failed" and result.error_node == "check"
+    assert result.error_scope == (("fo", 1),)
+    assert STATE["active"] == 0, "a sibling was still running when the run ended"
+
+
+async def test_a_skipped_list_skips_the_fanout_and_its_collect():
+    nodes = {"inp": ("input", {"name": "items", "type": "list"}),
+             "gate": ("branch", {"cases": [{"name": "never", "when": "false"}]}),
+             "fo": ("fanout", {}), "work": ("g_wait", {}), "co": ("collect", {}), "res": ("output", {"name": "results"})}
+    edges = ["inp.value -> gate.value", "gate.never -> fo.items", "fo.item -> work.x", "work.y -> co.item",
+             "co.results -> res.value"]
+    result, events = await run(flow(nodes, edges), inputs={"items": [1, 2]})
+    assert result.ok and result.outputs == {}, result.error
+    skipped = {e.node: (e.scope, e.data["reason"]) for e in of_type(events, "node_skipped")}
+    assert skipped["fo"] == ((), "its list was skipped")
+    assert skipped["co"] == ((), "its fan-out was skipped")
+    assert result.results[("fo", ())].status == result.results[("co", ())].status == "skipped"
+    assert not of_type(events, "node_started", "work")

@@ -283,3 +283,39 @@ def test_a_good_node_reads_the_same_on_both_paths_with_its_defaults(node, expect
     careful = _verdict(_doc([], [Careful(node)]))
     assert plain == careful == ("ok", [], [expected])
     assert all(type(v) is float for v in careful[2][0][4:8] if v is not None)
+
+
+# -- frames and notes: ids, colours, numbers -----------------------------------------------
+
+COLOR = 'color must be like "#3a4a6b", got '
+
+
+@pytest.mark.parametrize("section, item, path, problem", [
+    ("frames", 5, "$.frames[0]", "a frame is an object, not a number"),
+    ("notes", "x", "$.notes[0]", "a note is an object, not text"),
+    ("frames", {"id": "Bad"}, "$.frames[0].id", "id must be a lowercase slug, got 'Bad'"),
+    ("notes", {}, "$.notes[0].id", "id must be a lowercase slug, got None"),
+    # a value is quoted whole up to 60 characters of repr, then cut to 57 and "..."
+    ("notes", {"id": "A" * 58}, "$.notes[0].id", f"id must be a lowercase slug, got '{'A' * 58}'"),
+    ("notes", {"id": "A" * 59}, "$.notes[0].id", f"id must be a lowercase slug, got '{'A' * 56}..."),
+    ("frames", {"id": "f", "color": "1234567"}, "$.frames[0].color", COLOR + "'1234567'"),
+    ("frames", {"id": "f", "color": "#3a4a"}, "$.frames[0].color", COLOR + "'#3a4a'"),
+    ("frames", {"id": "f", "color": "#3a4a6b1"}, "$.frames[0].color", COLOR + "'#3a4a6b1'"),
+    ("frames", {"id": "f", "color": "#3a4a6b12a"}, "$.frames[0].color", COLOR + "'#3a4a6b12a'"),
+    ("notes", {"id": "n", "color": "#g34"}, "$.notes[0].color", COLOR + "'#g34'"),
+    ("notes", {"id": "n", "color": 7}, "$.notes[0].color", COLOR + "7"),
+    ("notes", {"id": "n", "x": float("inf")}, "$.notes[0].x", "x must be a number, not a number"),
+    ("notes", {"id": "n", "y": float("-inf")}, "$.notes[0].y", "y must be a number, not a number"),
+    ("notes", {"id": "n", "w": float("nan")}, "$.notes[0].w", "w must be a number, not a number"),
+])
+def test_a_bad_frame_or_note_names_its_json_path_and_the_problem_exactly(section, item, path, problem):
+    with pytest.raises(FlowFileError) as info:
+        model_from_document({"format": "orchestra-flow", "version": 1, section: [item]}, registry=registry())
+    assert (info.value.json_path, info.value.problem) == (path, problem)
+
+
+@pytest.mark.parametrize("color", ["#abc", "#A1B2C3", "#0a0B0c0D", "#ABCDEF"])
+def test_colours_of_three_six_or_eight_hex_digits_either_case_are_kept(color):
+    m = model_from_document({"format": "orchestra-flow", "version": 1, "frames": [{"id": "f", "color": color}],
+                             "notes": [{"id": "n", "color": color}]}, registry=registry())
+    assert [f.color for f in m.frames.values()] == [n.color for n in m.notes.values()] == [color]
