@@ -313,3 +313,43 @@ def test_a_node_type_that_fails_on_its_parameters_is_an_error_of_that_node_not_a
     # with no ports known, its wires are reported, not crashed on
     assert [(code, msg) for _, code, _, msg, _ in mine[1:]] == [("missing_port", "b has no input 'x'"),
                                                                 ("missing_port", "b has no output 'y'")]
+
+
+def test_an_unknown_parameter_and_an_unbounded_loop_say_which_node_and_what():
+    problems = validate(loop_flow(max_iterations=0, colour="red"))
+    found = {p.code: (p.severity, p.node, p.message, p.hint) for p in problems}
+    assert found["unknown_param"] == ("warning", "l", "loop has no parameter 'colour'; it is ignored",
+                                      "Remove it, or check the spelling.")
+    assert found["loop_unbounded"][:2] == ("error", "l")
+    assert found["loop_unbounded"][2].startswith("max_iterations ") and len(found["loop_unbounded"][2]) > 15
+    assert found["loop_unbounded"][3] == validation.LOOP_HINT
+
+
+CARRY_REGION = ["f.item -> t.text", "t.text -> c.item", "c.results -> o.value"]
+
+
+def test_a_pass_through_output_carrying_text_into_a_list_input_is_a_type_mismatch():
+    m = flow(I, ("l", "loop", {"max_iterations": 3}), ("b", "template", {"template": "again {{ text }}"}), *FAN, T, O,
+             wires=["i.value -> l.initial", "l.current -> b.text", "b.text -> l.feedback", "l.done -> f.items",
+                    *CARRY_REGION])
+    assert [(p.severity, p.code, p.node, p.port, p.message, p.hint) for p in validate(m)] == [
+        ("error", "type_mismatch", "f", "items", "l.done -> f.items: l.done carries a text value (from its inputs); "
+         "a text output cannot feed a list input (it can feed: any, text)",
+         "Feed f.items a list value, or convert it in between.")]
+    # the same shape carrying a list is clean
+    m = flow(LIST_IN, ("d", "delay"), *FAN, T, O, wires=["i.value -> d.value", "d.value -> f.items", *CARRY_REGION])
+    assert validate(m) == []
+
+
+def test_a_named_pass_through_says_which_input_it_carries():
+    m = flow(I, ("d", "delay"), *FAN, T, O, wires=["i.value -> d.value", "d.value -> f.items", *CARRY_REGION])
+    [p] = validate(m)
+    assert (p.code, p.node, p.port) == ("type_mismatch", "f", "items")
+    assert p.message == ("d.value -> f.items: d.value carries a text value (from its 'value' input); "
+                         "a text output cannot feed a list input (it can feed: any, text)")
+
+
+def test_a_missing_subflow_file_is_an_error_of_the_subflow_node():
+    m = _in_fixture_dir(flow(I, ("s", "subflow", {"path": "no_such.flow.json"}), O, wires=["i.value -> o.value"]))
+    [p] = [p for p in validate(m) if p.code == "subflow_missing"]
+    assert (p.severity, p.node) == ("error", "s") and "no_such.flow.json" in p.message

@@ -221,3 +221,22 @@ async def test_a_skipped_list_skips_the_fanout_and_its_collect():
     assert skipped["co"] == ((), "its fan-out was skipped")
     assert result.results[("fo", ())].status == result.results[("co", ())].status == "skipped"
     assert not of_type(events, "node_started", "work")
+
+
+async def test_the_fanout_announces_its_items_and_concurrency_one_runs_them_one_by_one():
+    # a region of two steps (wait, then a template), one item at a time
+    nodes = {"inp": ("input", {"name": "items", "type": "list"}), "fo": ("fanout", {"concurrency": 1}),
+             "work": ("g_wait", {}), "t": ("template", {"template": "<{{ v }}>"}), "co": ("collect", {}),
+             "res": ("output", {"name": "results"})}
+    edges = ["inp.value -> fo.items", "fo.item -> work.x", "work.y -> t.v", "t.text -> co.item",
+             "co.results -> res.value"]
+    result, events = await run(flow(nodes, edges), inputs={"items": [30, 10, 20]})
+    assert result.ok and STATE["peak"] == 1, result.error
+    assert result.outputs == {"results": ["<w:30>", "<w:10>", "<w:20>"]}
+    [started] = of_type(events, "node_started", "fo")
+    assert started.scope == ()
+    assert started.data == {"inputs": {"items": [30, 10, 20]}, "title": "fo", "type": "fanout", "total": 3}
+    *_, last = of_type(events, "node_progress", "fo")
+    assert (last.data["done"], last.data["failed"], last.data["total"]) == (3, 0, 3)
+    fo = result.results[("fo", ())]
+    assert fo.status == "done" and fo.latency_s > 0
