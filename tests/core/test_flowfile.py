@@ -438,3 +438,47 @@ def test_read_regular_file_names_the_size_and_the_limit(tmp_path: Path, size: in
         flowfile.read_regular_file(path, limit)
     assert info.value.strerror == problem
     assert flowfile.read_regular_file(path, size) == b"\0" * size
+
+
+KEYLIKE = "sk" "-proj-" + "a1b2c3d4e5f6a7b8c9d0" * 2
+
+
+def test_save_refuses_a_key_shaped_string_unless_allowed_and_then_knows_its_folder(tmp_path: Path) -> None:
+    from studio.core.sharing.secret_scan import SecretsInFlow
+
+    m = flow(("t", "template", {"template": KEYLIKE}))
+    target = tmp_path / "sub" / "f.flow.json"
+    target.parent.mkdir()
+    with pytest.raises(SecretsInFlow) as info:
+        flowfile.save_flow(m, target)
+    assert "; not saved. " in str(info.value) and not target.exists()
+    flowfile.save_flow(m, target, allow_secrets=True)
+    assert flowfile.load_flow(target).nodes["t"].params["template"] == KEYLIKE
+    assert m.base_dir == target.parent.resolve()
+
+
+def test_atomic_write_refuses_what_is_not_a_regular_file(tmp_path: Path) -> None:
+    (tmp_path / "dir").mkdir()
+    with pytest.raises(OSError) as info:
+        flowfile.atomic_write(tmp_path / "dir", b"x")
+    assert (info.value.errno, info.value.strerror) == (0, "a folder is there; nothing was written")
+    os.mkfifo(tmp_path / "fifo")
+    with pytest.raises(OSError) as info:
+        flowfile.atomic_write(tmp_path / "fifo", b"x")
+    assert (info.value.errno, info.value.strerror) == (0, "not a regular file is there; nothing was written")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dir", "fifo"]
+
+
+def test_atomic_write_renames_a_hidden_temp_file_from_beside_the_target(tmp_path: Path, monkeypatch) -> None:
+    moves = []
+    real_replace = os.replace
+    monkeypatch.setattr(flowfile.os, "replace", lambda a, b: (moves.append((Path(a), Path(b))), real_replace(a, b)))
+    target = tmp_path / "f.flow.json"
+    flowfile.atomic_write(target, b"one")
+    [(tmp, dest)] = moves
+    assert dest == target.resolve() and tmp.parent == target.resolve().parent
+    assert tmp.name.startswith(".f.flow.json.") and tmp.name.endswith(".tmp")
+    assert target.read_bytes() == b"one" and (target.stat().st_mode & 0o777) == 0o644
+    target.chmod(0o600)
+    flowfile.atomic_write(target, b"two")
+    assert target.read_bytes() == b"two" and (target.stat().st_mode & 0o777) == 0o600

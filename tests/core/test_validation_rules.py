@@ -353,3 +353,27 @@ def test_a_missing_subflow_file_is_an_error_of_the_subflow_node():
     m = _in_fixture_dir(flow(I, ("s", "subflow", {"path": "no_such.flow.json"}), O, wires=["i.value -> o.value"]))
     [p] = [p for p in validate(m) if p.code == "subflow_missing"]
     assert (p.severity, p.node) == ("error", "s") and "no_such.flow.json" in p.message
+
+
+def _warnings(m):
+    return [(p.code, p.node, p.message, p.hint) for p in validate(m) if not p.is_error]
+
+
+def test_no_input_and_no_output_say_so_with_a_hint():
+    assert _warnings(flow(("t", "template", {"template": "constant"}), O, wires=["t.text -> o.value"])) == [
+        ("no_input", None, "the flow has no Input node", "Add an Input node so the flow can be run with values.")]
+    assert _warnings(flow(I)) == [
+        ("no_output", None, "the flow has no Output node", "Add an Output node to return a result.")]
+
+
+def test_exactly_the_nodes_that_reach_no_output_are_named():
+    # i -> a -> o reaches; i -> b -> c is a dead end (both named); the loop body reaches
+    # the Output only through its feedback wire and the loop's done
+    m = flow(I, ("a", "template", {"template": "{{ text }}"}), ("b", "template", {"template": "{{ text }}"}),
+             ("c", "template", {"template": "{{ text }}"}), ("l", "loop", {"max_iterations": 2}),
+             ("body", "template", {"template": "{{ text }}"}), O, ("p", "output", {"name": "p"}),
+             wires=["i.value -> a.text", "a.text -> o.value", "i.value -> b.text", "b.text -> c.text",
+                    "i.value -> l.initial", "l.current -> body.text", "body.text -> l.feedback", "l.done -> p.value"])
+    assert _warnings(m) == [
+        ("unreachable_output", n, "this node's result reaches no Output",
+         "Wire it towards an Output, or delete it if it is not needed.") for n in ("b", "c")]
