@@ -482,3 +482,26 @@ def test_atomic_write_renames_a_hidden_temp_file_from_beside_the_target(tmp_path
     target.chmod(0o600)
     flowfile.atomic_write(target, b"two")
     assert target.read_bytes() == b"two" and (target.stat().st_mode & 0o777) == 0o600
+
+
+def test_load_flow_uses_the_given_registry_remembers_its_path_and_names_the_file_in_errors(tmp_path: Path) -> None:
+    from studio.core.catalogue.registry import Registry
+
+    path = tmp_path / "f.flow.json"
+    path.write_text(json.dumps({"format": "orchestra-flow", "version": 1,
+                                "nodes": [{"id": "t", "type": "template"}]}), encoding="utf-8")
+    m = flowfile.load_flow(path)
+    assert m.source_path == path.resolve() and m.base_dir == tmp_path.resolve()
+    assert m.registry.is_known("template")
+    empty = flowfile.load_flow(path, registry=Registry([]))
+    assert empty.registry is not m.registry and not empty.registry.is_known("template")
+    path.write_text('{"format": "orchestra-flow", "version": 1, "nodes": 3}', encoding="utf-8")
+    with pytest.raises(FlowFileError) as info:
+        flowfile.load_flow(path)
+    assert (info.value.file, info.value.json_path, info.value.problem) == (str(path), "$.nodes",
+                                                                          "nodes must be a list, not a number")
+
+
+def test_loads_takes_text_holding_a_lone_surrogate_itself() -> None:
+    m = flowfile.loads('{"format": "orchestra-flow", "version": 1, "name": "x \ud800 y"}')
+    assert m.name == "x \ud800 y"

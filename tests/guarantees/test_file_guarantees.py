@@ -319,3 +319,40 @@ def test_colours_of_three_six_or_eight_hex_digits_either_case_are_kept(color):
     m = model_from_document({"format": "orchestra-flow", "version": 1, "frames": [{"id": "f", "color": color}],
                              "notes": [{"id": "n", "color": color}]}, registry=registry())
     assert [f.color for f in m.frames.values()] == [n.color for n in m.notes.values()] == [color]
+
+
+def test_params_nest_up_to_64_levels_and_no_deeper():
+    for levels, ok in ((64, True), (65, False)):
+        node = {"id": "b", "type": "template", "params": {"deep": _deep(levels - 1)}}
+        for item in (node, Careful(node)):
+            verdict = _verdict(_doc([], [NODES[0], item]))
+            assert (verdict[0] == "ok") is ok, (levels, verdict[:3])
+
+
+@pytest.mark.parametrize("layout, path, problem", [
+    ({"x": 1e9 + 0.5}, "$.nodes[0].layout.x", "x is out of range (1000000000.5)"),
+    ({"y": -1e9 - 0.5}, "$.nodes[0].layout.y", "y is out of range (-1000000000.5)"),
+])
+def test_a_layout_number_just_past_a_billion_is_refused(layout, path, problem):
+    for item in ({"id": "a", "type": "template", "layout": layout},
+                 Careful({"id": "a", "type": "template", "layout": layout})):
+        assert _verdict(_doc([], [item]))[:3] == ("error", path, problem)
+    edge = {"id": "a", "type": "template", "layout": {"x": 1e9, "y": -1e9}}
+    assert _verdict(_doc([], [Careful(edge)]))[2] == [("a", "template", {}, "", 1e9, -1e9, None, None, False)]
+
+
+def test_a_colour_of_letters_that_are_not_hex_digits_is_refused():
+    with pytest.raises(FlowFileError) as info:
+        model_from_document({"format": "orchestra-flow", "version": 1, "notes": [{"id": "n", "color": "#XXX"}]},
+                            registry=registry())
+    assert info.value.json_path == "$.notes[0].color"
+
+
+def test_notes_and_frames_are_saved_in_id_order():
+    from studio.core.document.flowfile import to_document
+
+    m = model_from_document({"format": "orchestra-flow", "version": 1,
+                             "notes": [{"id": "b"}, {"id": "a"}, {"id": "c"}],
+                             "frames": [{"id": "z"}, {"id": "y"}]}, registry=registry())
+    doc = to_document(m)
+    assert [n["id"] for n in doc["notes"]] == ["a", "b", "c"] and [f["id"] for f in doc["frames"]] == ["y", "z"]
