@@ -227,3 +227,14 @@ def test_a_failure_is_described_in_one_line_naming_its_place():
     err = NodeRunError("n", (("fo", 1), ("lp", 2)), ValueError("boom"), 3)
     assert str(err) == "fo[1]/lp[2]/n: ValueError: boom"
     assert str(NodeRunError("n", (), NodeFailure("x"), 1)) == "n: x"
+
+
+async def test_an_approval_that_times_out_says_so_in_its_resolved_event():
+    async def never(req):
+        await asyncio.sleep(10)
+
+    r, events = await _approval_flow(wait_s=0.05, on_timeout="reject").run_events(inputs={"x": "mail"},
+                                                                                  approval_handler=never)
+    [answered] = [e for e in events if e.type == "approval_resolved"]
+    assert (answered.node, answered.scope) == ("gate", ())
+    assert answered.data == {"action": "timeout", "value": "mail", "by": "timeout", "reason": ""}

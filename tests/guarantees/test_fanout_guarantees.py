@@ -240,3 +240,24 @@ async def test_the_fanout_announces_its_items_and_concurrency_one_runs_them_one_
     assert (last.data["done"], last.data["failed"], last.data["total"]) == (3, 0, 3)
     fo = result.results[("fo", ())]
     assert fo.status == "done" and fo.latency_s > 0
+
+
+async def test_the_fanout_and_its_collect_report_their_steps_like_any_node():
+    model = _fanout({"on_item_error": "drop"}, ("g_fail", {"fail_on": 2, "retryable": False, "retries": 0}))
+    result, events = await run(model, inputs={"items": [1, 2, 3]})
+    assert result.ok and result.outputs["results"] == [1, 3], result.error
+    step = {"attempts": 1, "tokens_in": 0, "tokens_out": 0, "cost_usd": 0.0, "cached": False, "cache_key": None}
+    [fo] = of_type(events, "node_finished", "fo")
+    data = dict(fo.data)
+    assert data.pop("latency_s") > 0 and data == {"outputs": {"count": 3, "failed": 1}, **step}
+    [co_started] = of_type(events, "node_started", "co")
+    assert (co_started.scope, co_started.data) == ((), {"inputs": {"item": [1, 3]}, "title": "co", "type": "collect"})
+    [co] = of_type(events, "node_finished", "co")
+    data = dict(co.data)
+    errors = [{"index": 1, "node": "work", "error": "permanent failure for 2"}]
+    assert data.pop("latency_s") > 0 and data == {"outputs": {"results": [1, 3], "errors": errors}, **step}
+    for node in ("fo", "co"):
+        r = result.results[(node, ())]
+        assert (r.status, r.attempts) == ("done", 1) and r.latency_s > 0
+    *_, last = of_type(events, "node_progress", "fo")
+    assert last.data == {"kind": "fanout", "done": 2, "failed": 1, "total": 3}
