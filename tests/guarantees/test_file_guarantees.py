@@ -330,8 +330,8 @@ def test_params_nest_up_to_64_levels_and_no_deeper():
 
 
 @pytest.mark.parametrize("layout, path, problem", [
-    ({"x": 1e9 + 0.5}, "$.nodes[0].layout.x", "x is out of range (1000000000.5)"),
-    ({"y": -1e9 - 0.5}, "$.nodes[0].layout.y", "y is out of range (-1000000000.5)"),
+    ({k: v}, f"$.nodes[0].layout.{k}", f"{k} is out of range ({v})")
+    for k in "xywh" for v in (1e9 + 0.5, -1e9 - 0.5)
 ])
 def test_a_layout_number_just_past_a_billion_is_refused(layout, path, problem):
     for item in ({"id": "a", "type": "template", "layout": layout},
@@ -356,3 +356,17 @@ def test_notes_and_frames_are_saved_in_id_order():
                              "frames": [{"id": "z"}, {"id": "y"}]}, registry=registry())
     doc = to_document(m)
     assert [n["id"] for n in doc["notes"]] == ["a", "b", "c"] and [f["id"] for f in doc["frames"]] == ["y", "z"]
+
+
+def test_a_duplicate_node_id_names_both_places_on_either_path():
+    for second in ({"id": "a", "type": "template"}, Careful({"id": "a", "type": "template"})):
+        verdict = _verdict(_doc([], [{"id": "a", "type": "template"}, {"id": "b", "type": "template"}, second]))
+        assert verdict == ("error", "$.nodes[2].id", "duplicate node id 'a' (also at nodes[0])")
+
+
+def test_a_node_without_params_gets_its_own_empty_params():
+    m = model_from_document(_doc([], [{"id": "a", "type": "template"}, {"id": "b", "type": "template"}]),
+                            registry=registry())
+    a, b = m.nodes["a"].params, m.nodes["b"].params
+    a["k"] = 1
+    assert b == {} and a is not b
