@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from support.mock_openai import MockOpenAI
@@ -63,3 +65,35 @@ async def mock_openai(monkeypatch, user_config):
     await server.start()
     yield server
     await server.close()
+
+
+# Mutation mode (tests/mutation/run_mutation.py sets ORCHESTRA_MUTATION=1): every
+# surviving mutant re-runs each test that reaches it, so a property test's 300 examples
+# are paid once per mutant. A few derandomized examples still kill what the example
+# tests miss; the full counts run everywhere else. Explicit @settings(max_examples=...)
+# win over a profile, hence the cap on each collected test as well.
+MUTATION_EXAMPLES = 8
+if os.environ.get("ORCHESTRA_MUTATION") == "1":
+    from hypothesis import settings as _hyp_settings
+
+    _hyp_settings.register_profile("mutation", max_examples=MUTATION_EXAMPLES, derandomize=True, database=None,
+                                   deadline=None)
+    _hyp_settings.load_profile("mutation")
+
+    def pytest_collection_modifyitems(items):
+        for item in items:
+            fn = getattr(item, "obj", None)
+            own = getattr(fn, "_hypothesis_internal_use_settings", None) if hasattr(fn, "hypothesis") else None
+            if own is not None and own.max_examples > MUTATION_EXAMPLES:
+                fn._hypothesis_internal_use_settings = _hyp_settings(own, max_examples=MUTATION_EXAMPLES,
+                                                                     derandomize=True, database=None)
+
+    def pytest_sessionfinish(session):
+        # mutmut forks one worker per mutant from the process that ran the suite once
+        # (litellm, Qt bindings, every module: a big heap). Frozen, that heap is left
+        # out of each worker's garbage collections, which otherwise walk all of it and
+        # copy every page they touch (copy-on-write): about half a second per mutant.
+        import gc
+
+        gc.collect()
+        gc.freeze()

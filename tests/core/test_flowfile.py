@@ -380,3 +380,148 @@ def test_fragments_carry_only_the_chosen_nodes_and_their_wires() -> None:
     assert len(nodes) == 2 and len(edges) == 1 and frames == notes == []
     with pytest.raises(FlowFileError):
         flowfile.fragment_parts(["not", "a", "fragment"])
+
+
+# -- clipboard fragments and lone surrogates ----------------------------------------------
+
+
+def test_a_fragment_is_itself_a_flow_document_with_the_chosen_nodes_and_their_wires() -> None:
+    m = flow(("a", "template", {"template": "x"}), ("b", "template"), ("c", "template"),
+             wires=["a.text -> b.text", "b.text -> c.text"])
+    frag = flowfile.fragment_document(m, ["a", "b", "gone"])
+    again = flowfile.loads(json.dumps(frag))  # parse_document checks format and version
+    assert sorted(again.nodes) == ["a", "b"]
+    assert [(e.src, e.dst) for e in again.edges] == [("a", "b")]
+    assert again.nodes["a"].params == {"template": "x"}
+
+
+def test_fragment_parts_refuses_a_non_object_and_names_paths_from_the_root() -> None:
+    with pytest.raises(FlowFileError) as info:
+        flowfile.fragment_parts(["not", "a", "fragment"])  # type: ignore[arg-type]
+    assert (info.value.json_path, info.value.problem) == ("$", "a fragment is a JSON object")
+    with pytest.raises(FlowFileError) as info:
+        flowfile.fragment_parts({"nodes": [{"id": "a", "type": "template"}, {"id": "BAD", "type": "template"}]})
+    assert info.value.json_path == "$.nodes[1].id"
+    nodes, edges, frames, notes = flowfile.fragment_parts({"nodes": [{"id": "a", "type": "template"}]})
+    assert [n.id for n in nodes] == ["a"] and edges == frames == notes == []
+
+
+@pytest.mark.parametrize("value, where", [
+    ({"name": "fine", "nodes": [{"title": "ok"}, {"title": "bad \ud800"}]}, "$.nodes[1].title"),
+    ({"params": {"bad \udc00 key": 1}}, "$.params"),
+    ({"a": [["x"], ["y", "\udbff"]]}, "$.a[1][1]"),
+    ("\ud800", "$"),
+    ({"a": ["fine", {"b": "fine"}], "c": 3}, None),
+])
+def test_lone_surrogate_path_names_the_first_text_or_key_holding_one(value, where) -> None:
+    assert flowfile.lone_surrogate_path(value) == where
+    if where is not None:
+        assert flowfile.lone_surrogate_path(value, root="$.x") == "$.x" + where[1:]
+
+
+def test_loads_notes_the_lone_surrogate_and_its_node() -> None:
+    raw = ('{"format": "orchestra-flow", "version": 1, "nodes": [{"id": "a", "type": "template"},'
+           ' {"id": "b", "type": "template", "title": "x \\ud800"}]}')
+    assert flowfile.loads(raw).invalid_text == ("$.nodes[1].title", "b")
+    assert not hasattr(flowfile.loads(raw.replace("\\ud800", "fine")), "invalid_text")
+
+
+class _Name(str):
+    """A str subclass as a key (an enum-like name): not the exact-type fast path."""
+
+
+@pytest.mark.parametrize("value", [{2: "a", 10: "b"}, {None: 1}, {True: 1, False: [2]}, {2.5: 1, -1.0: {"x": 2}},
+                                   {_Name("b"): 1, _Name("a\u00e9\n"): 2}])
+def test_fast_encoder_writes_non_text_keys_as_json_dumps_does(value) -> None:
+    expected = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+    assert flowfile.dumps({"params": value}) == json.dumps({"params": value}, indent=2, sort_keys=True,
+                                                           ensure_ascii=False, allow_nan=False) + "\n"
+    assert flowfile.dumps(value) == expected
+
+
+def test_fast_encoder_refuses_a_key_json_cannot_hold() -> None:
+    with pytest.raises(TypeError, match="keys must be str, int, float, bool or None, not tuple"):
+        flowfile.dumps({"params": {(1, 2): "x"}})
+
+
+@pytest.mark.parametrize("size, limit, problem", [
+    (10, 5, "the file is 10 bytes; at most 5 bytes is read"),
+    (3 * 1024 * 1024, 1024 * 1024, "the file is 3 MiB; at most 1 MiB is read"),
+    (3 * 1024 * 1024 // 2 + 1000, 1024 * 1024, "the file is 2 MiB; at most 1 MiB is read"),  # 1.501 MiB rounds up
+    (1024 * 1024, 1024 * 1024 - 1, "the file is 1 MiB; at most 1048575 bytes is read"),
+])
+def test_read_regular_file_names_the_size_and_the_limit(tmp_path: Path, size: int, limit: int, problem: str) -> None:
+    path = tmp_path / "big.flow.json"
+    with open(path, "wb") as f:
+        f.truncate(size)  # sparse: no megabytes written
+    with pytest.raises(flowfile.SafeReadError) as info:
+        flowfile.read_regular_file(path, limit)
+    assert info.value.strerror == problem
+    assert flowfile.read_regular_file(path, size) == b"\0" * size
+
+
+KEYLIKE = "sk" "-proj-" + "a1b2c3d4e5f6a7b8c9d0" * 2
+
+
+def test_save_refuses_a_key_shaped_string_unless_allowed_and_then_knows_its_folder(tmp_path: Path) -> None:
+    from studio.core.sharing.secret_scan import SecretsInFlow
+
+    m = flow(("t", "template", {"template": KEYLIKE}))
+    target = tmp_path / "sub" / "f.flow.json"
+    target.parent.mkdir()
+    with pytest.raises(SecretsInFlow) as info:
+        flowfile.save_flow(m, target)
+    assert "; not saved. " in str(info.value) and not target.exists()
+    flowfile.save_flow(m, target, allow_secrets=True)
+    assert flowfile.load_flow(target).nodes["t"].params["template"] == KEYLIKE
+    assert m.base_dir == target.parent.resolve()
+
+
+def test_atomic_write_refuses_what_is_not_a_regular_file(tmp_path: Path) -> None:
+    (tmp_path / "dir").mkdir()
+    with pytest.raises(OSError) as info:
+        flowfile.atomic_write(tmp_path / "dir", b"x")
+    assert (info.value.errno, info.value.strerror) == (0, "a folder is there; nothing was written")
+    os.mkfifo(tmp_path / "fifo")
+    with pytest.raises(OSError) as info:
+        flowfile.atomic_write(tmp_path / "fifo", b"x")
+    assert (info.value.errno, info.value.strerror) == (0, "not a regular file is there; nothing was written")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dir", "fifo"]
+
+
+def test_atomic_write_renames_a_hidden_temp_file_from_beside_the_target(tmp_path: Path, monkeypatch) -> None:
+    moves = []
+    real_replace = os.replace
+    monkeypatch.setattr(flowfile.os, "replace", lambda a, b: (moves.append((Path(a), Path(b))), real_replace(a, b)))
+    target = tmp_path / "f.flow.json"
+    flowfile.atomic_write(target, b"one")
+    [(tmp, dest)] = moves
+    assert dest == target.resolve() and tmp.parent == target.resolve().parent
+    assert tmp.name.startswith(".f.flow.json.") and tmp.name.endswith(".tmp")
+    assert target.read_bytes() == b"one" and (target.stat().st_mode & 0o777) == 0o644
+    target.chmod(0o600)
+    flowfile.atomic_write(target, b"two")
+    assert target.read_bytes() == b"two" and (target.stat().st_mode & 0o777) == 0o600
+
+
+def test_load_flow_uses_the_given_registry_remembers_its_path_and_names_the_file_in_errors(tmp_path: Path) -> None:
+    from studio.core.catalogue.registry import Registry
+
+    path = tmp_path / "f.flow.json"
+    path.write_text(json.dumps({"format": "orchestra-flow", "version": 1,
+                                "nodes": [{"id": "t", "type": "template"}]}), encoding="utf-8")
+    m = flowfile.load_flow(path)
+    assert m.source_path == path.resolve() and m.base_dir == tmp_path.resolve()
+    assert m.registry.is_known("template")
+    empty = flowfile.load_flow(path, registry=Registry([]))
+    assert empty.registry is not m.registry and not empty.registry.is_known("template")
+    path.write_text('{"format": "orchestra-flow", "version": 1, "nodes": 3}', encoding="utf-8")
+    with pytest.raises(FlowFileError) as info:
+        flowfile.load_flow(path)
+    assert (info.value.file, info.value.json_path, info.value.problem) == (str(path), "$.nodes",
+                                                                          "nodes must be a list, not a number")
+
+
+def test_loads_takes_text_holding_a_lone_surrogate_itself() -> None:
+    m = flowfile.loads('{"format": "orchestra-flow", "version": 1, "name": "x \ud800 y"}')
+    assert m.name == "x \ud800 y"

@@ -264,3 +264,116 @@ def test_subflow_problem_names_the_file(tmp_path: Path) -> None:
     model.base_dir = tmp_path
     [p] = [p for p in validate(model) if p.code == "subflow_missing"]
     assert "x.flow.json" in p.message
+
+
+def test_a_bad_parameter_hint_gives_its_description_then_its_choices():
+    m = flow(LIST_IN, ("f", "fanout", {"on_item_error": "explode", "concurrency": -1}), ("c", "collect"), T, O,
+             wires=REGION)
+    hints = {p.message.split(" ", 1)[0]: p.hint for p in validate(m) if p.code == "bad_param"}
+    assert hints == {
+        "on_item_error": "When one item fails: fail the run, drop the item, or keep the error in its place."
+                         " Choices: fail, drop, keep.",
+        "concurrency": "How many items run at once (0: no limit).",
+    }
+
+
+def test_two_outputs_with_one_name_are_each_named_in_the_error():
+    m = flow(I, ("o", "output", {"name": "r"}), ("p", "output", {"name": "r"}),
+             wires=["i.value -> o.value", "i.value -> p.value"])
+    dups = [(p.severity, p.node, p.message, p.hint) for p in validate(m) if p.code == "duplicate_name"]
+    assert dups == [("error", n, "2 output nodes are named 'r': o, p", "Give each output a distinct name.") for n in "op"]
+
+
+def test_a_node_type_that_fails_on_its_parameters_is_an_error_of_that_node_not_a_crash():
+    from studio.core.catalogue.nodetype import NodeType, Port
+    from studio.core.catalogue.registry import Registry, default_registry
+    from studio.core.catalogue.types import PortType
+    from studio.core.document import flowfile
+
+    class Broken(NodeType):
+        type_id = "t_broken_ports"
+        title = "Broken"
+        inputs = (Port("x", PortType.ANY),)
+        outputs = (Port("y", PortType.ANY),)
+
+        @classmethod
+        def output_ports(cls, params, base_dir=None):
+            raise RuntimeError("oops")
+
+    reg = Registry(default_registry().types())
+    reg.register(Broken)
+    doc = {"format": "orchestra-flow", "version": 1, "name": "t",
+           "nodes": [{"id": "i", "type": "input", "params": {"name": "i"}}, {"id": "b", "type": "t_broken_ports"},
+                     {"id": "o", "type": "output", "params": {"name": "o"}}],
+           "edges": [{"from": "i.value", "to": "b.x"}, {"from": "b.y", "to": "o.value"}]}
+    problems = validate(flowfile.model_from_document(doc, registry=reg))
+    mine = [(p.severity, p.code, p.node, p.message, p.hint) for p in problems if p.node == "b"]
+    assert mine[0] == ("error", "bad_param", "b", "the t_broken_ports node type failed on these parameters: "
+                       "RuntimeError: oops", "Report this to the node type's author.")
+    # with no ports known, its wires are reported, not crashed on
+    assert [(code, msg) for _, code, _, msg, _ in mine[1:]] == [("missing_port", "b has no input 'x'"),
+                                                                ("missing_port", "b has no output 'y'")]
+
+
+def test_an_unknown_parameter_and_an_unbounded_loop_say_which_node_and_what():
+    problems = validate(loop_flow(max_iterations=0, colour="red"))
+    found = {p.code: (p.severity, p.node, p.message, p.hint) for p in problems}
+    assert found["unknown_param"] == ("warning", "l", "loop has no parameter 'colour'; it is ignored",
+                                      "Remove it, or check the spelling.")
+    assert found["loop_unbounded"][:2] == ("error", "l")
+    assert found["loop_unbounded"][2].startswith("max_iterations ") and len(found["loop_unbounded"][2]) > 15
+    assert found["loop_unbounded"][3] == validation.LOOP_HINT
+
+
+CARRY_REGION = ["f.item -> t.text", "t.text -> c.item", "c.results -> o.value"]
+
+
+def test_a_pass_through_output_carrying_text_into_a_list_input_is_a_type_mismatch():
+    m = flow(I, ("l", "loop", {"max_iterations": 3}), ("b", "template", {"template": "again {{ text }}"}), *FAN, T, O,
+             wires=["i.value -> l.initial", "l.current -> b.text", "b.text -> l.feedback", "l.done -> f.items",
+                    *CARRY_REGION])
+    assert [(p.severity, p.code, p.node, p.port, p.message, p.hint) for p in validate(m)] == [
+        ("error", "type_mismatch", "f", "items", "l.done -> f.items: l.done carries a text value (from its inputs); "
+         "a text output cannot feed a list input (it can feed: any, text)",
+         "Feed f.items a list value, or convert it in between.")]
+    # the same shape carrying a list is clean
+    m = flow(LIST_IN, ("d", "delay"), *FAN, T, O, wires=["i.value -> d.value", "d.value -> f.items", *CARRY_REGION])
+    assert validate(m) == []
+
+
+def test_a_named_pass_through_says_which_input_it_carries():
+    m = flow(I, ("d", "delay"), *FAN, T, O, wires=["i.value -> d.value", "d.value -> f.items", *CARRY_REGION])
+    [p] = validate(m)
+    assert (p.code, p.node, p.port) == ("type_mismatch", "f", "items")
+    assert p.message == ("d.value -> f.items: d.value carries a text value (from its 'value' input); "
+                         "a text output cannot feed a list input (it can feed: any, text)")
+
+
+def test_a_missing_subflow_file_is_an_error_of_the_subflow_node():
+    m = _in_fixture_dir(flow(I, ("s", "subflow", {"path": "no_such.flow.json"}), O, wires=["i.value -> o.value"]))
+    [p] = [p for p in validate(m) if p.code == "subflow_missing"]
+    assert (p.severity, p.node) == ("error", "s") and "no_such.flow.json" in p.message
+
+
+def _warnings(m):
+    return [(p.code, p.node, p.message, p.hint) for p in validate(m) if not p.is_error]
+
+
+def test_no_input_and_no_output_say_so_with_a_hint():
+    assert _warnings(flow(("t", "template", {"template": "constant"}), O, wires=["t.text -> o.value"])) == [
+        ("no_input", None, "the flow has no Input node", "Add an Input node so the flow can be run with values.")]
+    assert _warnings(flow(I)) == [
+        ("no_output", None, "the flow has no Output node", "Add an Output node to return a result.")]
+
+
+def test_exactly_the_nodes_that_reach_no_output_are_named():
+    # i -> a -> o reaches; i -> b -> c is a dead end (both named); the loop body reaches
+    # the Output only through its feedback wire and the loop's done
+    m = flow(I, ("a", "template", {"template": "{{ text }}"}), ("b", "template", {"template": "{{ text }}"}),
+             ("c", "template", {"template": "{{ text }}"}), ("l", "loop", {"max_iterations": 2}),
+             ("body", "template", {"template": "{{ text }}"}), O, ("p", "output", {"name": "p"}),
+             wires=["i.value -> a.text", "a.text -> o.value", "i.value -> b.text", "b.text -> c.text",
+                    "i.value -> l.initial", "l.current -> body.text", "body.text -> l.feedback", "l.done -> p.value"])
+    assert _warnings(m) == [
+        ("unreachable_output", n, "this node's result reaches no Output",
+         "Wire it towards an Output, or delete it if it is not needed.") for n in ("b", "c")]

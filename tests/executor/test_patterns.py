@@ -251,7 +251,7 @@ async def test_fanout_over_empty_list_and_non_list():
     result = await f.run(inputs={"x": []})
     assert result.outputs == {"result": []}
     result = await f.run(inputs={"x": "not a list"})
-    assert result.status == "failed" and "needs a list" in result.error
+    assert result.status == "failed" and result.error == "fo: a fan-out needs a list, got str"
 
 
 async def test_input_values_are_parsed_and_missing_inputs_fail_clearly():

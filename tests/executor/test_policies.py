@@ -194,3 +194,47 @@ async def test_approval_approve_edit_reject_and_timeout():
     assert r.outputs["result"] == "mail"
     r = await _approval_flow().run(inputs={"x": "mail"})
     assert r.outputs["rejected"] == "mail"  # no handler: a high-stakes step is never approved silently
+
+
+async def test_approval_events_carry_the_request_and_the_decision():
+    async def edit(req):
+        return ApprovalDecision("approve", value=req.value.upper(), reason="looks fine", by="flag")
+
+    r, events = await _approval_flow(wait_s=30).run_events(inputs={"x": "mail"}, approval_handler=edit)
+    asked, answered = [e for e in events if "approval" in e.type]
+    assert (asked.type, asked.node, asked.scope) == ("approval_requested", "gate", ())
+    assert asked.data == {"value": "mail", "message": "Send mail?", "timeout_s": 30}
+    assert (answered.type, answered.node, answered.scope) == ("approval_resolved", "gate", ())
+    assert answered.data == {"action": "approve", "value": "MAIL", "by": "flag", "reason": "looks fine"}
+
+
+async def test_without_a_handler_the_default_rejects_with_the_value_unchanged():
+    r, events = await _approval_flow().run_events(inputs={"x": "mail"})
+    assert r.outputs["rejected"] == "mail"
+    assert r.outputs["decision"] == {"action": "reject", "by": "default", "reason": "no approval handler for this run"}
+    [answered] = [e for e in events if e.type == "approval_resolved"]
+    assert answered.data == {"action": "reject", "value": "mail", "by": "default",
+                             "reason": "no approval handler for this run"}
+
+
+def test_a_failure_is_described_in_one_line_naming_its_place():
+    from studio.core.errors import NodeFailure
+    from studio.core.running.engine.results import NodeRunError, describe
+
+    assert describe(NodeFailure("our own words")) == "our own words"
+    assert describe(ValueError("boom")) == "ValueError: boom"
+    assert describe(KeyError()) == "KeyError"
+    err = NodeRunError("n", (("fo", 1), ("lp", 2)), ValueError("boom"), 3)
+    assert str(err) == "fo[1]/lp[2]/n: ValueError: boom"
+    assert str(NodeRunError("n", (), NodeFailure("x"), 1)) == "n: x"
+
+
+async def test_an_approval_that_times_out_says_so_in_its_resolved_event():
+    async def never(req):
+        await asyncio.sleep(10)
+
+    r, events = await _approval_flow(wait_s=0.05, on_timeout="reject").run_events(inputs={"x": "mail"},
+                                                                                  approval_handler=never)
+    [answered] = [e for e in events if e.type == "approval_resolved"]
+    assert (answered.node, answered.scope) == ("gate", ())
+    assert answered.data == {"action": "timeout", "value": "mail", "by": "timeout", "reason": ""}

@@ -147,3 +147,17 @@ async def test_an_output_a_node_left_unfilled_is_none_not_skip():
     assert result.ok, result.error
     assert result.outputs == {"a": "a=5", "b": "b=None"}
     assert not of_type(events, "node_skipped")
+
+
+async def test_merge_with_an_unwired_input_and_only_skips_on_the_rest_is_skipped_for_that_reason():
+    """An input nobody wired carries nothing either: it does not keep the Merge alive."""
+    nodes = {"inp": ("input", {"name": "x", "type": "any"}),
+             "gate": ("branch", {"cases": [{"name": "never", "when": "false"}]}),
+             "t1": ("template", {"template": "a {{ v }}"}), "t2": ("template", {"template": "b {{ v }}"}),
+             "m": ("merge", {"inputs": 3}), "value": ("output", {"name": "value"})}
+    edges = ["inp.value -> gate.value", "gate.never -> t1.v", "gate.never -> t2.v", "t1.text -> m.input_1",
+             "t2.text -> m.input_2", "m.value -> value.value"]
+    result, events = await run(flow(nodes, edges), inputs={"x": "!"})
+    assert result.ok and result.outputs == {}, result.error
+    [skipped] = of_type(events, "node_skipped", "m")
+    assert skipped.data == {"reason": "every input was skipped"}

@@ -179,3 +179,85 @@ async def test_one_failing_item_fails_the_run_at_once_and_cancels_the_others():
     started = [x for kind, node, x, _ in LOG if kind == "start" and node == "hold"]
     assert {0, 1, 3} <= cancelled and len(cancelled) == len(started), "a started call was left running"
     assert all(t.done() for t in STATE["tasks"]), "a held item's task outlived the run"
+
+
+async def test_a_refused_list_fails_the_fanout_like_any_failed_node():
+    """The fan-out's own failure (here: too many items) reports as a step's does: one
+    node_failed event in its scope, final (no retry, not handled), and a failed result."""
+    model = _fanout({"max_items": 3}, ("g_wait", {}))
+    result, events = await run(model, inputs={"items": [1, 2, 3, 4]})
+    [failed] = of_type(events, "node_failed", "fo")
+    assert failed.scope == ()
+    assert failed.data == {"error": "4 items exceed max_items (3)", "error_type": "NodeFailure", "attempt": 1,
+                           "will_retry": False, "handled": False}
+    assert result.results[("fo", ())].status == "failed"
+    assert (result.error_node, result.error_scope) == ("fo", ())
+
+
+async def test_a_failing_item_fails_the_run_after_its_running_siblings_have_ended():
+    """fail policy: the slow siblings are cancelled AND waited for before the failure is
+    reported; the failure stays a failure (not a cancellation)."""
+    nodes = {"inp": ("input", {"name": "items", "type": "list"}), "fo": ("fanout", {"concurrency": 0}),
+             "wait": ("g_wait", {}), "check": ("g_fail", {"fail_on": "w:5", "retryable": False, "retries": 0}),
+             "co": ("collect", {}), "res": ("output", {"name": "results"})}
+    edges = ["inp.value -> fo.items", "fo.item -> wait.x", "wait.y -> check.x", "check.y -> co.item",
+             "co.results -> res.value"]
+    result, _ = await run(flow(nodes, edges), inputs={"items": [400, 5, 300]})
+    assert result.status == "failed" and result.error_node == "check"
+    assert result.error_scope == (("fo", 1),)
+    assert STATE["active"] == 0, "a sibling was still running when the run ended"
+
+
+async def test_a_skipped_list_skips_the_fanout_and_its_collect():
+    nodes = {"inp": ("input", {"name": "items", "type": "list"}),
+             "gate": ("branch", {"cases": [{"name": "never", "when": "false"}]}),
+             "fo": ("fanout", {}), "work": ("g_wait", {}), "co": ("collect", {}), "res": ("output", {"name": "results"})}
+    edges = ["inp.value -> gate.value", "gate.never -> fo.items", "fo.item -> work.x", "work.y -> co.item",
+             "co.results -> res.value"]
+    result, events = await run(flow(nodes, edges), inputs={"items": [1, 2]})
+    assert result.ok and result.outputs == {}, result.error
+    skipped = {e.node: (e.scope, e.data["reason"]) for e in of_type(events, "node_skipped")}
+    assert skipped["fo"] == ((), "its list was skipped")
+    assert skipped["co"] == ((), "its fan-out was skipped")
+    assert result.results[("fo", ())].status == result.results[("co", ())].status == "skipped"
+    assert not of_type(events, "node_started", "work")
+
+
+async def test_the_fanout_announces_its_items_and_concurrency_one_runs_them_one_by_one():
+    # a region of two steps (wait, then a template), one item at a time
+    nodes = {"inp": ("input", {"name": "items", "type": "list"}), "fo": ("fanout", {"concurrency": 1}),
+             "work": ("g_wait", {}), "t": ("template", {"template": "<{{ v }}>"}), "co": ("collect", {}),
+             "res": ("output", {"name": "results"})}
+    edges = ["inp.value -> fo.items", "fo.item -> work.x", "work.y -> t.v", "t.text -> co.item",
+             "co.results -> res.value"]
+    result, events = await run(flow(nodes, edges), inputs={"items": [30, 10, 20]})
+    assert result.ok and STATE["peak"] == 1, result.error
+    assert result.outputs == {"results": ["<w:30>", "<w:10>", "<w:20>"]}
+    [started] = of_type(events, "node_started", "fo")
+    assert started.scope == ()
+    assert started.data == {"inputs": {"items": [30, 10, 20]}, "title": "fo", "type": "fanout", "total": 3}
+    *_, last = of_type(events, "node_progress", "fo")
+    assert (last.data["done"], last.data["failed"], last.data["total"]) == (3, 0, 3)
+    fo = result.results[("fo", ())]
+    assert fo.status == "done" and fo.latency_s > 0
+
+
+async def test_the_fanout_and_its_collect_report_their_steps_like_any_node():
+    model = _fanout({"on_item_error": "drop"}, ("g_fail", {"fail_on": 2, "retryable": False, "retries": 0}))
+    result, events = await run(model, inputs={"items": [1, 2, 3]})
+    assert result.ok and result.outputs["results"] == [1, 3], result.error
+    step = {"attempts": 1, "tokens_in": 0, "tokens_out": 0, "cost_usd": 0.0, "cached": False, "cache_key": None}
+    [fo] = of_type(events, "node_finished", "fo")
+    data = dict(fo.data)
+    assert data.pop("latency_s") > 0 and data == {"outputs": {"count": 3, "failed": 1}, **step}
+    [co_started] = of_type(events, "node_started", "co")
+    assert (co_started.scope, co_started.data) == ((), {"inputs": {"item": [1, 3]}, "title": "co", "type": "collect"})
+    [co] = of_type(events, "node_finished", "co")
+    data = dict(co.data)
+    errors = [{"index": 1, "node": "work", "error": "permanent failure for 2"}]
+    assert data.pop("latency_s") > 0 and data == {"outputs": {"results": [1, 3], "errors": errors}, **step}
+    for node in ("fo", "co"):
+        r = result.results[(node, ())]
+        assert (r.status, r.attempts) == ("done", 1) and r.latency_s > 0
+    *_, last = of_type(events, "node_progress", "fo")
+    assert last.data == {"kind": "fanout", "done": 2, "failed": 1, "total": 3}

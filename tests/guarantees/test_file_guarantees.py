@@ -224,3 +224,149 @@ def test_validate_names_node_port_and_a_hint_for_every_wiring_problem():
         ("error", "missing_port", "o has no output 'value'", "o", "value", "Its outputs are: none."),
         ("error", "required_input", "input 'x' has no wire and no default", "m", "x", "Wire a value into 'x'."),
     ]
+
+
+# -- nodes on the careful path: every refusal names the node's JSON path and its problem, and
+# -- what it accepts reads exactly as the fast path reads it (defaults included) ---------------
+
+LAYOUT_KEYS = "collapsed, h, w, x, y"
+NODE_KEYS = "id, layout, params, title, type"
+
+
+def _deep(levels):
+    value: dict = {}
+    for _ in range(levels):
+        value = {"k": value}
+    return value
+
+
+@pytest.mark.parametrize("node, path, problem", [
+    (5, "$.nodes[1]", "a node is an object, not a number"),
+    ({"id": "b", "type": "template", "colour": 1}, "$.nodes[1]", f"unknown key 'colour' (allowed: {NODE_KEYS})"),
+    ({"id": "B", "type": "template"}, "$.nodes[1].id",
+     "node id must be a lowercase slug (a-z, 0-9, _; at most 64), got 'B'"),
+    ({"type": "template"}, "$.nodes[1].id", "node id must be a lowercase slug (a-z, 0-9, _; at most 64), got None"),
+    ({"id": "b", "type": ""}, "$.nodes[1].type", "node type must be a non-empty name, got ''"),
+    ({"id": "b", "type": 7}, "$.nodes[1].type", "node type must be a non-empty name, got 7"),
+    ({"id": "b", "type": "t" * 201}, "$.nodes[1].type", f"node type must be a non-empty name, got {repr('t' * 201)[:57]}..."),
+    ({"id": "b", "type": "template", "title": 5}, "$.nodes[1].title", "title must be text, not a number"),
+    ({"id": "b", "type": "template", "params": []}, "$.nodes[1].params", "params must be an object, not a list"),
+    ({"id": "b", "type": "template", "params": _deep(70)}, "$.nodes[1].params", "nested more than 64 levels deep"),
+    ({"id": "b", "type": "template", "layout": []}, "$.nodes[1].layout", "layout must be an object, not a list"),
+    ({"id": "b", "type": "template", "layout": {"z": 1}}, "$.nodes[1].layout", f"unknown key 'z' (allowed: {LAYOUT_KEYS})"),
+    ({"id": "b", "type": "template", "layout": {"x": "1"}}, "$.nodes[1].layout.x", "x must be a number, not text"),
+    ({"id": "b", "type": "template", "layout": {"y": True}}, "$.nodes[1].layout.y", "y must be a number, not a boolean"),
+    ({"id": "b", "type": "template", "layout": {"w": "1"}}, "$.nodes[1].layout.w", "w must be a number, not text"),
+    ({"id": "b", "type": "template", "layout": {"h": [1]}}, "$.nodes[1].layout.h", "h must be a number, not a list"),
+    ({"id": "b", "type": "template", "layout": {"x": 2e9}}, "$.nodes[1].layout.x", "x is out of range (2000000000.0)"),
+    ({"id": "b", "type": "template", "layout": {"collapsed": 1}}, "$.nodes[1].layout.collapsed",
+     "collapsed must be true or false"),
+])
+def test_a_bad_node_names_its_json_path_and_the_problem_exactly(node, path, problem):
+    for item in (node, Careful(node) if isinstance(node, dict) else node):
+        with pytest.raises(FlowFileError) as info:
+            model_from_document(_doc([], [NODES[0], item]), registry=registry())
+        assert (info.value.json_path, info.value.problem) == (path, problem)
+
+
+@pytest.mark.parametrize("node, expected", [
+    # nothing but id and type: every default
+    ({"id": "a", "type": "template"}, ("a", "template", {}, "", 0.0, 0.0, None, None, False)),
+    # whole numbers in the layout (the fast path takes floats only): read as floats
+    ({"id": "a", "type": "template", "layout": {"x": 3, "y": -2, "w": 10, "h": 20}},
+     ("a", "template", {}, "", 3.0, -2.0, 10.0, 20.0, False)),
+    ({"id": "a", "type": "t" * 200, "title": "T", "params": {"k": [1]}, "layout": {"collapsed": True}},
+     ("a", "t" * 200, {"k": [1]}, "T", 0.0, 0.0, None, None, True)),
+])
+def test_a_good_node_reads_the_same_on_both_paths_with_its_defaults(node, expected):
+    plain = _verdict(_doc([], [node]))
+    careful = _verdict(_doc([], [Careful(node)]))
+    assert plain == careful == ("ok", [], [expected])
+    assert all(type(v) is float for v in careful[2][0][4:8] if v is not None)
+
+
+# -- frames and notes: ids, colours, numbers -----------------------------------------------
+
+COLOR = 'color must be like "#3a4a6b", got '
+
+
+@pytest.mark.parametrize("section, item, path, problem", [
+    ("frames", 5, "$.frames[0]", "a frame is an object, not a number"),
+    ("notes", "x", "$.notes[0]", "a note is an object, not text"),
+    ("frames", {"id": "Bad"}, "$.frames[0].id", "id must be a lowercase slug, got 'Bad'"),
+    ("notes", {}, "$.notes[0].id", "id must be a lowercase slug, got None"),
+    # a value is quoted whole up to 60 characters of repr, then cut to 57 and "..."
+    ("notes", {"id": "A" * 58}, "$.notes[0].id", f"id must be a lowercase slug, got '{'A' * 58}'"),
+    ("notes", {"id": "A" * 59}, "$.notes[0].id", f"id must be a lowercase slug, got '{'A' * 56}..."),
+    ("frames", {"id": "f", "color": "1234567"}, "$.frames[0].color", COLOR + "'1234567'"),
+    ("frames", {"id": "f", "color": "#3a4a"}, "$.frames[0].color", COLOR + "'#3a4a'"),
+    ("frames", {"id": "f", "color": "#3a4a6b1"}, "$.frames[0].color", COLOR + "'#3a4a6b1'"),
+    ("frames", {"id": "f", "color": "#3a4a6b12a"}, "$.frames[0].color", COLOR + "'#3a4a6b12a'"),
+    ("notes", {"id": "n", "color": "#g34"}, "$.notes[0].color", COLOR + "'#g34'"),
+    ("notes", {"id": "n", "color": 7}, "$.notes[0].color", COLOR + "7"),
+    ("notes", {"id": "n", "x": float("inf")}, "$.notes[0].x", "x must be a number, not a number"),
+    ("notes", {"id": "n", "y": float("-inf")}, "$.notes[0].y", "y must be a number, not a number"),
+    ("notes", {"id": "n", "w": float("nan")}, "$.notes[0].w", "w must be a number, not a number"),
+])
+def test_a_bad_frame_or_note_names_its_json_path_and_the_problem_exactly(section, item, path, problem):
+    with pytest.raises(FlowFileError) as info:
+        model_from_document({"format": "orchestra-flow", "version": 1, section: [item]}, registry=registry())
+    assert (info.value.json_path, info.value.problem) == (path, problem)
+
+
+@pytest.mark.parametrize("color", ["#abc", "#A1B2C3", "#0a0B0c0D", "#ABCDEF"])
+def test_colours_of_three_six_or_eight_hex_digits_either_case_are_kept(color):
+    m = model_from_document({"format": "orchestra-flow", "version": 1, "frames": [{"id": "f", "color": color}],
+                             "notes": [{"id": "n", "color": color}]}, registry=registry())
+    assert [f.color for f in m.frames.values()] == [n.color for n in m.notes.values()] == [color]
+
+
+def test_params_nest_up_to_64_levels_and_no_deeper():
+    for levels, ok in ((64, True), (65, False)):
+        node = {"id": "b", "type": "template", "params": {"deep": _deep(levels - 1)}}
+        for item in (node, Careful(node)):
+            verdict = _verdict(_doc([], [NODES[0], item]))
+            assert (verdict[0] == "ok") is ok, (levels, verdict[:3])
+
+
+@pytest.mark.parametrize("layout, path, problem", [
+    ({k: v}, f"$.nodes[0].layout.{k}", f"{k} is out of range ({v})")
+    for k in "xywh" for v in (1e9 + 0.5, -1e9 - 0.5)
+])
+def test_a_layout_number_just_past_a_billion_is_refused(layout, path, problem):
+    for item in ({"id": "a", "type": "template", "layout": layout},
+                 Careful({"id": "a", "type": "template", "layout": layout})):
+        assert _verdict(_doc([], [item]))[:3] == ("error", path, problem)
+    edge = {"id": "a", "type": "template", "layout": {"x": 1e9, "y": -1e9}}
+    assert _verdict(_doc([], [Careful(edge)]))[2] == [("a", "template", {}, "", 1e9, -1e9, None, None, False)]
+
+
+def test_a_colour_of_letters_that_are_not_hex_digits_is_refused():
+    with pytest.raises(FlowFileError) as info:
+        model_from_document({"format": "orchestra-flow", "version": 1, "notes": [{"id": "n", "color": "#XXX"}]},
+                            registry=registry())
+    assert info.value.json_path == "$.notes[0].color"
+
+
+def test_notes_and_frames_are_saved_in_id_order():
+    from studio.core.document.flowfile import to_document
+
+    m = model_from_document({"format": "orchestra-flow", "version": 1,
+                             "notes": [{"id": "b"}, {"id": "a"}, {"id": "c"}],
+                             "frames": [{"id": "z"}, {"id": "y"}]}, registry=registry())
+    doc = to_document(m)
+    assert [n["id"] for n in doc["notes"]] == ["a", "b", "c"] and [f["id"] for f in doc["frames"]] == ["y", "z"]
+
+
+def test_a_duplicate_node_id_names_both_places_on_either_path():
+    for second in ({"id": "a", "type": "template"}, Careful({"id": "a", "type": "template"})):
+        verdict = _verdict(_doc([], [{"id": "a", "type": "template"}, {"id": "b", "type": "template"}, second]))
+        assert verdict == ("error", "$.nodes[2].id", "duplicate node id 'a' (also at nodes[0])")
+
+
+def test_a_node_without_params_gets_its_own_empty_params():
+    m = model_from_document(_doc([], [{"id": "a", "type": "template"}, {"id": "b", "type": "template"}]),
+                            registry=registry())
+    a, b = m.nodes["a"].params, m.nodes["b"].params
+    a["k"] = 1
+    assert b == {} and a is not b

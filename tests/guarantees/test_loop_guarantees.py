@@ -175,3 +175,9 @@ async def test_an_input_called_feedback_on_an_ordinary_node_is_an_ordinary_input
         ["inp.value -> slow.x", "slow.y -> t.feedback", "t.text -> out.value"])
     result, _ = await run(model, inputs={"x": "notes"})
     assert result.outputs == {"r": "got w:notes"}  # it waited for its input like any other
+
+
+def test_a_blank_condition_never_stops_a_loop():
+    from studio.core.running.executor import condition_holds
+
+    assert [condition_holds(c, 5, 1) for c in ("", "   ", "\n\t", "value == 5")] == [False, False, False, True]

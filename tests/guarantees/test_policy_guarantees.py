@@ -151,3 +151,30 @@ async def test_the_first_retry_waits_about_retry_backoff_s():
     STATE["calls"].clear()
     result, events = await run(_one({"fail_times": 1, "retries": 1, "retry_backoff_s": 0}), inputs={"x": 1})
     assert result.ok and of_type(events, "node_failed", "work")[0].data["retry_in_s"] == 0
+
+
+async def test_a_node_that_fails_for_good_says_so_once_in_its_event_and_its_result():
+    model = flow({"inp": ("input", {"name": "x", "type": "any"}),
+                  "bad": ("g_fail", {"retryable": False, "retries": 2}), "out": ("output", {"name": "r"})},
+                 ["inp.value -> bad.x", "bad.y -> out.value"])
+    result, events = await run(model, inputs={"x": 7})
+    [failed] = of_type(events, "node_failed", "bad")
+    assert failed.scope == ()
+    assert failed.data == {"error": "permanent failure for 7", "error_type": "NodeFailure", "attempt": 1,
+                           "will_retry": False, "handled": False}
+    r = result.results[("bad", ())]
+    assert (r.status, r.error) == ("failed", "permanent failure for 7")
+    assert (result.status, result.error_node) == ("failed", "bad")
+
+
+def test_flow_invalid_counts_the_errors_and_quotes_the_first():
+    from studio.core.document.problems import Problem
+    from studio.core.running.plan import FlowInvalid
+
+    warn = Problem("warning", "no_input", "the flow has no Input node")
+    assert str(FlowInvalid([warn])) == "the flow has 0 error(s)"
+    flow_level = Problem("error", "x", "something about the whole flow")
+    node_level = Problem("error", "y", "bad wire", node="n1")
+    assert str(FlowInvalid([warn, flow_level, node_level])) == \
+        "the flow has 2 error(s); first: flow: something about the whole flow"
+    assert str(FlowInvalid([node_level])) == "the flow has 1 error(s); first: n1: bad wire"

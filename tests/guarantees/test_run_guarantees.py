@@ -287,3 +287,53 @@ async def test_a_region_waits_for_an_outside_value_whatever_order_its_wires_are_
          "co.results -> out.value"])
     result, _ = await run(model, inputs={"items": [1, 2], "p": "P"})
     assert result.outputs == {"r": ["1-w:P", "2-w:P"]}
+
+
+async def test_run_flow_runs_to_the_end_and_returns_the_result(tmp_path):
+    from studio.core.running.executor import run_flow
+
+    model = flow({"inp": ("input", {"name": "x", "type": "any"}), "t": ("template", {"template": "<{{ x }}>"}),
+                  "out": ("output", {"name": "result"})}, ["inp.value -> t.x", "t.text -> out.value"])
+    result = await run_flow(model, RunOptions(inputs={"x": "v"}, trace=tmp_path / "t.jsonl"))
+    assert result.ok and result.outputs == {"result": "<v>"}
+    assert [e.type for e in read_trace((tmp_path / "t.jsonl").read_text().splitlines())][-1] == "run_finished"
+
+
+def test_missing_inputs_names_the_inputs_left_out_that_have_no_default():
+    from studio.core.running.plan import compile_plan, missing_inputs
+
+    plan = compile_plan(flow({"a": ("input", {"name": "a"}), "b": ("input", {"name": "b", "default": "d"}),
+                              "c": ("input", {"name": "c"}), "t": ("template", {"template": "{{ a }}{{ b }}{{ c }}"}),
+                              "out": ("output", {"name": "r"})},
+                             ["a.value -> t.a", "b.value -> t.b", "c.value -> t.c", "t.text -> out.value"]))
+    assert missing_inputs(plan, {}) == ["a", "c"]
+    assert missing_inputs(plan, {"c": 1}) == ["a"]
+    assert missing_inputs(plan, {"a": 1, "c": None}) == []
+
+
+async def test_cancel_before_the_start_or_after_the_end_changes_nothing():
+    model = flow({"inp": ("input", {"name": "x", "type": "any"}), "out": ("output", {"name": "result"})},
+                 ["inp.value -> out.value"])
+    r = start_run(model, RunOptions(inputs={"x": "v"}, trace=None))
+    r.cancel()  # not started: nothing to cancel, and it still runs when asked
+    result = await r.wait()
+    assert result.ok and result.outputs == {"result": "v"}
+    r.cancel()  # finished: the result stands
+    assert r.result.status == "succeeded"
+
+
+def test_the_kind_tables_give_each_structural_kind_its_own_behaviour():
+    """The tables are built at import; building them again (as a refactor of the kinds
+    package would) gives the same behaviour per kind, and every other kind is a plain step."""
+    from studio.core.catalogue.kinds import Kind
+    from studio.core.running.engine import kinds
+
+    steps, units = kinds._tables()
+    assert {k: type(v).__name__ for k, v in steps.items()} == {
+        Kind.INPUT: "InputKind", Kind.OUTPUT: "OutputKind", Kind.MERGE: "MergeKind", Kind.APPROVAL: "ApprovalKind",
+        Kind.SUBFLOW: "SubflowKind"}
+    assert {k: f.__name__ for k, f in units.items()} == {Kind.LOOP: "run_loop", Kind.FANOUT: "run_fanout"}
+    assert {k: type(v) for k, v in steps.items()} == {k: type(v) for k, v in kinds.STEP_KINDS.items()}
+    for kind in (Kind.PLAIN, Kind.BRANCH, Kind.COLLECT, Kind.PLACEHOLDER):
+        assert kinds.step_kind(kind) is kinds.PLAIN
+    assert type(kinds.step_kind(Kind.MERGE)).__name__ == "MergeKind"

@@ -123,3 +123,30 @@ async def test_a_subflow_with_a_skipped_input_is_skipped_and_its_error_port_is_s
     skipped, events = await run(model, inputs={"x": -2})
     assert skipped.ok and skipped.outputs == {}
     assert of_type(events, "node_skipped", "call") and not of_type(events, "node_started", "t")
+
+
+def _chain(folder, levels):
+    """``levels`` subflow steps nested in each other (top.flow.json calls l1 calls l2 ...)."""
+    folder.mkdir()
+    _write(folder / f"l{levels}.flow.json",
+           {"inp": ("input", {"name": "x", "type": "any"}), "out": ("output", {"name": "y"})},
+           ["inp.value -> out.value"], "leaf")
+    for level in range(levels - 1, -1, -1):
+        name = "top" if level == 0 else f"l{level}"
+        _write(folder / f"{name}.flow.json",
+               {"inp": ("input", {"name": "x", "type": "any"}), "call": ("subflow", {"path": f"l{level + 1}.flow.json"}),
+                "out": ("output", {"name": "y"})},
+               ["inp.value -> call.x", "call.y -> out.value"], name)
+    return load_flow(folder / "top.flow.json", registry=registry())
+
+
+async def test_the_engine_depth_guard_runs_max_subflow_depth_levels_and_stops_the_next(tmp_path):
+    """The second line behind validation (which a file changed during a run gets past):
+    checked here on a plan compiled without validation."""
+    from studio.core.running.plan import compile_plan
+
+    result, _ = await run(compile_plan(_chain(tmp_path / "ok", MAX_SUBFLOW_DEPTH), check=False), inputs={"x": "a"})
+    assert result.ok and result.outputs == {"y": "a"}, result.error
+    result, _ = await run(compile_plan(_chain(tmp_path / "deep", MAX_SUBFLOW_DEPTH + 1), check=False), inputs={"x": "a"})
+    assert result.status == "failed"
+    assert "subflows nested more than 16 deep (does a subflow include itself?)" in result.error

@@ -11,8 +11,8 @@ Usage (not part of CI; about a minute per bug on a 2-core machine):
     .venv/bin/python tests/mutation/deliberate_bugs.py            # every bug
     .venv/bin/python tests/mutation/deliberate_bugs.py merge_last # one by name
 
-Each bug is (file, exact text, replacement); when the code moves (the executor is being
-split into studio/core/running/engine/), update the file and the text here: the script
+Each bug is (file, exact text, replacement); when the code moves (the executor now lives in
+studio/core/running/engine/), update the file and the text here: the script
 stops with "pattern not found" rather than pass silently.
 """
 
@@ -29,7 +29,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-EXECUTOR = "studio/core/running/executor.py"
+ENGINE = "studio/core/running/engine"
+RUN = f"{ENGINE}/run.py"
+STEP = f"{ENGINE}/step.py"
+SCOPES = f"{ENGINE}/scopes.py"
+FANOUT = f"{ENGINE}/kinds/fanout.py"
+LOOP = f"{ENGINE}/kinds/loop.py"
+SUBFLOW = f"{ENGINE}/kinds/subflow.py"
 PLAN = "studio/core/running/plan.py"
 RETRY = "studio/core/running/retry.py"
 
@@ -47,36 +53,36 @@ class Bug:
 
 
 BUGS = [
-    Bug("fanout_finish_order", "Fan-out collects results in finishing order instead of input order", EXECUTOR,
-        'results[i] = _read(child, res_edge)',
-        'results[counts["done"] + counts["failed"]] = _read(child, res_edge)'),
-    Bug("no_budget_check", "The executor's budget check before a paid node removed", EXECUTOR,
-        "        if spec.paid:\n            try:\n                self._check_budget()",
-        "        if False:\n            try:\n                self._check_budget()"),
+    Bug("fanout_finish_order", "Fan-out collects results in finishing order instead of input order", FANOUT,
+        'results[i] = read_edge(child, res_edge)',
+        'results[counts["done"] + counts["failed"]] = read_edge(child, res_edge)'),
+    Bug("no_budget_check", "The executor's budget check before a paid node removed", STEP,
+        "    if spec.paid:\n        try:\n            run.check_budget()",
+        "    if False:\n        try:\n            run.check_budget()"),
     Bug("merge_source_input_1", "Merge's source port always reports input_1", "nodes/merge.py",
         'return {"value": value, "source": name}', 'return {"value": value, "source": "input_1"}'),
-    Bug("no_subflow_depth_guard", "The subflow nesting-depth guard removed", EXECUTOR,
+    Bug("no_subflow_depth_guard", "The subflow nesting-depth guard removed", SUBFLOW,
         "if frame.depth + 1 > MAX_SUBFLOW_DEPTH:", "if False:"),
     Bug("merge_last", "Merge takes the last input", "nodes/merge.py",
         "for name in merge_port_names(ctx.params):", "for name in reversed(merge_port_names(ctx.params)):"),
     Bug("branch_last_match", "Branch lets the last matching case win", "nodes/branch.py",
         "    for case in cases:\n        when", "    for case in reversed(cases):\n        when"),
-    Bug("loop_no_cap", "The loop's max_iterations cap ignored", EXECUTOR,
+    Bug("loop_no_cap", "The loop's max_iterations cap ignored", LOOP,
         "if iteration >= max_it:", "if iteration >= 10 * max_it:"),
-    Bug("error_port_ignored", "A wired error port does not catch the failure", EXECUTOR,
+    Bug("error_port_ignored", "A wired error port does not catch the failure", STEP,
         "if spec.error_wired:", "if False:"),
-    Bug("skip_not_propagated", "SKIP on a required input does not skip the node", EXECUTOR,
+    Bug("skip_not_propagated", "SKIP on a required input does not skip the node", RUN,
         "                elif port is not None and port.required:\n                    skip = True",
         "                elif port is not None and port.required:\n                    skip = False"),
-    Bug("one_retry_short", "One retry fewer than asked", EXECUTOR,
-        "if attempt <= spec.retries and is_retryable(exc):", "if attempt < spec.retries and is_retryable(exc):"),
+    Bug("one_retry_short", "One retry fewer than asked", STEP,
+        "if attempt <= policy.retries and is_retryable(exc):", "if attempt < policy.retries and is_retryable(exc):"),
     Bug("retry_after_ignored", "Retry-After from the provider ignored", RETRY,
         "if isinstance(after, (int, float)) and after >= 0:", "if False:"),
-    Bug("cancel_leaves_tasks", "A scope does not cancel its child tasks when it ends", EXECUTOR,
-        "                for t in list(tasks):\n                    t.cancel()\n                await asyncio.gather",
-        "                for t in list(tasks):\n                    pass\n                await asyncio.gather"),
-    Bug("fanout_concurrency_ignored", "Fan-out concurrency not bounded", EXECUTOR,
-        "gate = asyncio.Semaphore(conc) if isinstance(conc, int) and 0 < conc < n else None", "gate = None"),
+    Bug("cancel_leaves_tasks", "A scope does not cancel its child tasks when it ends", SCOPES,
+        "            for t in list(tasks):\n                t.cancel()\n            await asyncio.gather",
+        "            for t in list(tasks):\n                pass\n            await asyncio.gather"),
+    Bug("fanout_concurrency_ignored", "Fan-out concurrency not bounded", FANOUT,
+        "gate = asyncio.Semaphore(conc) if 0 < conc < n else None", "gate = None"),
 ]
 
 
