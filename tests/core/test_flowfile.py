@@ -464,7 +464,7 @@ KEYLIKE = "sk" "-proj-" + "a1b2c3d4e5f6a7b8c9d0" * 2
 
 
 def test_save_refuses_a_key_shaped_string_unless_allowed_and_then_knows_its_folder(tmp_path: Path) -> None:
-    from studio.core.sharing.secret_scan import SecretsInFlow
+    from studio.core.userdata.secret_scan import SecretsInFlow
 
     m = flow(("t", "template", {"template": KEYLIKE}))
     target = tmp_path / "sub" / "f.flow.json"

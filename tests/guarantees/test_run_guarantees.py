@@ -311,11 +311,17 @@ def test_missing_inputs_names_the_inputs_left_out_that_have_no_default():
     assert missing_inputs(plan, {"a": 1, "c": None}) == []
 
 
-async def test_cancel_before_the_start_or_after_the_end_changes_nothing():
+async def test_cancel_before_the_start_stops_the_run_and_after_the_end_changes_nothing():
+    """Stop pressed while the run is still warming up (before its task ran) must not be
+    lost: the run starts cancelled and no node runs. After the end, cancel is a no-op."""
     model = flow({"inp": ("input", {"name": "x", "type": "any"}), "out": ("output", {"name": "result"})},
                  ["inp.value -> out.value"])
     r = start_run(model, RunOptions(inputs={"x": "v"}, trace=None))
-    r.cancel()  # not started: nothing to cancel, and it still runs when asked
+    r.cancel()  # not started yet
+    result = await r.wait()
+    assert result.status == "cancelled" and result.outputs == {} and not result.results
+
+    r = start_run(model, RunOptions(inputs={"x": "v"}, trace=None))
     result = await r.wait()
     assert result.ok and result.outputs == {"result": "v"}
     r.cancel()  # finished: the result stands
