@@ -282,15 +282,17 @@ class Chat:
             self.store.record_run(result.run_id, self.session, cost, t.get("tokens_in", 0), t.get("tokens_out", 0))
         except ConversationStoreError as exc:
             _err(str(exc))
+        mock = bool(self.args.mock)  # nothing was paid: the figures are estimates, as everywhere
         print(f"  · turn {self.turns} · {t.get('tokens_in', 0)} in / {t.get('tokens_out', 0)} out tokens · "
-              f"{fmt_cost(cost, unknown)} · session {self.session!r} total {fmt_cost(self.total_usd, self.total_unknown)}"
+              f"{fmt_cost(cost, unknown, estimate=mock)} · session {self.session!r} "
+              f"total {fmt_cost(self.total_usd, self.total_unknown, estimate=mock)}"
               f" · run {result.run_id}", flush=True)
 
     def _goodbye(self) -> None:
         from studio.cli.live_view import fmt_cost
 
-        print(f"total cost {fmt_cost(self.total_usd, self.total_unknown)} over {self.turns} turn(s)"
-              + (" (mock estimate)" if self.args.mock else ""), flush=True)
+        print(f"total cost {fmt_cost(self.total_usd, self.total_unknown, estimate=bool(self.args.mock))} "
+              f"over {self.turns} turn(s)", flush=True)
 
 
 def _secrets() -> list[str]:

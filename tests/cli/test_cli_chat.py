@@ -38,8 +38,9 @@ def test_three_turns_through_a_pipe_print_three_replies_and_a_total(env):
     assert len(replies) == 3
     assert "30 days" in replies[0] and "35 days" in replies[1]
     assert "Priya" in replies[2] and "closing the Acme workspace next week" in replies[2]  # remembered turn 1
-    assert len(re.findall(r"· turn \d · \d+ in / \d+ out tokens · \$\d", out.stdout)) == 3
-    assert re.search(r"^total cost \$0\.\d+ over 3 turn\(s\)", out.stdout, re.M)
+    # a mock chat paid nothing: each turn's cost and the total say they are estimates
+    assert len(re.findall(r"· turn \d · \d+ in / \d+ out tokens · est\. \$\d.* total est\. \$\d", out.stdout)) == 3
+    assert re.search(r"^total cost est\. \$0\.\d+ over 3 turn\(s\)", out.stdout, re.M)
 
 
 def test_sessions_commands_and_housekeeping(env):
@@ -98,4 +99,4 @@ def test_ctrl_c_stops_the_turn_and_the_chat_goes_on(env, tmp_path):
     assert proc.returncode == 0, err
     assert "[stopped]" in out
     assert "assistant › echo: short" in out  # the next turn ran after the stop
-    assert re.search(r"total cost \$\S+ over 2 turn\(s\)", out)
+    assert re.search(r"total cost (est\. )?\$\S+ over 2 turn\(s\)", out)
