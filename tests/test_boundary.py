@@ -13,23 +13,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from support.noqt import PRELUDE
+
 REPO = Path(__file__).resolve().parents[1]
 
-CHILD = r"""
-import importlib, importlib.abc, pkgutil, sys
-
-BLOCKED = ("PySide6", "shiboken6", "qasync")
-
-class NoQt(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in BLOCKED:
-            raise ImportError(f"{name} is blocked: headless code must not import Qt")
-        return None
-
-sys.meta_path.insert(0, NoQt())
-for name in list(sys.modules):
-    if name.split(".")[0] in BLOCKED:
-        del sys.modules[name]
+CHILD = PRELUDE + r"""
 
 imported, failed = [], []
 for package in ("studio.core", "studio.llm", "studio.tools", "studio.host", "nodes"):

@@ -209,3 +209,15 @@ async def test_subflow_runs_another_flow_file_with_its_ports(tmp_path):
     assert result.outputs == {"result": "HI!"}
     inner = [e for e in events if e.node == "up" and e.type == "node_finished"]
     assert inner and inner[0].scope == (("call", 0),)
+
+
+def test_cache_key_encoding_is_stable_and_takes_what_orjson_refuses():
+    """Cache keys hash ``events.stable_json``: key order does not matter, SKIP and values
+    orjson refuses (a huge integer, a lone surrogate) still encode, and differ from others."""
+    from studio.core.catalogue.types import SKIP
+    from studio.core.running.events import stable_json
+
+    assert stable_json({"b": 1, "a": [1, {"y": 2, "x": 3}]}) == stable_json({"a": [1, {"x": 3, "y": 2}], "b": 1})
+    assert stable_json({"v": SKIP}) != stable_json({"v": None})
+    assert stable_json({"n": 2 ** 70}) != stable_json({"n": 2 ** 70 + 1})
+    assert stable_json({"t": "\ud800"}) != stable_json({"t": "\ud801"})

@@ -8,19 +8,9 @@ import subprocess
 import sys
 
 from serving import ROOT
+from support.noqt import PRELUDE
 
-CHILD = r"""
-import importlib, importlib.abc, pkgutil, sys
-
-BLOCKED = ("PySide6", "shiboken6", "qasync")
-
-class NoQt(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in BLOCKED:
-            raise ImportError(f"{name} is blocked: headless code must not import Qt")
-        return None
-
-sys.meta_path.insert(0, NoQt())
+CHILD = PRELUDE + r"""
 import studio.serve
 names = ["studio.serve", "studio.cli.serve"]
 for info in pkgutil.walk_packages(studio.serve.__path__, prefix="studio.serve."):

@@ -97,6 +97,18 @@ def _default(value: Any) -> Any:
 
 
 _OPTS = orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE
+_STABLE_OPTS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+
+
+def stable_json(value: Any) -> bytes:
+    """Compact JSON with sorted keys, for hashing (cache keys): the same value gives the
+    same bytes. orjson on the hot path; what it refuses (an integer beyond 64 bits,
+    nesting deeper than it goes, text that is not valid Unicode) takes the careful path."""
+    try:
+        return orjson.dumps(value, default=_default, option=_STABLE_OPTS)
+    except (orjson.JSONEncodeError, TypeError, RecursionError):
+        return json.dumps(jsonable(value), sort_keys=True, separators=(",", ":"),
+                          ensure_ascii=False).encode("utf-8", "surrogatepass")
 
 
 def encode_event(event: Event) -> bytes:

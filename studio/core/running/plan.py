@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
-
-import orjson
 
 from studio.core.errors import OrchestraError
 from studio.core.document.graph import Structure, analyze
@@ -28,6 +25,7 @@ from studio.core.catalogue.nodetype import NodeType, Port
 from studio.core.catalogue.params import StepPolicy, step_policy
 from studio.core.document.problems import Problem
 from studio.core.catalogue.types import SKIP, PortType, can_connect
+from studio.core.running.events import stable_json
 from studio.core.document.validation import validate
 
 
@@ -74,11 +72,7 @@ def params_digest(spec: NodeSpec) -> bytes:
     """The node's type and parameters as a hash, the constant part of every cache key of
     the node (engine/step.cache_key): computed once per plan and kept on the spec."""
     if not spec.params_digest:
-        try:
-            blob = orjson.dumps([spec.type_id, spec.params], option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
-        except (orjson.JSONEncodeError, TypeError):  # an integer beyond 64 bits, say
-            blob = json.dumps([spec.type_id, spec.params], sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                              default=repr).encode("utf-8", "surrogatepass")
+        blob = stable_json([spec.type_id, spec.params])
         spec.params_digest = hashlib.blake2b(blob, digest_size=16).digest()
     return spec.params_digest
 

@@ -14,11 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import time
 from typing import TYPE_CHECKING, Any, Mapping
-
-import orjson
 
 from studio.core.catalogue.types import SKIP
 from studio.core.errors import BudgetExceeded, RetryableError
@@ -38,23 +35,11 @@ def cache_key(spec: "NodeSpec", inputs: Mapping[str, Any]) -> str:
     """Same type, parameters and inputs -> same key: a later run may reuse the output.
 
     Every root-scope step records one, so it is on the hot path: the type and parameters
-    are digested once per plan (``plan.params_digest``) and the inputs are encoded by
-    orjson directly (sorted keys); the careful ``jsonable`` copy only for what orjson
-    refuses (nesting deeper than it goes, an integer beyond 64 bits)."""
+    are digested once per plan (``plan.params_digest``) and the inputs are encoded with
+    ``events.stable_json``."""
     h = hashlib.blake2b(params_digest(spec), digest_size=16)
-    try:
-        h.update(orjson.dumps(inputs, default=_key_default, option=_KEY_OPTS))
-    except (orjson.JSONEncodeError, TypeError, RecursionError):
-        h.update(json.dumps(ev.jsonable(inputs), sort_keys=True, separators=(",", ":"),
-                            ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    h.update(ev.stable_json(inputs))
     return h.hexdigest()
-
-
-_KEY_OPTS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
-
-
-def _key_default(value: Any) -> Any:
-    return ev.jsonable(value) if value is SKIP else repr(value)
 
 
 def _fail(run: "Run", spec: "NodeSpec", scope: tuple, exc: BaseException, attempt: int) -> NodeRunError:
