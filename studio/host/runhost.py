@@ -106,7 +106,7 @@ class _Host:
         self.write_lock = threading.Lock()
 
     def send(self, doc: dict[str, Any]) -> None:
-        self.write_raw(orjson.dumps(doc, default=ev._default, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE))
+        self.write_raw(ev.json_line(doc))
 
     def write_raw(self, data: bytes) -> None:
         with self.write_lock:
@@ -355,7 +355,7 @@ class HostClient:
             self.start()
         proc = self.proc
         assert proc is not None and proc.stdin is not None
-        data = orjson.dumps(msg, default=ev._default, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE)
+        data = ev.json_line(msg)
         try:
             with self._lock:
                 proc.stdin.write(data)

@@ -54,3 +54,18 @@ def test_a_named_secret_looked_up_is_redacted_from_then_on(monkeypatch):
     assert r.text("x named-secret-value-0042 y") == f"x {MASK} y"  # in the environment: known at once
     credentials.remember_secret("learnt-at-run-time-0099")
     assert r.text(base64.b64encode(b"learnt-at-run-time-0099").decode()) != base64.b64encode(b"learnt-at-run-time-0099").decode()
+
+
+def test_environment_keys_set_or_removed_while_running_are_seen_by_the_next_scan(monkeypatch):
+    """The fast scan of the environment's own table sees what os.environ writes, and finds
+    exactly what the portable scan (used where the table is not bytes) finds."""
+    key = "sk" "-test-environment-scan-0001"
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    monkeypatch.setenv("ORCHESTRA_SECRET_WEBHOOK", "  hook-secret-value  ")
+    monkeypatch.setenv("NOT_A_KEY_AT_ALL", "an-ordinary-long-value")
+    fast = credentials.known_secrets(include_keyring=False)
+    assert {key, "hook-secret-value"} <= fast and "an-ordinary-long-value" not in fast
+    monkeypatch.setattr(credentials.os, "supports_bytes_environ", False)
+    assert credentials.known_secrets(include_keyring=False) == fast
+    monkeypatch.undo()
+    assert key not in credentials.known_secrets(include_keyring=False)

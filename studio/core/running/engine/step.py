@@ -37,9 +37,7 @@ def cache_key(spec: "NodeSpec", inputs: Mapping[str, Any]) -> str:
     Every root-scope step records one, so it is on the hot path: the type and parameters
     are digested once per plan (``plan.params_digest``) and the inputs are encoded with
     ``events.stable_json``."""
-    h = hashlib.blake2b(params_digest(spec), digest_size=16)
-    h.update(ev.stable_json(inputs))
-    return h.hexdigest()
+    return hashlib.blake2b(params_digest(spec) + ev.stable_json(inputs), digest_size=16).hexdigest()
 
 
 def _fail(run: "Run", spec: "NodeSpec", scope: tuple, exc: BaseException, attempt: int) -> NodeRunError:
