@@ -97,11 +97,32 @@ class ServedRun:
         self.task = task
         return task
 
-    def settle(self) -> None:
+    async def run_here(self, on_end: Callable[["ServedRun"], None]) -> None:
+        """Run in the calling task (a request that waits for the run) and settle as it ends.
+
+        No task of the run's own: it would start one loop iteration after the request made
+        it and wake the request one or two more after it ended, and on a busy server each
+        iteration waits behind every other request (that wait was nearly all of what
+        serving added to a short run). ``task`` is the request's task while it runs, so
+        cancelling the run, and the drain at shutdown, work as for a task of its own.
+        """
+        self._on_end = on_end
+        self.task = task = asyncio.current_task()
+        assert task is not None
+        name = task.get_name()
+        task.set_name(f"orchestra-run-{self.id}")  # named as a run's own task is, while it runs
+        try:
+            await self.run.run_here()
+        finally:
+            task.set_name(name)
+            self.settle(ended=True)
+
+    def settle(self, ended: bool = False) -> None:
         """Record the ended run's result (once). Safe to call from whoever notices first: a
         task's done-callbacks run one loop iteration after it ends, and a request that
-        awaits an already finished task resumes before them."""
-        if self.result is not None or self.task is None or not self.task.done():
+        awaits an already finished task resumes before them. ``ended``: the caller knows
+        the run is over (it ran in the caller's task, which is still going)."""
+        if self.result is not None or self.task is None or not (ended or self.task.done()):
             return
         result = self.run.result
         if result is None:  # cancelled before its first step: nothing ran
