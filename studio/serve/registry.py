@@ -50,13 +50,14 @@ class ServedRun:
         self._on_end: Callable[["ServedRun"], None] | None = None
         self._t0 = time.monotonic()
         # the shared fold of the run's events, for the document's per-node summary; let go
-        # once the run ends (a finished run keeps its document, not every instance's state)
-        self.state: RunState | None = RunState(live=False)
+        # once the run ends (a finished run keeps its document, not every instance's state).
+        # The run holds the fold, not this object: no reference cycle (see settle)
+        self._fold = _Fold()
         run.add_listener(self._fold)
 
-    def _fold(self, e) -> None:
-        if self.state is not None:
-            self.state.on_event(e)
+    @property
+    def state(self) -> RunState | None:
+        return self._fold.state
 
     @property
     def done(self) -> bool:
@@ -129,10 +130,16 @@ class ServedRun:
             result = RunResult(self.id, "cancelled", {}, totals={"wall_s": 0.0, "cost_usd": 0.0, "tokens_in": 0,
                                                                   "tokens_out": 0, "nodes": {}})
         self.result = result
-        self.document = run_document(self.id, self.flow, result, self.state.node_summary() if self.state else {})
-        self.state = None
-        if self._on_end is not None:
-            self._on_end(self)
+        state = self._fold.state
+        self.document = run_document(self.id, self.flow, result, state.node_summary() if state else {})
+        self._fold.state = None
+        # the run's last reference back to this object: without it a finished run is freed by
+        # reference counting once the registry forgets it, rather than waiting for the cycle
+        # collector (which a server whose runs never overlap may never run: gctune's freeze)
+        self.run.options.approval_handler = None
+        on_end, self._on_end = self._on_end, None
+        if on_end is not None:
+            on_end(self)
 
     def elapsed_s(self) -> float:
         return time.monotonic() - self._t0
@@ -142,6 +149,20 @@ class ServedRun:
             return self.document
         return {"run_id": self.id, "flow": self.flow, "status": "running",
                 "pending_approvals": [p.describe() for p in self.approvals], "links": links(self.id)}
+
+
+class _Fold:
+    """A run's listener that folds its events into a RunState until it is let go."""
+
+    __slots__ = ("state",)
+
+    def __init__(self) -> None:
+        self.state: RunState | None = RunState(live=False)
+
+    def __call__(self, e) -> None:
+        state = self.state
+        if state is not None:
+            state.on_event(e)
 
 
 class RunRegistry:
