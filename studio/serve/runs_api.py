@@ -59,6 +59,8 @@ async def read_json(request: Request, allowed: set[str] | None = None) -> dict[s
 
 
 def query_flag(request: Request, name: str, default: bool) -> bool:
+    if not request.scope.get("query_string"):  # the usual request: nothing to parse
+        return default
     raw = request.query_params.get(name)
     if raw is None:
         return default
