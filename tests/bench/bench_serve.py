@@ -444,6 +444,11 @@ def main() -> None:
           f"no failure): {'met' if met else 'missed'}; the bare stack's own latency there is "
           f"p50 {sat['floor_p50_ms']:.2f} / p99 {sat['floor_p99_ms']:.2f} ms: the target is "
           f"{'reachable' if reachable else 'below the floor, so no endpoint on this stack can meet it at this load'}")
+    print(f"at {args.clients} clients the client still sees: B client-seen added p50 {sat['client_added_p50_ms']:.2f} / "
+          f"p99 {sat['client_added_p99_ms']:.2f} ms, C served - direct p50 {sat['served_minus_direct_p50_ms']:.2f} / "
+          f"p99 {sat['served_minus_direct_p99_ms']:.2f} ms; a saturated server's queue is set by its CPU per request "
+          f"({sat['served_cpu_ms_per_request']:.3f} ms served vs {sat['direct_cpu_ms_per_run']:.3f} ms per direct run), "
+          "and it is waited out before the app (A) starts")
     print(f"at {args.sized} client(s): added p50 {sized['server_timed_added_p50_ms']:.2f} / p99 "
           f"{sized['server_timed_added_p99_ms']:.2f} ms (server-timed), "
           f"{sized['served_minus_direct_p50_ms']:.2f} / {sized['served_minus_direct_p99_ms']:.2f} ms (served - direct)")
