@@ -51,7 +51,7 @@ class ServedFlow:
     output_schema: dict[str, Any]
     chat: ChatInterface | None
     mtime_ns: int
-    validator: Any = None  # jsonschema validator of input_schema
+    validator: Any = None  # schema.InputValidator of input_schema
     trace_dir: Path | None = None  # the flow file's folder of runs (its History)
 
     def __post_init__(self) -> None:

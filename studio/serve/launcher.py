@@ -125,7 +125,12 @@ class Launcher:
         return served
 
     def start(self, served: ServedRun):
+        """Start the run in a task of its own (a stream, a detached run)."""
         return served.start(self._ended)
+
+    async def run_here(self, served: ServedRun) -> None:
+        """Run it in the calling task (a request that waits for the run's end)."""
+        await served.run_here(self._ended)
 
     def _ended(self, served: ServedRun) -> None:
         self.slots.give_back(served.elapsed_s())

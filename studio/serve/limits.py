@@ -101,6 +101,7 @@ class DailyBudget:
         self.limit_usd = limit_usd
         self.ledger = ledger
         self._day, self._spent = self._today(), 0.0
+        self._day_ends = self._midnight_after()
         if ledger is not None:
             try:
                 data = json.loads(ledger.read_text(encoding="utf-8"))
@@ -112,8 +113,18 @@ class DailyBudget:
     def _today() -> str:
         return datetime.now(timezone.utc).strftime("%Y-%m-%d")
 
+    @staticmethod
+    def _midnight_after() -> float:
+        """The next UTC midnight as a time.time() value: until then the day cannot change
+        (a float compare per run instead of formatting today's date)."""
+        now = datetime.now(timezone.utc)
+        return (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+
     def _roll(self) -> None:
+        if time.time() < self._day_ends:
+            return
         day = self._today()
+        self._day_ends = self._midnight_after()
         if day != self._day:
             self._day, self._spent = day, 0.0
 

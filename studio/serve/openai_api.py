@@ -31,7 +31,7 @@ from studio.serve.catalogue import ServedFlow
 from studio.serve.documents import HTTP_STATUS, encode, json_response
 from studio.serve.launcher import Launcher, Refused
 from studio.serve.registry import ServedRun
-from studio.serve.runs_api import SESSION_HEADER, cancel_and_settle, read_json, wait_unless_gone
+from studio.serve.runs_api import SESSION_HEADER, cancel_and_settle, read_json, run_unless_gone
 
 # Sampling options (temperature, max_tokens, ...) and whatever else a client sends are
 # accepted and ignored -- the flow's nodes decide those -- so SDKs and LangChain's
@@ -155,8 +155,7 @@ async def chat_completions(request: Request):
     if body.get("stream"):
         opts = body.get("stream_options") or {}
         return await stream_chat(launcher, flow, served, created, bool(isinstance(opts, dict) and opts.get("include_usage")))
-    launcher.start(served)
-    await wait_unless_gone(request, served)
+    await run_unless_gone(request, launcher, served)
     if served.result is None or served.result.status != "succeeded":
         raise failure(served)
     return json_response({

@@ -50,13 +50,14 @@ class ServedRun:
         self._on_end: Callable[["ServedRun"], None] | None = None
         self._t0 = time.monotonic()
         # the shared fold of the run's events, for the document's per-node summary; let go
-        # once the run ends (a finished run keeps its document, not every instance's state)
-        self.state: RunState | None = RunState(live=False)
+        # once the run ends (a finished run keeps its document, not every instance's state).
+        # The run holds the fold, not this object: no reference cycle (see settle)
+        self._fold = _Fold()
         run.add_listener(self._fold)
 
-    def _fold(self, e) -> None:
-        if self.state is not None:
-            self.state.on_event(e)
+    @property
+    def state(self) -> RunState | None:
+        return self._fold.state
 
     @property
     def done(self) -> bool:
@@ -97,21 +98,48 @@ class ServedRun:
         self.task = task
         return task
 
-    def settle(self) -> None:
+    async def run_here(self, on_end: Callable[["ServedRun"], None]) -> None:
+        """Run in the calling task (a request that waits for the run) and settle as it ends.
+
+        No task of the run's own: it would start one loop iteration after the request made
+        it and wake the request one or two more after it ended, and on a busy server each
+        iteration waits behind every other request (that wait was nearly all of what
+        serving added to a short run). ``task`` is the request's task while it runs, so
+        cancelling the run, and the drain at shutdown, work as for a task of its own.
+        """
+        self._on_end = on_end
+        self.task = task = asyncio.current_task()
+        assert task is not None
+        name = task.get_name()
+        task.set_name(f"orchestra-run-{self.id}")  # named as a run's own task is, while it runs
+        try:
+            await self.run.run_here()
+        finally:
+            task.set_name(name)
+            self.settle(ended=True)
+
+    def settle(self, ended: bool = False) -> None:
         """Record the ended run's result (once). Safe to call from whoever notices first: a
         task's done-callbacks run one loop iteration after it ends, and a request that
-        awaits an already finished task resumes before them."""
-        if self.result is not None or self.task is None or not self.task.done():
+        awaits an already finished task resumes before them. ``ended``: the caller knows
+        the run is over (it ran in the caller's task, which is still going)."""
+        if self.result is not None or self.task is None or not (ended or self.task.done()):
             return
         result = self.run.result
         if result is None:  # cancelled before its first step: nothing ran
             result = RunResult(self.id, "cancelled", {}, totals={"wall_s": 0.0, "cost_usd": 0.0, "tokens_in": 0,
                                                                   "tokens_out": 0, "nodes": {}})
         self.result = result
-        self.document = run_document(self.id, self.flow, result, self.state.node_summary() if self.state else {})
-        self.state = None
-        if self._on_end is not None:
-            self._on_end(self)
+        state = self._fold.state
+        self.document = run_document(self.id, self.flow, result, state.node_summary() if state else {})
+        self._fold.state = None
+        # the run's last reference back to this object: without it a finished run is freed by
+        # reference counting once the registry forgets it, rather than waiting for the cycle
+        # collector (which a server whose runs never overlap may never run: gctune's freeze)
+        self.run.options.approval_handler = None
+        on_end, self._on_end = self._on_end, None
+        if on_end is not None:
+            on_end(self)
 
     def elapsed_s(self) -> float:
         return time.monotonic() - self._t0
@@ -121,6 +149,20 @@ class ServedRun:
             return self.document
         return {"run_id": self.id, "flow": self.flow, "status": "running",
                 "pending_approvals": [p.describe() for p in self.approvals], "links": links(self.id)}
+
+
+class _Fold:
+    """A run's listener that folds its events into a RunState until it is let go."""
+
+    __slots__ = ("state",)
+
+    def __init__(self) -> None:
+        self.state: RunState | None = RunState(live=False)
+
+    def __call__(self, e) -> None:
+        state = self.state
+        if state is not None:
+            state.on_event(e)
 
 
 class RunRegistry:

@@ -59,6 +59,8 @@ async def read_json(request: Request, allowed: set[str] | None = None) -> dict[s
 
 
 def query_flag(request: Request, name: str, default: bool) -> bool:
+    if not request.scope.get("query_string"):  # the usual request: nothing to parse
+        return default
     raw = request.query_params.get(name)
     if raw is None:
         return default
@@ -87,10 +89,10 @@ async def start_run(request: Request):
     served = launcher.launch(flow, body.get("inputs", {}), session)
     if stream:
         return await stream_run(launcher, served)
-    launcher.start(served)
     if not wait:
+        launcher.start(served)
         return json_response({"run_id": served.id, "flow": served.flow, "status": "running", "links": links(served.id)}, 202)
-    await wait_unless_gone(request, served)
+    await run_unless_gone(request, launcher, served)
     doc = served.document
     return json_response(doc, HTTP_STATUS.get(doc["status"], 500), headers={"Server-Timing": server_timing(request, served)})
 
@@ -104,23 +106,66 @@ def server_timing(request: Request, served: ServedRun) -> str:
     return f"app;dur={app_ms:.3f}, run;dur={run_ms:.3f}"
 
 
-async def wait_unless_gone(request: Request, served: ServedRun) -> None:
-    """Wait for the run; cancel it if the client disconnects (or the request is cancelled)."""
-    assert served.task is not None
-    gone = asyncio.get_running_loop().create_task(until_disconnect(request))
+async def run_unless_gone(request: Request, launcher: Launcher, served: ServedRun) -> None:
+    """Run in this request's own task, so it starts at once and the answer goes out in the
+    loop iteration it ends in; cancel it if the client disconnects meanwhile (a cancelled
+    request cancels it too: the run is in the request's task).
+
+    The disconnect watcher is a task started only once the run first waits: a run that
+    never gives the loop up (templates and mock calls) cannot be cancelled by anything
+    else meanwhile, so a watcher would only cost it a task and two loop steps."""
+    watcher: list[asyncio.Task] = []
+
+    def watch() -> None:
+        watcher.append(asyncio.get_running_loop().create_task(cancel_when_gone(request, served)))
+
     try:
-        await asyncio.wait({served.task, gone}, return_when=asyncio.FIRST_COMPLETED)
+        await OnFirstWait(launcher.run_here(served), watch)
     finally:
-        gone.cancel()
-        if not served.task.done():
-            await cancel_and_settle(served)
-        served.settle()
+        for task in watcher:
+            task.cancel()
 
 
-async def until_disconnect(request: Request) -> None:
+class OnFirstWait:
+    """Await a coroutine in the calling task, calling ``on_wait()`` the first time it
+    suspends (gives the loop up): the same as ``await coro`` otherwise -- what it waits
+    on goes up to the task, what the task sends or throws in goes down to it."""
+
+    __slots__ = ("_coro", "_on_wait")
+
+    def __init__(self, coro, on_wait) -> None:
+        self._coro, self._on_wait = coro, on_wait
+
+    def __await__(self):
+        coro = self._coro
+        try:
+            waiting = coro.send(None)
+        except StopIteration as stop:
+            return stop.value
+        self._on_wait()
+        while True:
+            try:
+                sent = yield waiting
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:  # a cancellation, thrown in by the task
+                try:
+                    waiting = coro.throw(exc)
+                except StopIteration as stop:
+                    return stop.value
+            else:
+                try:
+                    waiting = coro.send(sent)
+                except StopIteration as stop:
+                    return stop.value
+
+
+async def cancel_when_gone(request: Request, served: ServedRun) -> None:
     while True:
         message = await request.receive()
         if message["type"] == "http.disconnect":
+            served.run.cancel()
             return
 
 

@@ -60,14 +60,71 @@ def output_schema(plan: Plan) -> dict[str, Any]:
     return {"type": "object", "properties": {name: {} for name in sorted(plan.outputs)}}
 
 
-def validator_for(schema: dict[str, Any]) -> Draft202012Validator:
-    return Draft202012Validator(schema)
+# a plain property's JSON Schema type -> the exact Python types (as JSON decodes) that
+# surely have it; bool is not a number here, as in JSON Schema
+_SURE_TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "number": (int, float), "boolean": (bool,),
+                                            "array": (list,)}
 
 
-def check_inputs(validator: Draft202012Validator, inputs: Any) -> dict[str, Any]:
+class InputValidator:
+    """A Draft 2020-12 validator of a flow's input schema, with a quick yes for the usual case.
+
+    jsonschema's verdict on a valid request was ~25 us of every served request. When every
+    property is plain (only a ``type`` among string, number, boolean, array, or none at all)
+    a few exact type checks say "surely valid" for most requests; anything else -- a wrong
+    type, a subclass, a nested schema -- goes to jsonschema, which alone says what is wrong.
+    """
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self.schema = schema
+        self.jsonschema = Draft202012Validator(schema)
+        self._plain: dict[str, tuple[type, ...] | None] | None = self._plain_types(schema)
+        self._required = frozenset(schema.get("required", ()))
+
+    @staticmethod
+    def _plain_types(schema: dict[str, Any]) -> dict[str, tuple[type, ...] | None] | None:
+        if set(schema) - {"type", "properties", "required", "additionalProperties"} or \
+                schema.get("type") != "object" or schema.get("additionalProperties") is not False:
+            return None
+        plain: dict[str, tuple[type, ...] | None] = {}
+        for name, prop in schema.get("properties", {}).items():
+            if set(prop) - {"type", "description", "default"}:
+                return None
+            if "type" not in prop:
+                plain[name] = None  # any value
+            elif isinstance(prop["type"], str) and prop["type"] in _SURE_TYPES:
+                plain[name] = _SURE_TYPES[prop["type"]]
+            else:
+                return None
+        return plain
+
+    def surely_valid(self, inputs: Mapping[str, Any]) -> bool:
+        """True only for inputs the schema accepts; False means "ask jsonschema"."""
+        plain = self._plain
+        if plain is None or not self._required.issubset(inputs.keys()):
+            return False
+        for name, value in inputs.items():
+            if name not in plain:
+                return False
+            types = plain[name]
+            if types is not None and type(value) not in types:
+                return False
+        return True
+
+    def iter_errors(self, inputs: Any):
+        return self.jsonschema.iter_errors(inputs)
+
+
+def validator_for(schema: dict[str, Any]) -> InputValidator:
+    return InputValidator(schema)
+
+
+def check_inputs(validator: InputValidator, inputs: Any) -> dict[str, Any]:
     """The inputs, when they fit the validator's schema; InputError (field, reason) when not."""
     if not isinstance(inputs, Mapping):
         raise InputError("inputs", "must be a JSON object of input name: value")
+    if validator.surely_valid(inputs):
+        return dict(inputs)
     schema = validator.schema
     error = next(iter(sorted(validator.iter_errors(inputs), key=lambda e: list(e.path))), None)
     if error is None:

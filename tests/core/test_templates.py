@@ -96,3 +96,23 @@ def test_sandbox_refuses_attribute_escapes(escape: str) -> None:
 def test_expressions_are_sandboxed_too(expr: str) -> None:
     with pytest.raises(TemplateProblem):
         evaluate(expr, {"value": evaluate})
+
+
+def test_a_guarded_render_leaves_no_garbage_cycle() -> None:
+    """Every render of a template with filters runs under the deadline guard; its closures
+    must be freed by reference counting: a server whose runs never overlap may never run the
+    cycle collector (gctune freezes the heap at each run's start), so a cycle per render
+    would pile up for good."""
+    import gc
+
+    assert render("{{ text | trim }}", {"text": " warm "}) == "warm"  # compiled and cached
+    gc.collect()
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(20):
+            assert render("{{ text | trim }}", {"text": " x "}) == "x"
+        assert gc.collect() == 0
+    finally:
+        if was:
+            gc.enable()

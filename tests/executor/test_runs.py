@@ -64,6 +64,38 @@ async def test_cancelling_the_awaiting_task_cancels_the_run():
     assert ACTIVE["now"] == 0
 
 
+async def test_a_run_in_the_callers_task_cancels_like_a_task_of_its_own_and_gives_the_task_back(tmp_path):
+    """run_here (a served request runs its flow in its own task): cancel() stops every
+    in-flight node and the run ends "cancelled" and returns; the calling task is not left
+    cancelled, and a cancel() after the run's end does not touch it."""
+    f = _wide_slow_flow()
+    before = asyncio.all_tasks()
+    run = start_run(f.model, RunOptions(inputs={"x": list(range(5))}, concurrency=0, trace=tmp_path / "t.jsonl"))
+    ran = asyncio.Event()
+
+    async def caller():
+        result = await run.run_here()
+        ran.set()
+        await asyncio.sleep(0.05)  # the request answering: must not be cancelled now
+        return result, asyncio.current_task().cancelling()
+
+    task = asyncio.ensure_future(caller())
+    while ACTIVE["now"] < 6:
+        await asyncio.sleep(0.005)
+    assert run.start() is task  # no task of its own: the run is in the caller's
+    run.cancel()
+    run.cancel()  # twice: still one cancellation, and it is taken back once
+    await ran.wait()
+    run.cancel()  # the run is over: a no-op, even though its task goes on
+    result, cancelling = await task
+    assert result.status == "cancelled" and cancelling == 0
+    assert ACTIVE["now"] == 0 and not _finished_sleepers(result)
+    left = asyncio.all_tasks() - before - {asyncio.current_task()}
+    assert not left, f"tasks left behind: {left}"
+    events = read_trace((tmp_path / "t.jsonl").read_text().splitlines())
+    assert events[-1].type == "run_cancelled"
+
+
 async def test_a_run_cancelled_before_it_starts_starts_cancelled(tmp_path):
     """Stop pressed while the front door still warms up (litellm's import): the run is
     recorded as stopped -- started, then cancelled -- and no node runs."""

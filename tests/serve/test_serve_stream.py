@@ -86,6 +86,32 @@ def test_a_waiting_request_whose_client_goes_away_cancels_its_run(server):
         runs = [r for r in c.get("/runs").json()["runs"] if r["flow"] == "slow"]
         run_id = runs[0]["run_id"]
         assert wait_for(lambda: _status(c, run_id) == "cancelled", timeout=30)
+        # the run went on in the request's own task: nothing of it is left either
+        status = wait_for(lambda: (s := c.get("/server").json())["runs_active"] == 0 and s)
+        assert status["run_tasks"] == 0 and status["run_slots"]["taken"] == 0
+        assert c.get(f"/runs/{run_id}/trace").json()["events"][-1]["type"] == "run_cancelled"
+
+
+def test_a_waiting_run_shows_as_a_run_task_while_it_runs(server):
+    """/server's run_tasks counts runs going in a request's own task too (operators read it)."""
+    import threading
+
+    import httpx
+
+    answer: dict = {}
+    waiting = threading.Thread(target=lambda: answer.update(r=httpx.post(
+        server.url + "/flows/slow/runs", headers=server.headers, json={"inputs": {"topic": "held"}}, timeout=60)))
+    waiting.start()
+    with server.client() as c:
+        run_id = wait_for(lambda: next((r["run_id"] for r in c.get("/runs").json()["runs"]
+                                        if r["flow"] == "slow" and r["status"] == "running"), None))
+        status = c.get("/server").json()
+        assert status["run_tasks"] == status["runs_active"] >= 1
+        assert c.post(f"/runs/{run_id}/cancel").status_code in (200, 202)
+        waiting.join(30)
+        assert answer["r"].status_code == 503 and answer["r"].json()["status"] == "cancelled"
+        status = wait_for(lambda: (s := c.get("/server").json())["runs_active"] == 0 and s)
+        assert status["run_tasks"] == 0 and status["run_slots"]["taken"] == 0
 
 
 def test_a_streamed_run_pauses_at_an_approval_and_goes_on_once_answered(server):

@@ -49,6 +49,8 @@ class Run:
         self._queue: _Channel | None = None
         self._task: asyncio.Task | None = None
         self._cancel_asked = False  # cancel() before start()
+        self._inline = False  # running in the caller's task (run_here)
+        self._inline_cancelled = False
         self._t0 = 0.0
         self._trace: TraceWriter | None = None
 
@@ -61,6 +63,29 @@ class Run:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._main(), name=f"orchestra-run-{self.run_id}")
         return self._task
+
+    async def run_here(self) -> RunResult:
+        """Run to the end in the calling task instead of a task of its own.
+
+        For a caller that would only start the run and wait for it (a served request that
+        answers when the run ends): a task of its own begins one loop iteration after it
+        is made and wakes its waiter one or two iterations after it ends, and on a busy
+        loop each iteration is a turn behind every other request. While the run is going,
+        ``cancel()`` cancels the calling task; the run ends "cancelled" and returns as a
+        task of its own would, and that cancellation is taken back from the caller.
+        """
+        if self._task is not None:
+            raise RuntimeError(f"run {self.run_id} has already started")
+        task = asyncio.current_task()
+        if task is None:
+            raise RuntimeError("run_here needs a running task")
+        self._task, self._inline = task, True
+        try:
+            return await self._main()
+        finally:
+            if self._inline_cancelled:
+                self._inline_cancelled = False
+                task.uncancel()
 
     async def events(self) -> AsyncIterator[Event]:
         """Every event of the run, in order; starts the run if it has not started."""
@@ -78,6 +103,12 @@ class Run:
         starts cancelled: run_started then run_finished "cancelled", no node runs."""
         if self._task is None:
             self._cancel_asked = True
+        elif self._inline:
+            # the caller's task: cancel it only while the run is in it, and only once (the
+            # one cancellation run_here takes back)
+            if self.result is None and not self._inline_cancelled and not self._task.done():
+                self._inline_cancelled = True
+                self._task.cancel()
         elif not self._task.done():
             self._task.cancel()
 
