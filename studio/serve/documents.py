@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-import orjson
 from starlette.responses import Response
 
-from studio.core.running.events import jsonable
+from studio.core.running.events import json_bytes, jsonable
 from studio.core.userdata.redaction import Redactor
 
 _redactor = Redactor()
@@ -37,11 +36,7 @@ def redact_str(text: str) -> str:
 
 def encode(doc: Any) -> bytes:
     """JSON bytes of ``doc`` (any value; SKIP and odd objects made JSON-safe), redacted."""
-    try:
-        raw = orjson.dumps(doc, option=orjson.OPT_NON_STR_KEYS)
-    except (TypeError, orjson.JSONEncodeError):
-        raw = orjson.dumps(jsonable(doc), option=orjson.OPT_NON_STR_KEYS)
-    return _redactor.bytes(raw)
+    return _redactor.bytes(json_bytes(doc))
 
 
 class JSONBody(Response):

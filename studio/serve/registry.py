@@ -135,7 +135,8 @@ class ServedRun:
         self._fold.state = None
         # the run's last reference back to this object: without it a finished run is freed by
         # reference counting once the registry forgets it, rather than waiting for the cycle
-        # collector (which a server whose runs never overlap may never run: gctune's freeze)
+        # collector (between runs gctune collects only generation 0; a cycle that outlives
+        # one run waits for a full pass)
         self.run.options.approval_handler = None
         on_end, self._on_end = self._on_end, None
         if on_end is not None:

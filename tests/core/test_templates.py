@@ -100,9 +100,8 @@ def test_expressions_are_sandboxed_too(expr: str) -> None:
 
 def test_a_guarded_render_leaves_no_garbage_cycle() -> None:
     """Every render of a template with filters runs under the deadline guard; its closures
-    must be freed by reference counting: a server whose runs never overlap may never run the
-    cycle collector (gctune freezes the heap at each run's start), so a cycle per render
-    would pile up for good."""
+    must be freed by reference counting: between runs gctune collects only generation 0,
+    so a cycle that outlives its run waits for a full pass of the whole heap."""
     import gc
 
     assert render("{{ text | trim }}", {"text": " warm "}) == "warm"  # compiled and cached

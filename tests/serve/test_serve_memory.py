@@ -1,9 +1,9 @@
 """A finished served run is freed by reference counting once the registry forgets it.
 
 Why it matters: gctune freezes the heap at the start of a run whenever no other run is
-going, which resets the collector's count, so a server whose runs never overlap (short runs
-each finish within one loop step) may never run the cycle collector at all. Anything a
-served request leaves in a reference cycle then stays for the life of the process.
+going, and the unfreeze after it puts everything in the oldest generation; between runs
+only generation 0 is collected, so anything a served request leaves in a reference cycle
+that outlives its run waits for a full pass of the whole heap.
 In-process: the real catalogue, launcher and registry, no HTTP.
 """
 

@@ -265,8 +265,8 @@ def _guarded(fn: Any, *args: Any, **kwargs: Any) -> Any:
     finally:
         sys.settrace(previous)
         # ``local`` refers to itself through its cell: unbinding it frees the closures by
-        # reference counting instead of leaving a cycle per render for the collector (which
-        # gctune's per-run freeze can keep from ever running in a busy server)
+        # reference counting instead of leaving a cycle per render for the collector (a
+        # served run's renders outlive its generation-0 pass: see gctune)
         local = calls = None  # type: ignore[assignment]  # noqa: F841
 
 
