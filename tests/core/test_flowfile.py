@@ -525,3 +525,12 @@ def test_load_flow_uses_the_given_registry_remembers_its_path_and_names_the_file
 def test_loads_takes_text_holding_a_lone_surrogate_itself() -> None:
     m = flowfile.loads('{"format": "orchestra-flow", "version": 1, "name": "x \ud800 y"}')
     assert m.name == "x \ud800 y"
+
+
+def test_loads_notes_a_lone_surrogate_given_as_the_character_itself() -> None:
+    """A str (the clipboard, an editor's buffer) can hold the lone surrogate itself, not
+    its \\u escape: it is just as unwritable, so it is noted just the same."""
+    raw = ('{"format": "orchestra-flow", "version": 1, "nodes": [{"id": "a", "type": "template"},'
+           ' {"id": "b", "type": "template", "title": "x \ud800"}]}')
+    assert flowfile.loads(raw).invalid_text == ("$.nodes[1].title", "b")
+    assert not hasattr(flowfile.loads(raw.replace("\ud800", "fine")), "invalid_text")

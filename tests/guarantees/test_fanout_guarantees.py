@@ -190,7 +190,8 @@ async def test_a_refused_list_fails_the_fanout_like_any_failed_node():
     assert failed.scope == ()
     assert failed.data == {"error": "4 items exceed max_items (3)", "error_type": "NodeFailure", "attempt": 1,
                            "will_retry": False, "handled": False}
-    assert result.results[("fo", ())].status == "failed"
+    fo = result.results[("fo", ())]
+    assert (fo.status, fo.error) == ("failed", "4 items exceed max_items (3)")  # its result says why, as a step's does
     assert (result.error_node, result.error_scope) == ("fo", ())
 
 

@@ -147,8 +147,25 @@ def _env(dest: Path) -> dict[str, str]:
     # ORCHESTRA_MUTATION=1: tests/conftest.py caps hypothesis examples and freezes the
     # warm heap before the workers fork (see there)
     env.update(QT_QPA_PLATFORM="offscreen", LITELLM_LOCAL_MODEL_COST_MAP="True", PYTHONPATH=str(dest),
-               ORCHESTRA_MUTATION="1", PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+               ORCHESTRA_MUTATION="1", PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
+               PYTEST_DEBUG_TEMPROOT=str(_temproot(dest)))
     return env
+
+
+def _temproot(dest: Path) -> Path:
+    """pytest's tmp_path root for this group's sessions: its own, in memory when it can.
+
+    Every mutant is a pytest session, and each session ends by deleting the oldest of the
+    numbered temp folders beyond the newest three. Under the shared /tmp/pytest-of-<user>
+    those are other people's folders (a full suite leaves thousands of files): one
+    measured mutant session spent 2.1 of its 2.6 s deleting 6,441 files it never made.
+    In a folder of its own a session deletes at most another mutant's few files, and on
+    tmpfs (/dev/shm) creating and deleting them costs no disk writes."""
+    shm = Path("/dev/shm")
+    base = shm if shm.is_dir() and os.access(shm, os.W_OK) else dest
+    root = base / f"orchestra-mutation-{dest.name}-{os.getpid()}"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
 
 
 def _toml_list(items: list[str]) -> str:
@@ -211,6 +228,7 @@ def run_group(name: str, modules: list[str], tests: list[str], dest: Path, a: ar
                         *names], cwd=dest, env=_env(dest), stdout=log, stderr=subprocess.STDOUT)
     wall = time.perf_counter() - t0
     by_status = _results(dest, names)
+    shutil.rmtree(_temproot(dest), ignore_errors=True)
     killed = len(by_status.get("killed", [])) + len(by_status.get("timeout", []))
     # a mutant no test reaches ("no tests") is as alive as one that survived them: counted so
     survived = by_status.get("survived", []) + by_status.get("no tests", [])
