@@ -135,3 +135,42 @@ async def test_a_finished_node_reports_its_latency_in_its_event_and_its_result()
     r = result.results[("w", ())]
     assert isinstance(r.latency_s, float) and 0.015 <= r.latency_s < 30.0
     assert done.data["latency_s"] == r.latency_s and done.data["attempts"] == r.attempts == 1
+
+
+class NothingNode(NodeType):
+    """A plugin whose run returns None instead of a dict of outputs."""
+
+    type_id = "g_nothing"
+    title = "Nothing"
+    inputs = (Port("x", PortType.ANY, default=None, required=False),)
+    outputs = (Port("y", PortType.ANY),)
+
+    async def run(self, ctx):
+        return None
+
+
+async def test_a_node_that_returns_no_dict_finishes_with_every_declared_port_none():
+    reg = kinds.registry()
+    reg.register(NothingNode)
+    doc = kinds.document({"inp": ("input", {"name": "x", "type": "any"}), "n": ("g_nothing", {}),
+                          "out": ("output", {"name": "r"})}, ["inp.value -> n.x", "n.y -> out.value"])
+    result, events = await run(model_from_document(doc, registry=reg), inputs={"x": 1})
+    assert result.ok, result.error
+    assert result.outputs == {"r": None}
+    [done] = of_type(events, "node_finished", "n")
+    assert done.data["outputs"] == {"y": None, "error": SKIP}
+
+
+async def test_a_node_skipped_for_its_kinds_reason_inside_a_fanout_is_skipped_in_its_instance():
+    """Merge of only SKIPs is skipped by its kind's own rule; inside a fan-out the event
+    names the instance's scope, like every other event there."""
+    model = flow({"inp": ("input", {"name": "items", "type": "list"}), "fo": ("fanout", {}),
+                  "gate": ("branch", {"cases": [{"name": "never", "when": "false"}]}),
+                  "m": ("merge", {"inputs": 2}), "co": ("collect", {}), "out": ("output", {"name": "r"})},
+                 ["inp.value -> fo.items", "fo.item -> gate.value", "gate.never -> m.input_1",
+                  "gate.never -> m.input_2", "m.value -> co.item", "co.results -> out.value"])
+    result, events = await run(model, inputs={"items": [1, 2]})
+    assert result.ok, result.error
+    skipped = of_type(events, "node_skipped", "m")
+    assert sorted(e.scope for e in skipped) == [(("fo", 0),), (("fo", 1),)]
+    assert all(e.data["reason"] for e in skipped)
