@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.guarantees.kinds import LOG, STATE, flow, of_type, run
+from studio.core.catalogue.nodetype import NodeType, Port
+from studio.core.catalogue.types import PortType
+from studio.core.document.flowfile import model_from_document
+from tests.guarantees.kinds import LOG, STATE, document, flow, of_type, registry, run
 
 UNEVEN = [90, 5, 60, 1, 30, 15]  # ms each item sleeps: they finish in another order
 
@@ -262,3 +265,30 @@ async def test_the_fanout_and_its_collect_report_their_steps_like_any_node():
         assert (r.status, r.attempts) == ("done", 1) and r.latency_s > 0
     *_, last = of_type(events, "node_progress", "fo")
     assert last.data == {"kind": "fanout", "done": 2, "failed": 1, "total": 3}
+
+
+class _TupleNode(NodeType):
+    """A plugin that hands on a tuple (Python code often does) where a list is expected."""
+
+    type_id = "g_tuple"
+    title = "Tuple"
+    inputs = (Port("x", PortType.ANY, default=None, required=False),)
+    outputs = (Port("y", PortType.ANY),)
+
+    async def run(self, ctx):
+        return {"y": tuple(ctx.inputs.get("x") or ())}
+
+
+async def test_a_tuple_is_fanned_out_like_the_list_it_holds():
+    reg = registry()
+    reg.register(_TupleNode)
+    doc = document({"inp": ("input", {"name": "items", "type": "list"}), "tup": ("g_tuple", {}),
+                    "fo": ("fanout", {}), "work": ("g_wait", {"tag": "t"}), "co": ("collect", {}),
+                    "res": ("output", {"name": "results"})},
+                   ["inp.value -> tup.x", "tup.y -> fo.items", "fo.item -> work.x", "work.y -> co.item",
+                    "co.results -> res.value"])
+    result, events = await run(model_from_document(doc, registry=reg), inputs={"items": ["a", "b"]})
+    assert result.ok, result.error
+    assert result.outputs == {"results": ["t:a", "t:b"]}
+    [started] = of_type(events, "node_started", "fo")
+    assert started.data["inputs"] == {"items": ["a", "b"]} and started.data["total"] == 2
