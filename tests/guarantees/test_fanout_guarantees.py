@@ -292,3 +292,43 @@ async def test_a_tuple_is_fanned_out_like_the_list_it_holds():
     assert result.outputs == {"results": ["t:a", "t:b"]}
     [started] = of_type(events, "node_started", "fo")
     assert started.data["inputs"] == {"items": ["a", "b"]} and started.data["total"] == 2
+
+
+async def test_a_fanout_fed_no_list_fails_at_its_first_attempt_saying_what_it_got():
+    model = flow({"inp": ("input", {"name": "items", "type": "any"}), "fo": ("fanout", {}), "work": ("g_wait", {}),
+                  "co": ("collect", {}), "res": ("output", {"name": "results"})},
+                 ["inp.value -> fo.items", "fo.item -> work.x", "work.y -> co.item", "co.results -> res.value"])
+    result, events = await run(model, inputs={"items": "not a list"})
+    [failed] = of_type(events, "node_failed", "fo")
+    assert failed.data == {"error": "a fan-out needs a list, got str", "error_type": "NodeFailure", "attempt": 1,
+                           "will_retry": False, "handled": False}
+    assert (result.status, result.error) == ("failed", "fo: a fan-out needs a list, got str")
+
+
+async def test_a_fanout_counts_every_dropped_item_and_reports_its_time():
+    model = _fanout({"on_item_error": "drop", "concurrency": 0},
+                    ("g_fail", {"fail_on": 2, "retryable": False, "retries": 0}))
+    result, events = await run(model, inputs={"items": [2, 2, 3]})
+    assert result.ok, result.error
+    [done] = of_type(events, "node_finished", "fo")
+    assert done.data["outputs"] == {"count": 3, "failed": 2}
+    assert of_type(events, "node_progress", "fo")[-1].data == {"kind": "fanout", "done": 1, "failed": 2, "total": 3}
+    fo = result.results[("fo", ())]
+    assert 0.0 <= done.data["latency_s"] == fo.latency_s < 30.0
+
+
+async def test_progress_reports_the_first_item_at_once_and_always_the_last():
+    """At most one "k of n" per 20 ms, but the first finished item is shown at once and
+    the last always (the studio's bar must not sit at zero, nor stop short of n)."""
+    model = _fanout({"concurrency": 1}, ("g_wait", {}))
+    result, events = await run(model, inputs={"items": [0, 0, 0, 0]})
+    assert result.ok, result.error
+    progress = [(e.data["done"], e.data["total"]) for e in of_type(events, "node_progress", "fo")]
+    assert progress[0] == (1, 4) and progress[-1] == (4, 4)
+
+
+async def test_a_fanout_whose_item_failed_is_failed_in_its_result():
+    model = _fanout({"on_item_error": "fail"}, ("g_fail", {"fail_on": 3, "retryable": False, "retries": 0}))
+    result, _ = await run(model, inputs={"items": [1, 3]})
+    assert result.status == "failed"
+    assert result.results[("fo", ())].status == "failed"
