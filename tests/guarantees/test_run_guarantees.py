@@ -343,3 +343,27 @@ def test_the_kind_tables_give_each_structural_kind_its_own_behaviour():
     for kind in (Kind.PLAIN, Kind.BRANCH, Kind.COLLECT, Kind.PLACEHOLDER):
         assert kinds.step_kind(kind) is kinds.PLAIN
     assert type(kinds.step_kind(Kind.MERGE)).__name__ == "MergeKind"
+
+
+async def test_the_first_failure_is_raised_only_after_every_sibling_has_ended():
+    """scopes.all_or_fail, under every region: the siblings of a failure are cancelled AND
+    have run their clean-up when the failure is raised, so nothing of the region is still
+    running when the run reports it (and the failure, not a sibling's cancellation, is raised)."""
+    from studio.core.running.engine.scopes import all_or_fail
+
+    ended = []
+
+    async def sibling(i):
+        try:
+            await asyncio.sleep(10)
+        finally:
+            await asyncio.sleep(0.02)  # a clean-up that itself takes a while
+            ended.append(i)
+
+    async def failing():
+        await asyncio.sleep(0)
+        raise ValueError("the first failure")
+
+    with pytest.raises(ValueError, match="the first failure"):
+        await all_or_fail([sibling(0), failing(), sibling(2)])
+    assert sorted(ended) == [0, 2]
