@@ -367,3 +367,20 @@ async def test_the_first_failure_is_raised_only_after_every_sibling_has_ended():
     with pytest.raises(ValueError, match="the first failure"):
         await all_or_fail([sibling(0), failing(), sibling(2)])
     assert sorted(ended) == [0, 2]
+
+
+async def test_a_consumer_that_awaits_between_events_still_gets_every_event_in_order():
+    """The studio's run view awaits while it draws each event; the run goes on emitting
+    meanwhile, and nothing is lost, repeated or reordered."""
+    model = flow({"inp": ("input", {"name": "x", "type": "any"}), "a": ("g_wait", {"ms": 1}),
+                  "b": ("g_wait", {"ms": 1}), "out": ("output", {"name": "r"})},
+                 ["inp.value -> a.x", "a.y -> b.x", "b.y -> out.value"])
+    r = start_run(model, RunOptions(inputs={"x": 1}, trace=None))
+    slow = []
+    async for e in r.events():
+        slow.append(e)
+        await asyncio.sleep(0.002)
+    assert r.result is not None and r.result.ok, r.result and r.result.error
+    _, fast = await run(model, inputs={"x": 1})
+    assert [(e.type, e.node) for e in slow] == [(e.type, e.node) for e in fast]
+    assert slow[-1].type == "run_finished"
