@@ -7,6 +7,7 @@ read every field of those events and results, so each field is pinned here exact
 
 from __future__ import annotations
 
+from studio.core.catalogue.context import CostReport
 from studio.core.catalogue.nodetype import NodeType, Port
 from studio.core.catalogue.policy import POLICY_PARAMS
 from studio.core.catalogue.types import SKIP, PortType
@@ -174,3 +175,41 @@ async def test_a_node_skipped_for_its_kinds_reason_inside_a_fanout_is_skipped_in
     skipped = of_type(events, "node_skipped", "m")
     assert sorted(e.scope for e in skipped) == [(("fo", 0),), (("fo", 1),)]
     assert all(e.data["reason"] for e in skipped)
+
+
+class ChattyPaidNode(NodeType):
+    """A plugin making three calls per attempt, two priced and one of a model with no price,
+    and reporting its progress between them."""
+
+    type_id = "g_chatty_paid"
+    title = "Chatty paid"
+    paid = True
+    inputs = (Port("x", PortType.ANY, default=None, required=False),)
+    outputs = (Port("y", PortType.ANY),)
+    params = POLICY_PARAMS
+
+    async def run(self, ctx):
+        ctx.report_cost(CostReport(0.25, 3, 2, "priced-model"))
+        ctx.progress(kind="step", done=1, of=2)
+        ctx.report_cost(CostReport(None, 5, 7, "unpriced-model"))
+        ctx.report_cost(CostReport(0.25, 3, 2, "priced-model"))
+        return {"y": ctx.inputs.get("x")}
+
+
+async def test_a_nodes_calls_tokens_and_costs_add_up_in_its_result_and_its_progress_events():
+    reg = kinds.registry()
+    reg.register(ChattyPaidNode)
+    doc = kinds.document({"inp": ("input", {"name": "items", "type": "list"}), "fo": ("fanout", {}),
+                          "p": ("g_chatty_paid", {}), "co": ("collect", {}), "out": ("output", {"name": "r"})},
+                         ["inp.value -> fo.items", "fo.item -> p.x", "p.y -> co.item", "co.results -> out.value"])
+    result, events = await run(model_from_document(doc, registry=reg), inputs={"items": [1, 2]})
+    assert result.ok, result.error
+    for i in (0, 1):
+        r = result.results[("p", (("fo", i),))]
+        assert (r.calls, r.tokens_in, r.tokens_out, r.cost_usd, r.cost_unknown_calls) == (3, 11, 11, 0.5, 1)
+        mine = [e for e in of_type(events, "node_progress", "p") if e.scope == (("fo", i),)]
+        assert [e.data for e in mine if e.data["kind"] == "step"] == [{"kind": "step", "done": 1, "of": 2}]
+        assert [(e.data["model"], e.data["cost_usd"], e.data["tokens_in"], e.data["tokens_out"])
+                for e in mine if e.data["kind"] == "cost"] == [("priced-model", 0.25, 3, 2), ("unpriced-model", None, 5, 7), ("priced-model", 0.25, 3, 2)]
+    assert (result.totals["tokens_in"], result.totals["tokens_out"], result.totals["cost_unknown_calls"]) == (22, 22, 2)
+    assert abs(result.totals["cost_usd"] - 1.0) < 1e-9
