@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -460,6 +462,41 @@ def test_read_regular_file_names_the_size_and_the_limit(tmp_path: Path, size: in
     assert flowfile.read_regular_file(path, size) == b"\0" * size
 
 
+def _refusal(path, limit: int = 1024) -> tuple[int, str]:
+    with pytest.raises(flowfile.SafeReadError) as info:
+        flowfile.read_regular_file(path, limit)
+    return info.value.errno, info.value.strerror
+
+
+def test_read_regular_file_names_what_it_found_instead_of_a_regular_file(tmp_path: Path) -> None:
+    """The file dialog and `orchestra run` show this text: it says what the path is."""
+    import errno
+    import socket
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    assert _refusal(tmp_path) == (0, "a folder, not a regular file")
+    assert _refusal(fifo) == (0, "a pipe (FIFO), not a regular file")  # and it did not wait for a writer
+    assert _refusal(Path("/dev/null")) == (0, "a device, not a regular file")
+    sock_dir = Path(tempfile.mkdtemp(dir="/tmp"))  # a socket path must be short
+    try:
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.bind(str(sock_dir / "s"))
+            # Linux refuses to open a socket at all: the OS's own error is passed on
+            assert _refusal(sock_dir / "s") == (errno.ENXIO, os.strerror(errno.ENXIO))
+    finally:
+        shutil.rmtree(sock_dir, ignore_errors=True)
+    assert _refusal(tmp_path / "missing.flow.json") == (errno.ENOENT, os.strerror(errno.ENOENT))
+    assert _refusal(str(tmp_path / "a\0b")) == (0, "embedded null byte")
+
+
+def test_read_regular_file_refuses_a_file_that_reads_longer_than_its_size_said() -> None:
+    """/proc files say size 0 and then read on: the cap on the read itself refuses them."""
+    status = Path("/proc/self/status")
+    assert _refusal(status, 10) == (0, "the file is larger than 10 bytes")
+    assert flowfile.read_regular_file(status, 1 << 20).startswith(b"Name:")
+
+
 KEYLIKE = "sk" "-proj-" + "a1b2c3d4e5f6a7b8c9d0" * 2
 
 
@@ -525,3 +562,12 @@ def test_load_flow_uses_the_given_registry_remembers_its_path_and_names_the_file
 def test_loads_takes_text_holding_a_lone_surrogate_itself() -> None:
     m = flowfile.loads('{"format": "orchestra-flow", "version": 1, "name": "x \ud800 y"}')
     assert m.name == "x \ud800 y"
+
+
+def test_loads_notes_a_lone_surrogate_given_as_the_character_itself() -> None:
+    """A str (the clipboard, an editor's buffer) can hold the lone surrogate itself, not
+    its \\u escape: it is just as unwritable, so it is noted just the same."""
+    raw = ('{"format": "orchestra-flow", "version": 1, "nodes": [{"id": "a", "type": "template"},'
+           ' {"id": "b", "type": "template", "title": "x \ud800"}]}')
+    assert flowfile.loads(raw).invalid_text == ("$.nodes[1].title", "b")
+    assert not hasattr(flowfile.loads(raw.replace("\ud800", "fine")), "invalid_text")

@@ -256,7 +256,10 @@ def test_a_broken_plugin_type_becomes_a_problem(monkeypatch) -> None:
 
     model = flowfile.loads('{"format": "orchestra-flow", "version": 1, "nodes": [{"id": "b", "type": "broken"}]}', registry=reg)
     [p] = [p for p in validate(model) if p.is_error]
-    assert "boom" in p.message and p.node == "b"
+    # the same words and hint as a crash in its ports (no parameter to name, nothing to fix in the file)
+    assert (p.code, p.node, p.message, p.hint) == (
+        "bad_param", "b", "the broken node type failed on these parameters: RuntimeError: boom",
+        "Report this to the node type's author.")
 
 
 def test_subflow_problem_names_the_file(tmp_path: Path) -> None:

@@ -224,9 +224,9 @@ def test_a_failure_is_described_in_one_line_naming_its_place():
     assert describe(NodeFailure("our own words")) == "our own words"
     assert describe(ValueError("boom")) == "ValueError: boom"
     assert describe(KeyError()) == "KeyError"
-    err = NodeRunError("n", (("fo", 1), ("lp", 2)), ValueError("boom"), 3)
+    err = NodeRunError("n", (("fo", 1), ("lp", 2)), ValueError("boom"))
     assert str(err) == "fo[1]/lp[2]/n: ValueError: boom"
-    assert str(NodeRunError("n", (), NodeFailure("x"), 1)) == "n: x"
+    assert str(NodeRunError("n", (), NodeFailure("x"))) == "n: x"
 
 
 async def test_an_approval_that_times_out_says_so_in_its_resolved_event():

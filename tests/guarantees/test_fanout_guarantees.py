@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.guarantees.kinds import LOG, STATE, flow, of_type, run
+from studio.core.catalogue.nodetype import NodeType, Port
+from studio.core.catalogue.types import PortType
+from studio.core.document.flowfile import model_from_document
+from tests.guarantees.kinds import LOG, STATE, document, flow, of_type, registry, run
 
 UNEVEN = [90, 5, 60, 1, 30, 15]  # ms each item sleeps: they finish in another order
 
@@ -190,7 +193,8 @@ async def test_a_refused_list_fails_the_fanout_like_any_failed_node():
     assert failed.scope == ()
     assert failed.data == {"error": "4 items exceed max_items (3)", "error_type": "NodeFailure", "attempt": 1,
                            "will_retry": False, "handled": False}
-    assert result.results[("fo", ())].status == "failed"
+    fo = result.results[("fo", ())]
+    assert (fo.status, fo.error) == ("failed", "4 items exceed max_items (3)")  # its result says why, as a step's does
     assert (result.error_node, result.error_scope) == ("fo", ())
 
 
@@ -261,3 +265,70 @@ async def test_the_fanout_and_its_collect_report_their_steps_like_any_node():
         assert (r.status, r.attempts) == ("done", 1) and r.latency_s > 0
     *_, last = of_type(events, "node_progress", "fo")
     assert last.data == {"kind": "fanout", "done": 2, "failed": 1, "total": 3}
+
+
+class _TupleNode(NodeType):
+    """A plugin that hands on a tuple (Python code often does) where a list is expected."""
+
+    type_id = "g_tuple"
+    title = "Tuple"
+    inputs = (Port("x", PortType.ANY, default=None, required=False),)
+    outputs = (Port("y", PortType.ANY),)
+
+    async def run(self, ctx):
+        return {"y": tuple(ctx.inputs.get("x") or ())}
+
+
+async def test_a_tuple_is_fanned_out_like_the_list_it_holds():
+    reg = registry()
+    reg.register(_TupleNode)
+    doc = document({"inp": ("input", {"name": "items", "type": "list"}), "tup": ("g_tuple", {}),
+                    "fo": ("fanout", {}), "work": ("g_wait", {"tag": "t"}), "co": ("collect", {}),
+                    "res": ("output", {"name": "results"})},
+                   ["inp.value -> tup.x", "tup.y -> fo.items", "fo.item -> work.x", "work.y -> co.item",
+                    "co.results -> res.value"])
+    result, events = await run(model_from_document(doc, registry=reg), inputs={"items": ["a", "b"]})
+    assert result.ok, result.error
+    assert result.outputs == {"results": ["t:a", "t:b"]}
+    [started] = of_type(events, "node_started", "fo")
+    assert started.data["inputs"] == {"items": ["a", "b"]} and started.data["total"] == 2
+
+
+async def test_a_fanout_fed_no_list_fails_at_its_first_attempt_saying_what_it_got():
+    model = flow({"inp": ("input", {"name": "items", "type": "any"}), "fo": ("fanout", {}), "work": ("g_wait", {}),
+                  "co": ("collect", {}), "res": ("output", {"name": "results"})},
+                 ["inp.value -> fo.items", "fo.item -> work.x", "work.y -> co.item", "co.results -> res.value"])
+    result, events = await run(model, inputs={"items": "not a list"})
+    [failed] = of_type(events, "node_failed", "fo")
+    assert failed.data == {"error": "a fan-out needs a list, got str", "error_type": "NodeFailure", "attempt": 1,
+                           "will_retry": False, "handled": False}
+    assert (result.status, result.error) == ("failed", "fo: a fan-out needs a list, got str")
+
+
+async def test_a_fanout_counts_every_dropped_item_and_reports_its_time():
+    model = _fanout({"on_item_error": "drop", "concurrency": 0},
+                    ("g_fail", {"fail_on": 2, "retryable": False, "retries": 0}))
+    result, events = await run(model, inputs={"items": [2, 2, 3]})
+    assert result.ok, result.error
+    [done] = of_type(events, "node_finished", "fo")
+    assert done.data["outputs"] == {"count": 3, "failed": 2}
+    assert of_type(events, "node_progress", "fo")[-1].data == {"kind": "fanout", "done": 1, "failed": 2, "total": 3}
+    fo = result.results[("fo", ())]
+    assert 0.0 <= done.data["latency_s"] == fo.latency_s < 30.0
+
+
+async def test_progress_reports_the_first_item_at_once_and_always_the_last():
+    """At most one "k of n" per 20 ms, but the first finished item is shown at once and
+    the last always (the studio's bar must not sit at zero, nor stop short of n)."""
+    model = _fanout({"concurrency": 1}, ("g_wait", {}))
+    result, events = await run(model, inputs={"items": [0, 0, 0, 0]})
+    assert result.ok, result.error
+    progress = [(e.data["done"], e.data["total"]) for e in of_type(events, "node_progress", "fo")]
+    assert progress[0] == (1, 4) and progress[-1] == (4, 4)
+
+
+async def test_a_fanout_whose_item_failed_is_failed_in_its_result():
+    model = _fanout({"on_item_error": "fail"}, ("g_fail", {"fail_on": 3, "retryable": False, "retries": 0}))
+    result, _ = await run(model, inputs={"items": [1, 3]})
+    assert result.status == "failed"
+    assert result.results[("fo", ())].status == "failed"

@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from studio.core.document.flowfile import model_from_document
+from studio.core.document.model import Frame, Note
 from studio.core.errors import FlowFileError
 from tests.guarantees.kinds import registry
 
@@ -307,11 +308,53 @@ COLOR = 'color must be like "#3a4a6b", got '
     ("notes", {"id": "n", "x": float("inf")}, "$.notes[0].x", "x must be a number, not a number"),
     ("notes", {"id": "n", "y": float("-inf")}, "$.notes[0].y", "y must be a number, not a number"),
     ("notes", {"id": "n", "w": float("nan")}, "$.notes[0].w", "w must be a number, not a number"),
+    ("notes", {"id": "n", "h": "2"}, "$.notes[0].h", "h must be a number, not text"),
+    ("frames", {"id": "f", "x": "1"}, "$.frames[0].x", "x must be a number, not text"),
+    ("frames", {"id": "f", "y": True}, "$.frames[0].y", "y must be a number, not a boolean"),
+    ("frames", {"id": "f", "w": None}, "$.frames[0].w", "w must be a number, not null"),
+    ("frames", {"id": "f", "h": []}, "$.frames[0].h", "h must be a number, not a list"),
+    ("frames", {"id": "f", "title": 5}, "$.frames[0].title", "title must be text, not a number"),
+    ("notes", {"id": "n", "text": []}, "$.notes[0].text", "text must be text, not a list"),
+    ("frames", {"id": "f", "z": 1}, "$.frames[0]", "unknown key 'z' (allowed: color, h, id, title, w, x, y)"),
+    ("notes", {"id": "n", "z": 1}, "$.notes[0]", "unknown key 'z' (allowed: color, h, id, text, w, x, y)"),
 ])
 def test_a_bad_frame_or_note_names_its_json_path_and_the_problem_exactly(section, item, path, problem):
     with pytest.raises(FlowFileError) as info:
         model_from_document({"format": "orchestra-flow", "version": 1, section: [item]}, registry=registry())
     assert (info.value.json_path, info.value.problem) == (path, problem)
+
+
+@pytest.mark.parametrize("section", ["nodes", "edges", "frames", "notes"])
+def test_a_section_that_is_not_a_list_is_named(section):
+    with pytest.raises(FlowFileError) as info:
+        model_from_document({"format": "orchestra-flow", "version": 1, section: 5}, registry=registry())
+    assert (info.value.json_path, info.value.problem) == (f"$.{section}", f"{section} must be a list, not a number")
+
+
+@pytest.mark.parametrize("section, kind", [("frames", "frame"), ("notes", "note")])
+def test_two_frames_or_notes_with_one_id_are_refused(section, kind):
+    with pytest.raises(FlowFileError) as info:
+        model_from_document({"format": "orchestra-flow", "version": 1, section: [{"id": "a"}, {"id": "a"}]},
+                            registry=registry())
+    assert (info.value.json_path, info.value.problem) == (f"$.{section}", f"duplicate {kind} ids")
+
+
+def test_a_frame_or_note_written_with_only_its_id_gets_the_models_defaults():
+    """Hand-written files name only an id; the rest is what a new frame or note has."""
+    m = model_from_document({"format": "orchestra-flow", "version": 1, "frames": [{"id": "f"}],
+                             "notes": [{"id": "n"}]}, registry=registry())
+    assert list(m.frames.values()) == [Frame("f")] and list(m.notes.values()) == [Note("n")]
+    assert (Frame("f").title, Frame("f").color, Frame("f").width, Frame("f").height) == ("", "#3a4a6b", 400.0, 300.0)
+    assert (Note("n").text, Note("n").color, Note("n").width, Note("n").height) == ("", "#6b5e2e", 220.0, 120.0)
+
+
+def test_every_field_a_frame_or_note_names_is_kept():
+    frame = {"id": "f", "title": "T", "color": "#123456", "x": 1.5, "y": -2.5, "w": 10.0, "h": 20.0}
+    note = {"id": "n", "text": "N", "color": "#abcdef", "x": 3.5, "y": -4.5, "w": 30.0, "h": 40.0}
+    m = model_from_document({"format": "orchestra-flow", "version": 1, "frames": [frame], "notes": [note]},
+                            registry=registry())
+    assert list(m.frames.values()) == [Frame("f", "T", "#123456", 1.5, -2.5, 10.0, 20.0)]
+    assert list(m.notes.values()) == [Note("n", "N", "#abcdef", 3.5, -4.5, 30.0, 40.0)]
 
 
 @pytest.mark.parametrize("color", ["#abc", "#A1B2C3", "#0a0B0c0D", "#ABCDEF"])

@@ -139,7 +139,8 @@ async def test_a_failing_condition_reports_a_complete_failure_event():
     assert failed.data == {"error": "expression 'value.missing.deeper > 1' uses an undefined value: "
                                     "'int object' has no attribute 'missing'",
                            "error_type": "TemplateProblem", "attempt": 1, "will_retry": False, "handled": False}
-    assert result.results[("lp", ())].status == "failed"
+    lp = result.results[("lp", ())]
+    assert (lp.status, lp.error) == ("failed", failed.data["error"])  # its result says why, as a step's does
     assert result.error == "lp: " + failed.data["error"]
 
 

@@ -8,7 +8,9 @@ import pytest
 
 from studio.core.running.events import read_trace
 from studio.core.running.executor import RunOptions, start_run
-from tests.guarantees.kinds import LOG, STATE, flow, of_type, run
+from studio.core.catalogue.nodetype import NodeType, Port
+from studio.core.catalogue.types import PortType
+from tests.guarantees.kinds import LOG, STATE, document, flow, of_type, registry, run
 
 
 def _times(node: str) -> tuple[float, float]:
@@ -366,3 +368,112 @@ async def test_runs_that_never_overlap_still_let_the_collector_free_reference_cy
         assert result.ok
     still = sum(1 for r in alive if r() is not None)
     assert still < 150, f"{still} of 300 cycles never collected"
+
+async def test_the_first_failure_is_raised_only_after_every_sibling_has_ended():
+    """scopes.all_or_fail, under every region: the siblings of a failure are cancelled AND
+    have run their clean-up when the failure is raised, so nothing of the region is still
+    running when the run reports it (and the failure, not a sibling's cancellation, is raised)."""
+    from studio.core.running.engine.scopes import all_or_fail
+
+    ended = []
+
+    async def sibling(i):
+        try:
+            await asyncio.sleep(10)
+        finally:
+            await asyncio.sleep(0.02)  # a clean-up that itself takes a while
+            ended.append(i)
+
+    async def failing():
+        await asyncio.sleep(0)
+        raise ValueError("the first failure")
+
+    with pytest.raises(ValueError, match="the first failure"):
+        await all_or_fail([sibling(0), failing(), sibling(2)])
+    assert sorted(ended) == [0, 2]
+
+
+async def test_a_consumer_that_awaits_between_events_still_gets_every_event_in_order():
+    """The studio's run view awaits while it draws each event; the run goes on emitting
+    meanwhile, and nothing is lost, repeated or reordered."""
+    model = flow({"inp": ("input", {"name": "x", "type": "any"}), "a": ("g_wait", {"ms": 1}),
+                  "b": ("g_wait", {"ms": 1}), "out": ("output", {"name": "r"})},
+                 ["inp.value -> a.x", "a.y -> b.x", "b.y -> out.value"])
+    r = start_run(model, RunOptions(inputs={"x": 1}, trace=None))
+    slow = []
+    async for e in r.events():
+        slow.append(e)
+        await asyncio.sleep(0.002)
+    assert r.result is not None and r.result.ok, r.result and r.result.error
+    _, fast = await run(model, inputs={"x": 1})
+    assert [(e.type, e.node) for e in slow] == [(e.type, e.node) for e in fast]
+    assert slow[-1].type == "run_finished"
+
+
+async def test_a_branch_that_fails_after_the_others_have_finished_fails_the_run_not_cancels_it():
+    """The first ready branch runs in the scope's own task; a failure in another branch
+    after it has finished is that failure, not a cancellation of the run."""
+    model = flow(
+        {"inp": ("input", {"name": "x", "type": "any"}), "fast": ("g_wait", {"ms": 0}),
+         "slow": ("g_wait", {"ms": 30}), "bad": ("g_fail", {"retryable": False, "retries": 0}),
+         "o1": ("output", {"name": "a"}), "o2": ("output", {"name": "b"})},
+        ["inp.value -> fast.x", "fast.y -> o1.value", "inp.value -> slow.x", "slow.y -> bad.x", "bad.y -> o2.value"])
+    result, events = await asyncio.wait_for(run(model, inputs={"x": 1}), 30)
+    assert (result.status, result.error_node) == ("failed", "bad"), (result.status, result.error)
+    assert events[-1].type == "run_failed"
+
+
+async def test_a_failed_branch_leaves_no_sibling_still_cleaning_up_when_the_run_ends():
+    """Whichever branch fails (here the one the scope runs in its own task), the others are
+    cancelled and waited for: a sibling's clean-up has finished before the run ends."""
+    reg = registry()
+    reg.register(_SlowToStopNode)
+    from studio.core.document.flowfile import model_from_document
+
+    doc = document({"inp": ("input", {"name": "x", "type": "any"}), "stop": ("g_slow_to_stop", {}),
+                    "w": ("g_wait", {"ms": 20}), "bad": ("g_fail", {"retryable": False, "retries": 0}),
+                    "m": ("merge", {}), "out": ("output", {"name": "r"})},
+                   ["inp.value -> w.x", "w.y -> bad.x", "inp.value -> stop.x", "stop.y -> m.input_1",
+                    "bad.y -> m.input_2", "m.value -> out.value"])
+    result, _ = await asyncio.wait_for(run(model_from_document(doc, registry=reg), inputs={"x": "v"}), 30)
+    assert (result.status, result.error_node) == ("failed", "bad")
+    assert STATE["cancelled"] == [("stop", ())], "the run ended while a cancelled sibling was still stopping"
+
+
+async def test_a_run_with_parallel_branches_raises_nothing_into_the_event_loop():
+    """Errors inside the scheduler's callbacks would only reach asyncio's handler (a log
+    line nobody reads); a run must leave it silent."""
+    loop = asyncio.get_running_loop()
+    seen = []
+    loop.set_exception_handler(lambda lp, ctx: seen.append(ctx.get("message")))
+    try:
+        model = flow(
+            {"inp": ("input", {"name": "x", "type": "any"}), "a": ("g_wait", {"ms": 5}),
+             "b": ("g_wait", {"ms": 10}), "c": ("g_wait", {"ms": 1}), "m": ("g_gather", {}),
+             "out": ("output", {"name": "r"})},
+            ["inp.value -> a.x", "inp.value -> b.x", "inp.value -> c.x", "a.y -> m.xs", "b.y -> m.xs",
+             "c.y -> m.xs", "m.y -> out.value"])
+        result, _ = await run(model, inputs={"x": "v"})  # text: each waits its own ms
+        assert result.ok, result.error
+        assert result.outputs == {"r": {"xs": ["w:v", "w:v", "w:v"], "base": 41}}
+        await asyncio.sleep(0.01)
+    finally:
+        loop.set_exception_handler(None)
+    assert seen == []
+
+
+class _SlowToStopNode(NodeType):
+    """Waits until cancelled, then takes 30 ms to stop (closing a connection, say)."""
+
+    type_id = "g_slow_to_stop"
+    title = "Slow to stop"
+    inputs = (Port("x", PortType.ANY, default=None, required=False),)
+    outputs = (Port("y", PortType.ANY),)
+
+    async def run(self, ctx):
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await asyncio.sleep(0.03)
+            STATE["cancelled"].append((ctx.node_id, ctx.scope))
+        return {"y": None}  # pragma: no cover - never reached

@@ -206,8 +206,13 @@ def loads(raw: bytes | str, registry: Registry | None = None, base_dir: Path | N
     """Parse a flow document into a new model (FlowFileError on anything wrong)."""
     doc = parse_document(raw)
     model = model_from_document(doc, registry=registry, base_dir=base_dir)
-    # only a \\udXXX escape can put a lone surrogate in: one scan of the bytes decides
-    if _SURROGATE_ESCAPE.search(raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogatepass")):
+    # a lone surrogate comes in as a \\udXXX escape, or in a str as the character itself:
+    # one scan of the text decides whether to look for where
+    if isinstance(raw, bytes):
+        suspect = _SURROGATE_ESCAPE.search(raw)
+    else:
+        suspect = _SURROGATE.search(raw) or _SURROGATE_ESCAPE.search(raw.encode("utf-8", "surrogatepass"))
+    if suspect:
         where = lone_surrogate_path(doc)
         if where:
             m = re.match(r"\$\.nodes\[(\d+)\]", where)

@@ -54,6 +54,9 @@ from studio.core.catalogue.templates import safe_variables
 from studio.core.catalogue.types import PortType, incompatibility
 from studio.core.document.typeflow import carried_types
 
+# a node type that raised on its parameters (in its ports or its cross-field check,
+# which catalogue.params reports under the parameter name ""): a plugin's bug
+PLUGIN_BUG_HINT = "Report this to the node type's author."
 LOOP_HINT = "Every loop needs a hard stop: set max_iterations to a whole number from 1 to 1000."
 
 
@@ -155,7 +158,7 @@ def _check_nodes(v: _Pass) -> None:
         except Exception as exc:  # a plugin's bug must not take validation down
             v.in_ports[nid] = v.out_ports[nid] = {}
             add("error", "bad_param", f"the {nt.type_id} node type failed on these parameters: {type(exc).__name__}: {exc}",
-                nid, hint="Report this to the node type's author.")
+                nid, hint=PLUGIN_BUG_HINT)
             continue
         if kind == "placeholder":
             add("error", "unknown_type", nt.message(), nid,  # type: ignore[attr-defined]
@@ -168,6 +171,8 @@ def _check_nodes(v: _Pass) -> None:
         for pname, why in param_problems:
             if info.bounded_loop and pname == "max_iterations":
                 add("error", "loop_unbounded", f"max_iterations {why}", nid, hint=LOOP_HINT)
+            elif not pname:
+                add("error", "bad_param", why, nid, hint=PLUGIN_BUG_HINT)
             else:
                 add("error", "bad_param", f"{pname} {why}", nid, hint=_param_hint(nt, pname))
         for pname in info.prompts:

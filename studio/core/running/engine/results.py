@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from studio.core.catalogue.context import ApprovalHandler
 from studio.core.errors import OrchestraError
+from studio.core.running import events as ev
+
+if TYPE_CHECKING:  # pragma: no cover
+    from studio.core.running.engine.run import Run
 
 
 @dataclass
@@ -59,8 +63,8 @@ class RunResult:
 class NodeRunError(OrchestraError):
     """A node failed for good (retries spent, no error port wired)."""
 
-    def __init__(self, node: str, scope: tuple, error: BaseException, attempts: int):
-        self.node, self.scope, self.error, self.attempts = node, scope, error, attempts
+    def __init__(self, node: str, scope: tuple, error: BaseException):
+        self.node, self.scope, self.error = node, scope, error
         where = "".join(f"{s}[{i}]/" for s, i in scope)
         super().__init__(f"{where}{node}: {describe(error)}")
 
@@ -71,6 +75,17 @@ def describe(exc: BaseException) -> str:
         return str(exc)
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def fail_for_good(run: "Run", node: str, scope: tuple, exc: BaseException, attempt: int) -> NodeRunError:
+    """A node failed for good (a step's last attempt, a fan-out's refused list, a loop's
+    condition): its result and one final node_failed event say so, the same way every
+    time; the caller raises the returned error."""
+    result = run.result_of(node, scope)
+    result.status, result.error = "failed", describe(exc)
+    run.emit(ev.NODE_FAILED, node, scope, error=describe(exc), error_type=type(exc).__name__,
+             attempt=attempt, will_retry=False, handled=False)
+    return NodeRunError(node, scope, exc)
 
 
 def count_status(results) -> dict[str, int]:

@@ -265,7 +265,7 @@ class Run:
         try:
             if self._cancel_asked:
                 raise asyncio.CancelledError
-            await self.run_scope(frame, self.plan.scopes[None], Env(None, frame), ())
+            await self.run_scope(frame, self.plan.scopes[None], Env(None), ())
         except asyncio.CancelledError:
             status = "cancelled"
         except NodeRunError as exc:

@@ -23,12 +23,11 @@ if TYPE_CHECKING:  # pragma: no cover
 class Env:
     """Values of one scope instance; lookups fall through to the enclosing instance."""
 
-    __slots__ = ("values", "parent", "frame")
+    __slots__ = ("values", "parent")
 
-    def __init__(self, parent: "Env | None", frame: "Frame", values: dict[str, dict[str, Any]] | None = None):
+    def __init__(self, parent: "Env | None", values: dict[str, dict[str, Any]] | None = None):
         self.values = values if values is not None else {}
         self.parent = parent
-        self.frame = frame
 
     def lookup(self, node: str) -> dict[str, Any] | None:
         env: Env | None = self

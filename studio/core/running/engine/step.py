@@ -21,7 +21,7 @@ from studio.core.catalogue.types import SKIP
 from studio.core.errors import BudgetExceeded, RetryableError
 from studio.core.running import events as ev
 from studio.core.running.engine.kinds import step_kind
-from studio.core.running.engine.results import NodeRunError, describe
+from studio.core.running.engine.results import describe, fail_for_good
 from studio.core.running.engine.scopes import Env, Frame
 from studio.core.running.plan import params_digest
 from studio.core.running.retry import RetryPolicy, is_retryable
@@ -38,14 +38,6 @@ def cache_key(spec: "NodeSpec", inputs: Mapping[str, Any]) -> str:
     are digested once per plan (``plan.params_digest``) and the inputs are encoded with
     ``events.stable_json``."""
     return hashlib.blake2b(params_digest(spec) + ev.stable_json(inputs), digest_size=16).hexdigest()
-
-
-def _fail(run: "Run", spec: "NodeSpec", scope: tuple, exc: BaseException, attempt: int) -> NodeRunError:
-    result = run.result_of(spec.id, scope)
-    result.status, result.error = "failed", describe(exc)
-    run.emit(ev.NODE_FAILED, spec.id, scope, error=describe(exc), error_type=type(exc).__name__,
-             attempt=attempt, will_retry=False, handled=False)
-    return NodeRunError(spec.id, scope, exc, attempt)
 
 
 async def run_step(run: "Run", frame: Frame, spec: "NodeSpec", env: Env, scope: tuple) -> None:
@@ -78,7 +70,7 @@ async def run_step(run: "Run", frame: Frame, spec: "NodeSpec", env: Env, scope: 
         try:
             run.check_budget()
         except BudgetExceeded as exc:
-            raise _fail(run, spec, scope, exc, 0) from None
+            raise fail_for_good(run, spec.id, scope, exc, 0) from None
     run.emit(ev.NODE_STARTED, spec.id, scope, inputs=inputs, title=spec.title, type=spec.type_id)
     result.status = "running"
     t_start = time.perf_counter()
@@ -101,7 +93,7 @@ async def run_step(run: "Run", frame: Frame, spec: "NodeSpec", env: Env, scope: 
         except asyncio.CancelledError:
             raise
         except BudgetExceeded as exc:
-            raise _fail(run, spec, scope, exc, attempt) from None
+            raise fail_for_good(run, spec.id, scope, exc, attempt) from None
         except Exception as exc:
             if isinstance(exc, TimeoutError) and policy.timeout_s:
                 exc = RetryableError(f"no result within {policy.timeout_s:g} s (timeout)")
@@ -121,7 +113,7 @@ async def run_step(run: "Run", frame: Frame, spec: "NodeSpec", env: Env, scope: 
                 run.emit(ev.NODE_FAILED, spec.id, scope, error=describe(exc), error_type=type(exc).__name__,
                          attempt=attempt, will_retry=False, handled=True, outputs=outputs)
                 return
-            raise _fail(run, spec, scope, exc, attempt) from None
+            raise fail_for_good(run, spec.id, scope, exc, attempt) from None
     latency = time.perf_counter() - t_start
     if not isinstance(outputs, dict):
         outputs = {}

@@ -18,21 +18,13 @@ from typing import TYPE_CHECKING, Any
 from studio.core.catalogue.types import SKIP
 from studio.core.errors import BudgetExceeded, NodeFailure
 from studio.core.running import events as ev
-from studio.core.running.engine.results import NodeRunError, describe
+from studio.core.running.engine.results import NodeRunError, describe, fail_for_good
 from studio.core.running.engine.scopes import Env, Frame, all_or_fail, read_edge
 
 if TYPE_CHECKING:  # pragma: no cover
     from studio.core.running.engine.run import Run
 
 PROGRESS_EVERY_S = 0.02  # "k of n": at most one progress event per 20 ms (and the last)
-
-
-def _fail(run: "Run", spec, scope: tuple, message: str) -> NodeRunError:
-    err = NodeFailure(message)
-    run.emit(ev.NODE_FAILED, spec.id, scope, error=str(err), error_type="NodeFailure", attempt=1, will_retry=False,
-             handled=False)
-    run.result_of(spec.id, scope).status = "failed"
-    return NodeRunError(spec.id, scope, err, 1)
 
 
 async def run_fanout(run: "Run", frame: Frame, spec, env: Env, scope: tuple) -> None:
@@ -49,10 +41,10 @@ async def run_fanout(run: "Run", frame: Frame, spec, env: Env, scope: tuple) -> 
     if isinstance(items, tuple):
         items = list(items)
     if not isinstance(items, list):
-        raise _fail(run, spec, scope, f"a fan-out needs a list, got {type(items).__name__}")
+        raise fail_for_good(run, spec.id, scope, NodeFailure(f"a fan-out needs a list, got {type(items).__name__}"), 1)
     max_items = spec.params["max_items"]
     if len(items) > max_items:
-        raise _fail(run, spec, scope, f"{len(items)} items exceed max_items ({max_items})")
+        raise fail_for_good(run, spec.id, scope, NodeFailure(f"{len(items)} items exceed max_items ({max_items})"), 1)
     n = len(items)
     policy = spec.params["on_item_error"]
     conc = spec.params["concurrency"]
@@ -74,7 +66,7 @@ async def run_fanout(run: "Run", frame: Frame, spec, env: Env, scope: tuple) -> 
 
     async def instance(i: int) -> None:
         child_scope = (*scope, (spec.id, i))
-        child = Env(env, frame, {spec.id: {"item": items[i], "index": i}})
+        child = Env(env, {spec.id: {"item": items[i], "index": i}})
         try:
             if gate is not None:
                 async with gate:

@@ -17,7 +17,7 @@ from studio.core.catalogue.templates import evaluate
 from studio.core.catalogue.types import SKIP
 from studio.core.errors import OrchestraError
 from studio.core.running import events as ev
-from studio.core.running.engine.results import NodeRunError
+from studio.core.running.engine.results import fail_for_good
 from studio.core.running.engine.scopes import Env, Frame, read_edge
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -50,7 +50,7 @@ async def run_loop(run: "Run", frame: Frame, spec, env: Env, scope: tuple) -> No
     while True:
         iteration += 1
         run.emit(ev.NODE_PROGRESS, spec.id, scope, kind="iteration", iteration=iteration, max_iterations=max_it)
-        child = Env(env, frame, {spec.id: {"current": value}})
+        child = Env(env, {spec.id: {"current": value}})
         await run.run_scope(frame, body, child, (*scope, (spec.id, iteration)))
         fb = SKIP
         for ie in body.feedback:
@@ -66,10 +66,7 @@ async def run_loop(run: "Run", frame: Frame, spec, env: Env, scope: tuple) -> No
         try:
             stop = condition_holds(condition, value, iteration)
         except OrchestraError as exc:
-            result.status = "failed"
-            run.emit(ev.NODE_FAILED, spec.id, scope, error=str(exc), error_type=type(exc).__name__,
-                     attempt=1, will_retry=False, handled=False)
-            raise NodeRunError(spec.id, scope, exc, 1) from None
+            raise fail_for_good(run, spec.id, scope, exc, 1) from None
         if stop:
             break
         if iteration >= max_it:

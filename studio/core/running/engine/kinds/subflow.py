@@ -40,5 +40,5 @@ async def run_subflow(run: "Run", frame: Frame, spec, inputs: dict[str, Any], sc
         plan = compile_plan(load_subflow(spec.params, frame.plan.base_dir))
         run.subplans[key] = plan
     sub = Frame(plan, dict(inputs), {}, root=False, depth=frame.depth + 1, loops=loop_ids(plan))
-    await run.run_scope(sub, plan.scopes[None], Env(None, sub), (*scope, (spec.id, 0)))
+    await run.run_scope(sub, plan.scopes[None], Env(None), (*scope, (spec.id, 0)))
     return dict(sub.outputs)

@@ -1,0 +1,215 @@
+"""docs/execution.md, one step: what a node's events and its result say on each path.
+
+A step ends one of six ways (skipped, reused from a pin, stopped by the budget, retried,
+failed into its error port, finished); the run view, the trace and ``orchestra run``
+read every field of those events and results, so each field is pinned here exactly.
+"""
+
+from __future__ import annotations
+
+from studio.core.catalogue.context import CostReport
+from studio.core.catalogue.nodetype import NodeType, Port
+from studio.core.catalogue.policy import POLICY_PARAMS
+from studio.core.catalogue.types import SKIP, PortType
+from studio.core.document.flowfile import model_from_document
+from studio.core.errors import BudgetExceeded
+from tests.guarantees import kinds
+from tests.guarantees.kinds import flow, of_type, run
+
+
+async def test_a_node_whose_required_input_was_skipped_says_why_and_is_skipped():
+    model = flow({"inp": ("input", {"name": "x", "type": "any"}),
+                  "gate": ("branch", {"cases": [{"name": "never", "when": "false"}]}),
+                  "t": ("template", {"template": "never {{ v }}"}), "out": ("output", {"name": "r"})},
+                 ["inp.value -> gate.value", "gate.never -> t.v", "t.text -> out.value"])
+    result, events = await run(model, inputs={"x": 1})
+    assert result.ok, result.error
+    [skipped] = of_type(events, "node_skipped", "t")
+    assert (skipped.scope, skipped.data) == ((), {"reason": "a required input was skipped"})
+    assert result.results[("t", ())].status == "skipped"
+
+
+async def test_a_pinned_output_is_reported_as_a_free_instant_cached_finish_with_its_key():
+    model = flow({"inp": ("input", {"name": "x", "type": "any"}), "p": ("g_partial", {}),
+                  "a": ("output", {"name": "a"}), "b": ("output", {"name": "b"})},
+                 ["inp.value -> p.x", "p.a -> a.value", "p.b -> b.value"])
+    _, first = await run(model, inputs={"x": 5})
+    [done] = of_type(first, "node_finished", "p")
+    key = done.data["cache_key"]
+    # a pin that lacks a declared port: the port reads None, the error port SKIP
+    result, events = await run(model, inputs={"x": 5}, pinned={"p": {"outputs": {"a": "pinned"}, "cache_key": key}})
+    assert result.ok, result.error
+    assert result.outputs == {"a": "pinned", "b": None}
+    [cached] = of_type(events, "node_finished", "p")
+    assert cached.scope == ()
+    assert cached.data == {"outputs": {"a": "pinned", "b": None, "error": SKIP}, "latency_s": 0.0, "attempts": 0,
+                           "tokens_in": 0, "tokens_out": 0, "cost_usd": 0.0, "cached": True, "cache_key": key}
+    assert not of_type(events, "node_started", "p")
+    assert result.results[("p", ())].status == "cached"
+
+
+async def test_a_paid_node_stopped_by_the_budget_fails_before_its_first_attempt():
+    model = flow({"inp": ("input", {"name": "x", "type": "any"}), "p1": ("g_plugin_paid", {"usd": 0.02}),
+                  "p2": ("g_plugin_paid", {"usd": 0.02}), "out": ("output", {"name": "r"})},
+                 ["inp.value -> p1.x", "p1.y -> p2.x", "p2.y -> out.value"])
+    result, events = await run(model, inputs={"x": 1}, budget_usd=0.01)
+    said = "budget of $0.0100 spent ($0.0200 so far); no further paid call was started"
+    assert result.error == f"p2: {said}"
+    [failed] = of_type(events, "node_failed", "p2")
+    assert failed.scope == ()
+    assert failed.data == {"error": said, "error_type": "BudgetExceeded", "attempt": 0,
+                           "will_retry": False, "handled": False}
+    r = result.results[("p2", ())]
+    assert (r.status, r.error) == ("failed", said)
+
+
+class SelfCheckingPaidNode(NodeType):
+    """A paid node that checks the budget itself (as the LLM node does) and finds it spent."""
+
+    type_id = "g_self_checking_paid"
+    title = "Self-checking paid"
+    paid = True
+    inputs = (Port("x", PortType.ANY, default=None, required=False),)
+    outputs = (Port("y", PortType.ANY),)
+    params = POLICY_PARAMS
+
+    async def run(self, ctx):
+        raise BudgetExceeded(0.5, 0.25)
+
+
+async def test_a_budget_stop_inside_an_attempt_fails_the_node_at_that_attempt_without_retrying():
+    reg = kinds.registry()
+    reg.register(SelfCheckingPaidNode)
+    doc = kinds.document({"inp": ("input", {"name": "x", "type": "any"}),
+                          "p": ("g_self_checking_paid", {"retries": 3, "retry_backoff_s": 0.001}),
+                          "out": ("output", {"name": "r"})}, ["inp.value -> p.x", "p.y -> out.value"])
+    result, events = await run(model_from_document(doc, registry=reg), inputs={"x": 1}, budget_usd=1.0)
+    assert (result.status, result.error_node) == ("budget_exceeded", "p")
+    [failed] = of_type(events, "node_failed", "p")
+    assert failed.scope == ()
+    assert failed.data == {"error": str(BudgetExceeded(0.5, 0.25)), "error_type": "BudgetExceeded", "attempt": 1,
+                           "will_retry": False, "handled": False}
+    r = result.results[("p", ())]
+    assert (r.status, r.error) == ("failed", str(BudgetExceeded(0.5, 0.25)))
+
+
+def _failing(params: dict, wire_error: bool = False):
+    nodes = {"inp": ("input", {"name": "x", "type": "any"}), "work": ("g_fail", params),
+             "out": ("output", {"name": "result"})}
+    edges = ["inp.value -> work.x", "work.y -> out.value"]
+    if wire_error:
+        nodes["err"] = ("output", {"name": "error"})
+        edges.append("work.error -> err.value")
+    return flow(nodes, edges)
+
+
+async def test_a_retry_notice_names_the_error_its_type_the_attempt_and_the_wait_to_the_millisecond():
+    # Retry-After 0.0123 s: the wait is exactly that, reported rounded to 0.012
+    result, events = await run(_failing({"fail_times": 2, "retries": 2, "retry_after": 0.0123}), inputs={"x": 1})
+    assert result.ok, result.error
+    notices = of_type(events, "node_failed", "work")
+    assert [(n.scope, n.data) for n in notices] == [
+        ((), {"error": f"temporary failure {k}", "error_type": "RetryableError", "attempt": k, "will_retry": True,
+              "retry_in_s": 0.012, "handled": False}) for k in (1, 2)]
+
+
+async def test_a_failure_into_the_error_port_is_reported_with_its_value_and_the_result_says_failed():
+    result, events = await run(_failing({"fail_times": 5, "retries": 1, "retry_backoff_s": 0.001}, wire_error=True),
+                               inputs={"x": 1})
+    assert result.ok, result.error
+    last = of_type(events, "node_failed", "work")[-1]
+    value = {"message": "temporary failure 2", "type": "RetryableError", "node": "work", "attempts": 2}
+    assert last.scope == ()
+    assert last.data == {"error": "temporary failure 2", "error_type": "RetryableError", "attempt": 2,
+                         "will_retry": False, "handled": True, "outputs": {"y": SKIP, "error": value}}
+    r = result.results[("work", ())]
+    assert (r.status, r.error, r.attempts) == ("failed", "temporary failure 2", 2)
+    assert isinstance(r.latency_s, float) and 0.0 < r.latency_s < 30.0
+
+
+async def test_a_finished_node_reports_its_latency_in_its_event_and_its_result():
+    model = flow({"inp": ("input", {"name": "x", "type": "any"}), "w": ("g_wait", {"ms": 20}),
+                  "out": ("output", {"name": "r"})}, ["w.y -> out.value"])
+    result, events = await run(model, inputs={"x": 1})
+    assert result.ok, result.error
+    [done] = of_type(events, "node_finished", "w")
+    r = result.results[("w", ())]
+    assert isinstance(r.latency_s, float) and 0.015 <= r.latency_s < 30.0
+    assert done.data["latency_s"] == r.latency_s and done.data["attempts"] == r.attempts == 1
+
+
+class NothingNode(NodeType):
+    """A plugin whose run returns None instead of a dict of outputs."""
+
+    type_id = "g_nothing"
+    title = "Nothing"
+    inputs = (Port("x", PortType.ANY, default=None, required=False),)
+    outputs = (Port("y", PortType.ANY),)
+
+    async def run(self, ctx):
+        return None
+
+
+async def test_a_node_that_returns_no_dict_finishes_with_every_declared_port_none():
+    reg = kinds.registry()
+    reg.register(NothingNode)
+    doc = kinds.document({"inp": ("input", {"name": "x", "type": "any"}), "n": ("g_nothing", {}),
+                          "out": ("output", {"name": "r"})}, ["inp.value -> n.x", "n.y -> out.value"])
+    result, events = await run(model_from_document(doc, registry=reg), inputs={"x": 1})
+    assert result.ok, result.error
+    assert result.outputs == {"r": None}
+    [done] = of_type(events, "node_finished", "n")
+    assert done.data["outputs"] == {"y": None, "error": SKIP}
+
+
+async def test_a_node_skipped_for_its_kinds_reason_inside_a_fanout_is_skipped_in_its_instance():
+    """Merge of only SKIPs is skipped by its kind's own rule; inside a fan-out the event
+    names the instance's scope, like every other event there."""
+    model = flow({"inp": ("input", {"name": "items", "type": "list"}), "fo": ("fanout", {}),
+                  "gate": ("branch", {"cases": [{"name": "never", "when": "false"}]}),
+                  "m": ("merge", {"inputs": 2}), "co": ("collect", {}), "out": ("output", {"name": "r"})},
+                 ["inp.value -> fo.items", "fo.item -> gate.value", "gate.never -> m.input_1",
+                  "gate.never -> m.input_2", "m.value -> co.item", "co.results -> out.value"])
+    result, events = await run(model, inputs={"items": [1, 2]})
+    assert result.ok, result.error
+    skipped = of_type(events, "node_skipped", "m")
+    assert sorted(e.scope for e in skipped) == [(("fo", 0),), (("fo", 1),)]
+    assert all(e.data["reason"] for e in skipped)
+
+
+class ChattyPaidNode(NodeType):
+    """A plugin making three calls per attempt, two priced and one of a model with no price,
+    and reporting its progress between them."""
+
+    type_id = "g_chatty_paid"
+    title = "Chatty paid"
+    paid = True
+    inputs = (Port("x", PortType.ANY, default=None, required=False),)
+    outputs = (Port("y", PortType.ANY),)
+    params = POLICY_PARAMS
+
+    async def run(self, ctx):
+        ctx.report_cost(CostReport(0.25, 3, 2, "priced-model"))
+        ctx.progress(kind="step", done=1, of=2)
+        ctx.report_cost(CostReport(None, 5, 7, "unpriced-model"))
+        ctx.report_cost(CostReport(0.25, 3, 2, "priced-model"))
+        return {"y": ctx.inputs.get("x")}
+
+
+async def test_a_nodes_calls_tokens_and_costs_add_up_in_its_result_and_its_progress_events():
+    reg = kinds.registry()
+    reg.register(ChattyPaidNode)
+    doc = kinds.document({"inp": ("input", {"name": "items", "type": "list"}), "fo": ("fanout", {}),
+                          "p": ("g_chatty_paid", {}), "co": ("collect", {}), "out": ("output", {"name": "r"})},
+                         ["inp.value -> fo.items", "fo.item -> p.x", "p.y -> co.item", "co.results -> out.value"])
+    result, events = await run(model_from_document(doc, registry=reg), inputs={"items": [1, 2]})
+    assert result.ok, result.error
+    for i in (0, 1):
+        r = result.results[("p", (("fo", i),))]
+        assert (r.calls, r.tokens_in, r.tokens_out, r.cost_usd, r.cost_unknown_calls) == (3, 11, 11, 0.5, 1)
+        mine = [e for e in of_type(events, "node_progress", "p") if e.scope == (("fo", i),)]
+        assert [e.data for e in mine if e.data["kind"] == "step"] == [{"kind": "step", "done": 1, "of": 2}]
+        assert [(e.data["model"], e.data["cost_usd"], e.data["tokens_in"], e.data["tokens_out"])
+                for e in mine if e.data["kind"] == "cost"] == [("priced-model", 0.25, 3, 2), ("unpriced-model", None, 5, 7), ("priced-model", 0.25, 3, 2)]
+    assert (result.totals["tokens_in"], result.totals["tokens_out"], result.totals["cost_unknown_calls"]) == (22, 22, 2)
+    assert abs(result.totals["cost_usd"] - 1.0) < 1e-9
