@@ -213,3 +213,42 @@ async def test_a_nodes_calls_tokens_and_costs_add_up_in_its_result_and_its_progr
                 for e in mine if e.data["kind"] == "cost"] == [("priced-model", 0.25, 3, 2), ("unpriced-model", None, 5, 7), ("priced-model", 0.25, 3, 2)]
     assert (result.totals["tokens_in"], result.totals["tokens_out"], result.totals["cost_unknown_calls"]) == (22, 22, 2)
     assert abs(result.totals["cost_usd"] - 1.0) < 1e-9
+
+
+class JsonInNode(NodeType):
+    """A plugin with a JSON input: says what type of value reached it."""
+
+    type_id = "g_json_in"
+    title = "JSON in"
+    inputs = (Port("j", PortType.JSON, default=None, required=False),)
+    outputs = (Port("y", PortType.ANY),)
+
+    async def run(self, ctx):
+        j = ctx.inputs.get("j")
+        return {"y": [type(j).__name__, j]}
+
+
+async def test_a_list_reaches_a_json_input_as_the_list_itself():
+    """list -> json is a lossless coercion that changes nothing (only -> text writes JSON text)."""
+    reg = kinds.registry()
+    reg.register(JsonInNode)
+    doc = kinds.document({"inp": ("input", {"name": "xs", "type": "list"}), "j": ("g_json_in", {}),
+                          "out": ("output", {"name": "r"})}, ["inp.value -> j.j", "j.y -> out.value"])
+    result, _ = await run(model_from_document(doc, registry=reg), inputs={"xs": [1, "a"]})
+    assert result.ok, result.error
+    assert result.outputs == {"r": ["list", [1, "a"]]}
+
+
+async def test_a_merges_started_event_shows_its_skipped_inputs_as_skip():
+    """What a node received is in its node_started event, a Merge's SKIPs included: the run
+    view shows which inputs carried nothing."""
+    model = flow({"inp": ("input", {"name": "x", "type": "any"}),
+                  "gate": ("branch", {"cases": [{"name": "never", "when": "false"}]}),
+                  "t": ("template", {"template": "live {{ v }}"}), "m": ("merge", {"inputs": 2}),
+                  "out": ("output", {"name": "r"})},
+                 ["inp.value -> gate.value", "inp.value -> t.v", "gate.never -> m.input_1", "t.text -> m.input_2",
+                  "m.value -> out.value"])
+    result, events = await run(model, inputs={"x": 1})
+    assert result.ok, result.error
+    [started] = of_type(events, "node_started", "m")
+    assert started.data["inputs"] == {"input_1": SKIP, "input_2": "live 1"}
