@@ -441,6 +441,27 @@ def test_fast_encoder_writes_non_text_keys_as_json_dumps_does(value) -> None:
     assert flowfile.dumps(value) == expected
 
 
+RICH = {"params": {"nested": [{"b": [1, 2.5, [], {}], "a": {"z": None, "y": True}}, "s\u00e9\n\"q\"", [[0]]],
+                   "list_of_lists": [[[]], [{}], ["x", {"k": [1]}]], "empty": {}},
+        "tiny": 1e-07}  # the float orjson spells differently: the whole text comes from our own encoder
+
+
+def test_our_encoder_writes_nested_objects_and_arrays_as_json_dumps_does() -> None:
+    expected = json.dumps(RICH, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+    assert flowfile.dumps(RICH) == expected
+
+
+@pytest.mark.parametrize("value, error, message", [
+    ({"a": [float("nan")], "t": 1e-07}, ValueError, "Out of range float values are not JSON compliant: nan"),
+    ({"a": {"b": float("-inf")}, "t": 1e-07}, ValueError, "Out of range float values are not JSON compliant: -inf"),
+    ({"a": [{1, 2}], "t": 1e-07}, TypeError, "Object of type set is not JSON serializable"),
+])
+def test_a_value_json_cannot_hold_is_refused_by_our_encoder_in_json_dumps_words(value, error, message) -> None:
+    with pytest.raises(error) as info:
+        flowfile.dumps(value)
+    assert str(info.value) == message
+
+
 def test_fast_encoder_refuses_a_key_json_cannot_hold() -> None:
     with pytest.raises(TypeError, match="keys must be str, int, float, bool or None, not tuple"):
         flowfile.dumps({"params": {(1, 2): "x"}})
