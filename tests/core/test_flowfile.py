@@ -479,7 +479,7 @@ def test_read_regular_file_names_the_size_and_the_limit(tmp_path: Path, size: in
         f.truncate(size)  # sparse: no megabytes written
     with pytest.raises(flowfile.SafeReadError) as info:
         flowfile.read_regular_file(path, limit)
-    assert info.value.strerror == problem
+    assert (info.value.errno, info.value.strerror) == (0, problem)  # 0: our refusal, not an OS error
     assert flowfile.read_regular_file(path, size) == b"\0" * size
 
 
@@ -509,6 +509,21 @@ def test_read_regular_file_names_what_it_found_instead_of_a_regular_file(tmp_pat
         shutil.rmtree(sock_dir, ignore_errors=True)
     assert _refusal(tmp_path / "missing.flow.json") == (errno.ENOENT, os.strerror(errno.ENOENT))
     assert _refusal(str(tmp_path / "a\0b")) == (0, "embedded null byte")
+
+
+@pytest.mark.parametrize("raised, said", [
+    (OSError(5, "Input/output error"), (5, "Input/output error")),  # a failing disk: the OS's words
+    (OSError("no errno at all"), (0, "no errno at all")),  # an OSError without errno or strerror
+])
+def test_read_regular_file_passes_on_an_error_while_reading(tmp_path: Path, monkeypatch, raised, said) -> None:
+    path = tmp_path / "f.flow.json"
+    path.write_bytes(b"{}")
+
+    def failing_read(fd, n):
+        raise raised
+
+    monkeypatch.setattr(flowfile.os, "read", failing_read)
+    assert _refusal(path) == said
 
 
 def test_read_regular_file_refuses_a_file_that_reads_longer_than_its_size_said() -> None:
