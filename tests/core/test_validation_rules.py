@@ -380,3 +380,19 @@ def test_exactly_the_nodes_that_reach_no_output_are_named():
     assert _warnings(m) == [
         ("unreachable_output", n, "this node's result reaches no Output",
          "Wire it towards an Output, or delete it if it is not needed.") for n in ("b", "c")]
+
+
+def test_a_node_of_an_unknown_type_is_reported_once_as_unknown_not_also_as_a_dead_end() -> None:
+    from studio.core.document import flowfile
+
+    model = flowfile.loads('{"format": "orchestra-flow", "version": 1, "nodes": ['
+                           '{"id": "i", "type": "input", "params": {"name": "i"}},'
+                           '{"id": "o", "type": "output", "params": {"name": "o"}},'
+                           '{"id": "x", "type": "someone_elses_type"}],'
+                           '"edges": [{"from": "i.value", "to": "o.value"}]}')
+    assert [p.code for p in validate(model) if p.node == "x"] == ["unknown_type"]
+
+
+def test_a_bad_parameter_is_a_problem_of_its_node() -> None:
+    m = flow(LIST_IN, ("f", "fanout", {"on_item_error": "explode"}), ("c", "collect"), T, O, wires=REGION)
+    assert [(p.code, p.node) for p in validate(m) if p.is_error] == [("bad_param", "f")]
