@@ -455,3 +455,35 @@ class _SlowToStopNode(NodeType):
             await asyncio.sleep(0.03)
             STATE["cancelled"].append((ctx.node_id, ctx.scope))
         return {"y": None}  # pragma: no cover - never reached
+
+
+async def test_run_started_says_what_the_run_was_asked_to_do():
+    model = flow({"inp": ("input", {"name": "x", "type": "any"}), "out": ("output", {"name": "r"})},
+                 ["inp.value -> out.value"], name="asked")
+    result, events = await run(model, inputs={"x": 5}, run_id="run-7", mock=True, budget_usd=2.5, concurrency=3)
+    assert result.ok and result.run_id == "run-7"
+    started = events[0]
+    assert (started.type, started.node, started.scope) == ("run_started", None, ())
+    assert started.data == {"run_id": "run-7", "flow": "asked", "inputs": {"x": 5}, "mock": True, "budget_usd": 2.5,
+                            "concurrency": 3, "nodes": 2}
+
+
+async def test_a_run_without_an_id_gets_a_fresh_twelve_digit_one_that_names_its_default_trace(tmp_path, monkeypatch):
+    import re
+
+    monkeypatch.setenv("ORCHESTRA_DATA_DIR", str(tmp_path / "data"))
+    model = flow({"inp": ("input", {"name": "x", "type": "any"}), "out": ("output", {"name": "r"})},
+                 ["inp.value -> out.value"])
+    first, _ = await run(model, inputs={"x": 1}, trace=True)
+    second, _ = await run(model, inputs={"x": 1}, trace=True)
+    assert re.fullmatch(r"[0-9a-f]{12}", first.run_id) and first.run_id != second.run_id
+    assert first.run_id in first.trace_path.name and first.trace_path != second.trace_path
+
+
+async def test_a_run_wide_concurrency_of_one_runs_one_node_at_a_time():
+    model = flow({"inp": ("input", {"name": "x", "type": "any"}), "a": ("g_wait", {"ms": 20}),
+                  "b": ("g_wait", {"ms": 20}), "m": ("g_gather", {}), "out": ("output", {"name": "r"})},
+                 ["inp.value -> a.x", "inp.value -> b.x", "a.y -> m.xs", "b.y -> m.xs", "m.y -> out.value"])
+    result, _ = await run(model, inputs={"x": "v"}, concurrency=1)
+    assert result.ok, result.error
+    assert STATE["peak"] == 1
