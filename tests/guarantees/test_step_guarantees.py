@@ -216,6 +216,8 @@ async def test_a_nodes_calls_tokens_and_costs_add_up_in_its_result_and_its_progr
         assert [(e.data["model"], e.data["cost_usd"], e.data["tokens_in"], e.data["tokens_out"])
                 for e in mine if e.data["kind"] == "cost"] == [("priced-model", PRICE, 3, 2), ("unpriced-model", None, 5, 7), ("priced-model", PRICE, 3, 2)]
     assert (result.totals["tokens_in"], result.totals["tokens_out"], result.totals["cost_unknown_calls"]) == (22, 22, 2)
+    # each result names its own node and instance (the run host sends them as they are)
+    assert all((r.node, r.scope) == key for key, r in result.results.items())
     assert result.totals["cost_usd"] == round(4 * PRICE, 8)
     # each cost event carries the run's total so far, to 8 decimals
     running = sorted(e.data["run_cost_usd"] for e in of_type(events, "node_progress", "p") if e.data["kind"] == "cost")
