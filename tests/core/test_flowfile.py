@@ -426,6 +426,9 @@ def test_loads_notes_the_lone_surrogate_and_its_node() -> None:
            ' {"id": "b", "type": "template", "title": "x \\ud800"}]}')
     assert flowfile.loads(raw).invalid_text == ("$.nodes[1].title", "b")
     assert not hasattr(flowfile.loads(raw.replace("\\ud800", "fine")), "invalid_text")
+    # the bytes of a file, as load_flow reads them
+    assert flowfile.loads(raw.encode("utf-8")).invalid_text == ("$.nodes[1].title", "b")
+    assert not hasattr(flowfile.loads(raw.replace("\\ud800", "fine").encode("utf-8")), "invalid_text")
 
 
 class _Name(str):
