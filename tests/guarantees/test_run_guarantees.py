@@ -487,3 +487,43 @@ async def test_a_run_wide_concurrency_of_one_runs_one_node_at_a_time():
     result, _ = await run(model, inputs={"x": "v"}, concurrency=1)
     assert result.ok, result.error
     assert STATE["peak"] == 1
+
+
+async def test_each_end_event_carries_the_outputs_and_totals_the_result_has():
+    """run_finished, run_failed (naming the failed node and instance) and run_cancelled each
+    carry what the run produced so far: the studio and the trace show the end from them."""
+    ok_model = flow({"inp": ("input", {"name": "x", "type": "any"}), "out": ("output", {"name": "r"})},
+                    ["inp.value -> out.value"])
+    result, events = await run(ok_model, inputs={"x": 3})
+    end = events[-1]
+    assert (end.type, end.node, end.scope) == ("run_finished", None, ())
+    assert end.data == {"outputs": {"r": 3}, "totals": result.totals}
+
+    failing = _fanout_of_fail()
+    result, events = await run(failing, inputs={"items": [1, 2]})
+    end = events[-1]
+    assert (end.type, end.node, end.scope) == ("run_failed", "bad", (("fo", 1),))
+    assert end.data["error"] == result.error and end.data["status"] == "failed"
+    assert end.data["totals"] == result.totals and end.data["outputs"] == result.outputs
+
+    holding = flow({"inp": ("input", {"name": "x", "type": "any"}), "early": ("output", {"name": "early"}),
+                    "hold": ("g_hold", {}), "out": ("output", {"name": "r"})},
+                   ["inp.value -> early.value", "inp.value -> hold.x", "hold.y -> out.value"])
+    r = start_run(holding, RunOptions(inputs={"x": 4}, trace=None))
+    seen = []
+    async for e in r.events():
+        seen.append(e)
+        if e.type == "node_started" and e.node == "hold":
+            r.cancel()
+    end = seen[-1]
+    assert (end.type, end.node, end.scope) == ("run_cancelled", None, ())
+    assert end.data == {"outputs": {"early": 4}, "totals": r.result.totals}
+
+
+def _fanout_of_fail():
+    return flow({"inp": ("input", {"name": "items", "type": "list"}), "early": ("output", {"name": "early"}),
+                 "first": ("g_wait", {}), "fo": ("fanout", {}),
+                 "bad": ("g_fail", {"fail_on": 2, "retryable": False, "retries": 0}), "co": ("collect", {}),
+                 "out": ("output", {"name": "r"})},
+                ["inp.value -> fo.items", "fo.item -> bad.x", "bad.y -> co.item", "co.results -> out.value",
+                 "inp.value -> first.x", "first.y -> early.value"])
