@@ -503,8 +503,7 @@ async def test_each_end_event_carries_the_outputs_and_totals_the_result_has():
     result, events = await run(failing, inputs={"items": [1, 2]})
     end = events[-1]
     assert (end.type, end.node, end.scope) == ("run_failed", "bad", (("fo", 1),))
-    assert end.data["error"] == result.error and end.data["status"] == "failed"
-    assert end.data["totals"] == result.totals and end.data["outputs"] == result.outputs
+    assert end.data == {"error": result.error, "status": "failed", "outputs": result.outputs, "totals": result.totals}
 
     holding = flow({"inp": ("input", {"name": "x", "type": "any"}), "early": ("output", {"name": "early"}),
                     "hold": ("g_hold", {}), "out": ("output", {"name": "r"})},

@@ -300,3 +300,29 @@ async def test_a_node_is_told_its_run_flow_iteration_prices_and_policy_and_can_c
     result, _ = await run(model_from_document(doc, registry=reg), inputs={"x": 1}, budget_usd=0.0)
     assert (result.status, result.error_node) == ("budget_exceeded", "c")
     assert result.totals["nodes"] == {"done": 1, "failed": 1}
+
+
+class TextInNode(NodeType):
+    """A plugin with a text input: says what type of value reached it."""
+
+    type_id = "g_text_in"
+    title = "Text in"
+    inputs = (Port("t", PortType.TEXT, default=None, required=False),)
+    outputs = (Port("y", PortType.ANY),)
+
+    async def run(self, ctx):
+        t = ctx.inputs.get("t")
+        return {"y": [type(t).__name__, t]}
+
+
+async def test_a_list_carried_through_a_pass_through_node_reaches_a_text_input_as_json_text():
+    """A Delay's output is 'any' but carries what came in: the plan coerces by the carried
+    type, so a list reaches a text input as its JSON text, as it would straight from the list."""
+    reg = kinds.registry()
+    reg.register(TextInNode)
+    doc = kinds.document({"inp": ("input", {"name": "xs", "type": "list"}), "d": ("delay", {"seconds": 0}),
+                          "t": ("g_text_in", {}), "out": ("output", {"name": "r"})},
+                         ["inp.value -> d.value", "d.value -> t.t", "t.y -> out.value"])
+    result, _ = await run(model_from_document(doc, registry=reg), inputs={"xs": [1, "a"]})
+    assert result.ok, result.error
+    assert result.outputs == {"r": ["str", '[1, "a"]']}
