@@ -526,3 +526,17 @@ def _fanout_of_fail():
                  "out": ("output", {"name": "r"})},
                 ["inp.value -> fo.items", "fo.item -> bad.x", "bad.y -> co.item", "co.results -> out.value",
                  "inp.value -> first.x", "first.y -> early.value"])
+
+
+def test_a_plan_names_the_flows_interface_and_keeps_its_warnings_and_structure():
+    """What `orchestra serve` and the CLI read from a compiled plan: the interface by name,
+    the validation warnings that did not stop it, the structure it was built from."""
+    from studio.core.running.plan import compile_plan
+
+    model = flow({"inp": ("input", {"name": "question", "type": "any"}), "t": ("template", {"template": "{{ v }}"}),
+                  "dead": ("template", {"template": "unused {{ v }}"}), "out": ("output", {"name": "answer"})},
+                 ["inp.value -> t.v", "t.text -> out.value", "inp.value -> dead.v"])
+    plan = compile_plan(model)
+    assert (plan.inputs, plan.outputs) == ({"question": "inp"}, {"answer": "out"})
+    assert [(p.code, p.node) for p in plan.problems] == [("unreachable_output", "dead")]
+    assert plan.structure is not None and set(plan.structure.order) == {"inp", "t", "dead", "out"}
