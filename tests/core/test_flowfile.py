@@ -426,6 +426,9 @@ def test_loads_notes_the_lone_surrogate_and_its_node() -> None:
            ' {"id": "b", "type": "template", "title": "x \\ud800"}]}')
     assert flowfile.loads(raw).invalid_text == ("$.nodes[1].title", "b")
     assert not hasattr(flowfile.loads(raw.replace("\\ud800", "fine")), "invalid_text")
+    # the bytes of a file, as load_flow reads them
+    assert flowfile.loads(raw.encode("utf-8")).invalid_text == ("$.nodes[1].title", "b")
+    assert not hasattr(flowfile.loads(raw.replace("\\ud800", "fine").encode("utf-8")), "invalid_text")
 
 
 class _Name(str):
@@ -439,6 +442,27 @@ def test_fast_encoder_writes_non_text_keys_as_json_dumps_does(value) -> None:
     assert flowfile.dumps({"params": value}) == json.dumps({"params": value}, indent=2, sort_keys=True,
                                                            ensure_ascii=False, allow_nan=False) + "\n"
     assert flowfile.dumps(value) == expected
+
+
+RICH = {"params": {"nested": [{"b": [1, 2.5, [], {}], "a": {"z": None, "y": True}}, "s\u00e9\n\"q\"", [[0]]],
+                   "list_of_lists": [[[]], [{}], ["x", {"k": [1]}]], "empty": {}},
+        "tiny": 1e-07}  # the float orjson spells differently: the whole text comes from our own encoder
+
+
+def test_our_encoder_writes_nested_objects_and_arrays_as_json_dumps_does() -> None:
+    expected = json.dumps(RICH, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+    assert flowfile.dumps(RICH) == expected
+
+
+@pytest.mark.parametrize("value, error, message", [
+    ({"a": [float("nan")], "t": 1e-07}, ValueError, "Out of range float values are not JSON compliant: nan"),
+    ({"a": {"b": float("-inf")}, "t": 1e-07}, ValueError, "Out of range float values are not JSON compliant: -inf"),
+    ({"a": [{1, 2}], "t": 1e-07}, TypeError, "Object of type set is not JSON serializable"),
+])
+def test_a_value_json_cannot_hold_is_refused_by_our_encoder_in_json_dumps_words(value, error, message) -> None:
+    with pytest.raises(error) as info:
+        flowfile.dumps(value)
+    assert str(info.value) == message
 
 
 def test_fast_encoder_refuses_a_key_json_cannot_hold() -> None:
@@ -458,7 +482,7 @@ def test_read_regular_file_names_the_size_and_the_limit(tmp_path: Path, size: in
         f.truncate(size)  # sparse: no megabytes written
     with pytest.raises(flowfile.SafeReadError) as info:
         flowfile.read_regular_file(path, limit)
-    assert info.value.strerror == problem
+    assert (info.value.errno, info.value.strerror) == (0, problem)  # 0: our refusal, not an OS error
     assert flowfile.read_regular_file(path, size) == b"\0" * size
 
 
@@ -488,6 +512,21 @@ def test_read_regular_file_names_what_it_found_instead_of_a_regular_file(tmp_pat
         shutil.rmtree(sock_dir, ignore_errors=True)
     assert _refusal(tmp_path / "missing.flow.json") == (errno.ENOENT, os.strerror(errno.ENOENT))
     assert _refusal(str(tmp_path / "a\0b")) == (0, "embedded null byte")
+
+
+@pytest.mark.parametrize("raised, said", [
+    (OSError(5, "Input/output error"), (5, "Input/output error")),  # a failing disk: the OS's words
+    (OSError("no errno at all"), (0, "no errno at all")),  # an OSError without errno or strerror
+])
+def test_read_regular_file_passes_on_an_error_while_reading(tmp_path: Path, monkeypatch, raised, said) -> None:
+    path = tmp_path / "f.flow.json"
+    path.write_bytes(b"{}")
+
+    def failing_read(fd, n):
+        raise raised
+
+    monkeypatch.setattr(flowfile.os, "read", failing_read)
+    assert _refusal(path) == said
 
 
 def test_read_regular_file_refuses_a_file_that_reads_longer_than_its_size_said() -> None:

@@ -380,3 +380,31 @@ def test_exactly_the_nodes_that_reach_no_output_are_named():
     assert _warnings(m) == [
         ("unreachable_output", n, "this node's result reaches no Output",
          "Wire it towards an Output, or delete it if it is not needed.") for n in ("b", "c")]
+
+
+def test_a_node_of_an_unknown_type_is_reported_once_as_unknown_not_also_as_a_dead_end() -> None:
+    from studio.core.document import flowfile
+
+    model = flowfile.loads('{"format": "orchestra-flow", "version": 1, "nodes": ['
+                           '{"id": "i", "type": "input", "params": {"name": "i"}},'
+                           '{"id": "o", "type": "output", "params": {"name": "o"}},'
+                           '{"id": "x", "type": "someone_elses_type"}],'
+                           '"edges": [{"from": "i.value", "to": "o.value"}]}')
+    assert [p.code for p in validate(model) if p.node == "x"] == ["unknown_type"]
+
+
+def test_a_bad_parameter_is_a_problem_of_its_node() -> None:
+    m = flow(LIST_IN, ("f", "fanout", {"on_item_error": "explode"}), ("c", "collect"), T, O, wires=REGION)
+    assert [(p.code, p.node) for p in validate(m) if p.is_error] == [("bad_param", "f")]
+
+
+def test_a_carried_type_is_checked_on_every_wire_of_the_output_whatever_comes_first():
+    """l.done also feeds an Output (any) and a port that does not exist, written first:
+    the mismatch on f.items is still found, and the missing port is its own problem."""
+    m = flow(I, ("l", "loop", {"max_iterations": 3}), ("b", "template", {"template": "again {{ text }}"}), *FAN, T, O,
+             ("o2", "output", {"name": "o2"}), ("b2", "template", {"template": "{{ text }}"}),
+             wires=["i.value -> l.initial", "l.current -> b.text", "b.text -> l.feedback", "l.done -> b2.nope",
+                    "l.done -> o2.value", "l.done -> f.items", *CARRY_REGION])
+    found = [(p.code, p.node, p.port) for p in validate(m) if p.is_error]
+    assert ("type_mismatch", "f", "items") in found
+    assert [c for c, n, _ in found if n == "b2"] and ("type_mismatch", "b2", "nope") not in found

@@ -477,3 +477,88 @@ class _SlowToStopNode(NodeType):
             await asyncio.sleep(0.03)
             STATE["cancelled"].append((ctx.node_id, ctx.scope))
         return {"y": None}  # pragma: no cover - never reached
+
+
+async def test_run_started_says_what_the_run_was_asked_to_do():
+    model = flow({"inp": ("input", {"name": "x", "type": "any"}), "out": ("output", {"name": "r"})},
+                 ["inp.value -> out.value"], name="asked")
+    result, events = await run(model, inputs={"x": 5}, run_id="run-7", mock=True, budget_usd=2.5, concurrency=3)
+    assert result.ok and result.run_id == "run-7"
+    started = events[0]
+    assert (started.type, started.node, started.scope) == ("run_started", None, ())
+    assert started.data == {"run_id": "run-7", "flow": "asked", "inputs": {"x": 5}, "mock": True, "budget_usd": 2.5,
+                            "concurrency": 3, "nodes": 2}
+
+
+async def test_a_run_without_an_id_gets_a_fresh_twelve_digit_one_that_names_its_default_trace(tmp_path, monkeypatch):
+    import re
+
+    monkeypatch.setenv("ORCHESTRA_DATA_DIR", str(tmp_path / "data"))
+    model = flow({"inp": ("input", {"name": "x", "type": "any"}), "out": ("output", {"name": "r"})},
+                 ["inp.value -> out.value"])
+    first, _ = await run(model, inputs={"x": 1}, trace=True)
+    second, _ = await run(model, inputs={"x": 1}, trace=True)
+    assert re.fullmatch(r"[0-9a-f]{12}", first.run_id) and first.run_id != second.run_id
+    assert first.run_id in first.trace_path.name and first.trace_path != second.trace_path
+
+
+async def test_a_run_wide_concurrency_of_one_runs_one_node_at_a_time():
+    model = flow({"inp": ("input", {"name": "x", "type": "any"}), "a": ("g_wait", {"ms": 20}),
+                  "b": ("g_wait", {"ms": 20}), "m": ("g_gather", {}), "out": ("output", {"name": "r"})},
+                 ["inp.value -> a.x", "inp.value -> b.x", "a.y -> m.xs", "b.y -> m.xs", "m.y -> out.value"])
+    result, _ = await run(model, inputs={"x": "v"}, concurrency=1)
+    assert result.ok, result.error
+    assert STATE["peak"] == 1
+
+
+async def test_each_end_event_carries_the_outputs_and_totals_the_result_has():
+    """run_finished, run_failed (naming the failed node and instance) and run_cancelled each
+    carry what the run produced so far: the studio and the trace show the end from them."""
+    ok_model = flow({"inp": ("input", {"name": "x", "type": "any"}), "out": ("output", {"name": "r"})},
+                    ["inp.value -> out.value"])
+    result, events = await run(ok_model, inputs={"x": 3})
+    end = events[-1]
+    assert (end.type, end.node, end.scope) == ("run_finished", None, ())
+    assert end.data == {"outputs": {"r": 3}, "totals": result.totals}
+
+    failing = _fanout_of_fail()
+    result, events = await run(failing, inputs={"items": [1, 2]})
+    end = events[-1]
+    assert (end.type, end.node, end.scope) == ("run_failed", "bad", (("fo", 1),))
+    assert end.data == {"error": result.error, "status": "failed", "outputs": result.outputs, "totals": result.totals}
+
+    holding = flow({"inp": ("input", {"name": "x", "type": "any"}), "early": ("output", {"name": "early"}),
+                    "hold": ("g_hold", {}), "out": ("output", {"name": "r"})},
+                   ["inp.value -> early.value", "inp.value -> hold.x", "hold.y -> out.value"])
+    r = start_run(holding, RunOptions(inputs={"x": 4}, trace=None))
+    seen = []
+    async for e in r.events():
+        seen.append(e)
+        if e.type == "node_started" and e.node == "hold":
+            r.cancel()
+    end = seen[-1]
+    assert (end.type, end.node, end.scope) == ("run_cancelled", None, ())
+    assert end.data == {"outputs": {"early": 4}, "totals": r.result.totals}
+
+
+def _fanout_of_fail():
+    return flow({"inp": ("input", {"name": "items", "type": "list"}), "early": ("output", {"name": "early"}),
+                 "first": ("g_wait", {}), "fo": ("fanout", {}),
+                 "bad": ("g_fail", {"fail_on": 2, "retryable": False, "retries": 0}), "co": ("collect", {}),
+                 "out": ("output", {"name": "r"})},
+                ["inp.value -> fo.items", "fo.item -> bad.x", "bad.y -> co.item", "co.results -> out.value",
+                 "inp.value -> first.x", "first.y -> early.value"])
+
+
+def test_a_plan_names_the_flows_interface_and_keeps_its_warnings_and_structure():
+    """What `orchestra serve` and the CLI read from a compiled plan: the interface by name,
+    the validation warnings that did not stop it, the structure it was built from."""
+    from studio.core.running.plan import compile_plan
+
+    model = flow({"inp": ("input", {"name": "question", "type": "any"}), "t": ("template", {"template": "{{ v }}"}),
+                  "dead": ("template", {"template": "unused {{ v }}"}), "out": ("output", {"name": "answer"})},
+                 ["inp.value -> t.v", "t.text -> out.value", "inp.value -> dead.v"])
+    plan = compile_plan(model)
+    assert (plan.inputs, plan.outputs) == ({"question": "inp"}, {"answer": "out"})
+    assert [(p.code, p.node) for p in plan.problems] == [("unreachable_output", "dead")]
+    assert plan.structure is not None and set(plan.structure.order) == {"inp", "t", "dead", "out"}

@@ -177,6 +177,9 @@ async def test_a_node_skipped_for_its_kinds_reason_inside_a_fanout_is_skipped_in
     assert all(e.data["reason"] for e in skipped)
 
 
+PRICE = 0.123456789  # more digits than the 8 a running total keeps
+
+
 class ChattyPaidNode(NodeType):
     """A plugin making three calls per attempt, two priced and one of a model with no price,
     and reporting its progress between them."""
@@ -189,10 +192,10 @@ class ChattyPaidNode(NodeType):
     params = POLICY_PARAMS
 
     async def run(self, ctx):
-        ctx.report_cost(CostReport(0.25, 3, 2, "priced-model"))
+        ctx.report_cost(CostReport(PRICE, 3, 2, "priced-model"))
         ctx.progress(kind="step", done=1, of=2)
         ctx.report_cost(CostReport(None, 5, 7, "unpriced-model"))
-        ctx.report_cost(CostReport(0.25, 3, 2, "priced-model"))
+        ctx.report_cost(CostReport(PRICE, 3, 2, "priced-model"))
         return {"y": ctx.inputs.get("x")}
 
 
@@ -206,10 +209,120 @@ async def test_a_nodes_calls_tokens_and_costs_add_up_in_its_result_and_its_progr
     assert result.ok, result.error
     for i in (0, 1):
         r = result.results[("p", (("fo", i),))]
-        assert (r.calls, r.tokens_in, r.tokens_out, r.cost_usd, r.cost_unknown_calls) == (3, 11, 11, 0.5, 1)
+        assert (r.calls, r.tokens_in, r.tokens_out, r.cost_unknown_calls) == (3, 11, 11, 1)
+        assert abs(r.cost_usd - 2 * PRICE) < 1e-12
         mine = [e for e in of_type(events, "node_progress", "p") if e.scope == (("fo", i),)]
         assert [e.data for e in mine if e.data["kind"] == "step"] == [{"kind": "step", "done": 1, "of": 2}]
         assert [(e.data["model"], e.data["cost_usd"], e.data["tokens_in"], e.data["tokens_out"])
-                for e in mine if e.data["kind"] == "cost"] == [("priced-model", 0.25, 3, 2), ("unpriced-model", None, 5, 7), ("priced-model", 0.25, 3, 2)]
+                for e in mine if e.data["kind"] == "cost"] == [("priced-model", PRICE, 3, 2), ("unpriced-model", None, 5, 7), ("priced-model", PRICE, 3, 2)]
     assert (result.totals["tokens_in"], result.totals["tokens_out"], result.totals["cost_unknown_calls"]) == (22, 22, 2)
-    assert abs(result.totals["cost_usd"] - 1.0) < 1e-9
+    # each result names its own node and instance (the run host sends them as they are)
+    assert all((r.node, r.scope) == key for key, r in result.results.items())
+    assert result.totals["cost_usd"] == round(4 * PRICE, 8)
+    # each cost event carries the run's total so far, to 8 decimals
+    running = sorted(e.data["run_cost_usd"] for e in of_type(events, "node_progress", "p") if e.data["kind"] == "cost")
+    assert running == [round(k * PRICE, 8) for k in (1, 1, 2, 3, 3, 4)]
+
+
+class JsonInNode(NodeType):
+    """A plugin with a JSON input: says what type of value reached it."""
+
+    type_id = "g_json_in"
+    title = "JSON in"
+    inputs = (Port("j", PortType.JSON, default=None, required=False),)
+    outputs = (Port("y", PortType.ANY),)
+
+    async def run(self, ctx):
+        j = ctx.inputs.get("j")
+        return {"y": [type(j).__name__, j]}
+
+
+async def test_a_list_reaches_a_json_input_as_the_list_itself():
+    """list -> json is a lossless coercion that changes nothing (only -> text writes JSON text)."""
+    reg = kinds.registry()
+    reg.register(JsonInNode)
+    doc = kinds.document({"inp": ("input", {"name": "xs", "type": "list"}), "j": ("g_json_in", {}),
+                          "out": ("output", {"name": "r"})}, ["inp.value -> j.j", "j.y -> out.value"])
+    result, _ = await run(model_from_document(doc, registry=reg), inputs={"xs": [1, "a"]})
+    assert result.ok, result.error
+    assert result.outputs == {"r": ["list", [1, "a"]]}
+
+
+async def test_a_merges_started_event_shows_its_skipped_inputs_as_skip():
+    """What a node received is in its node_started event, a Merge's SKIPs included: the run
+    view shows which inputs carried nothing."""
+    model = flow({"inp": ("input", {"name": "x", "type": "any"}),
+                  "gate": ("branch", {"cases": [{"name": "never", "when": "false"}]}),
+                  "t": ("template", {"template": "live {{ v }}"}), "m": ("merge", {"inputs": 2}),
+                  "out": ("output", {"name": "r"})},
+                 ["inp.value -> gate.value", "inp.value -> t.v", "gate.never -> m.input_1", "t.text -> m.input_2",
+                  "m.value -> out.value"])
+    result, events = await run(model, inputs={"x": 1})
+    assert result.ok, result.error
+    [started] = of_type(events, "node_started", "m")
+    assert started.data["inputs"] == {"input_1": SKIP, "input_2": "live 1"}
+
+
+SEEN: dict = {}
+
+
+class ContextNode(NodeType):
+    """A plugin that records what its context tells it and checks the budget itself."""
+
+    type_id = "g_context"
+    title = "Context"
+    inputs = (Port("x", PortType.ANY, default=None, required=False),)
+    outputs = (Port("y", PortType.ANY),)
+    params = POLICY_PARAMS
+
+    async def run(self, ctx):
+        SEEN[(ctx.node_id, ctx.scope)] = {"run_id": ctx.run_id, "flow_name": ctx.flow_name, "iteration": ctx.iteration,
+                                          "pricing": ctx.settings.get("pricing"), "timeout_s": ctx.timeout_s}
+        ctx.ensure_budget()
+        return {"y": ctx.inputs.get("x")}
+
+
+async def test_a_node_is_told_its_run_flow_iteration_prices_and_policy_and_can_check_the_budget():
+    reg = kinds.registry()
+    reg.register(ContextNode)
+    doc = kinds.document({"inp": ("input", {"name": "x", "type": "any"}), "c": ("g_context", {"timeout_s": 7}),
+                          "out": ("output", {"name": "r"})}, ["inp.value -> c.x", "c.y -> out.value"], name="told")
+    doc["pricing"] = {"flow/model": {"input_per_1m": 1.0, "output_per_1m": 2.0}}
+    SEEN.clear()
+    given = {"caller/model": {"input_per_1m": 3.0, "output_per_1m": 4.0}}
+    result, events = await run(model_from_document(doc, registry=reg), inputs={"x": 1}, run_id="run-42",
+                               settings={"pricing": given})
+    assert result.ok, result.error
+    assert SEEN[("c", ())] == {"run_id": "run-42", "flow_name": "told", "iteration": None, "timeout_s": 7,
+                               "pricing": {**given, **doc["pricing"]}}
+    assert result.totals["nodes"] == {"done": 3}
+    # a budget already spent: the node's own check stops it (here it is not a paid node)
+    result, _ = await run(model_from_document(doc, registry=reg), inputs={"x": 1}, budget_usd=0.0)
+    assert (result.status, result.error_node) == ("budget_exceeded", "c")
+    assert result.totals["nodes"] == {"done": 1, "failed": 1}
+
+
+class TextInNode(NodeType):
+    """A plugin with a text input: says what type of value reached it."""
+
+    type_id = "g_text_in"
+    title = "Text in"
+    inputs = (Port("t", PortType.TEXT, default=None, required=False),)
+    outputs = (Port("y", PortType.ANY),)
+
+    async def run(self, ctx):
+        t = ctx.inputs.get("t")
+        return {"y": [type(t).__name__, t]}
+
+
+async def test_a_list_carried_through_a_pass_through_node_reaches_a_text_input_as_json_text():
+    """A Delay's output is 'any' but carries what came in: the plan coerces by the carried
+    type, so a list reaches a text input as its JSON text, as it would straight from the list."""
+    reg = kinds.registry()
+    reg.register(TextInNode)
+    doc = kinds.document({"inp": ("input", {"name": "xs", "type": "list"}), "d": ("delay", {"seconds": 0}),
+                          "t": ("g_text_in", {}), "out": ("output", {"name": "r"})},
+                         ["inp.value -> d.value", "d.value -> t.t", "t.y -> out.value"])
+    result, _ = await run(model_from_document(doc, registry=reg), inputs={"xs": [1, "a"]})
+    assert result.ok, result.error
+    assert result.outputs == {"r": ["str", '[1, "a"]']}

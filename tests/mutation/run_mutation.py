@@ -15,27 +15,33 @@ baseline), runs ``mutmut run``, prints every surviving mutant and writes them to
 count as killed), survived ("no tests" counts as survived), score = killed / (killed +
 survived). Each survivor is killed by a test or explained in tests/mutation/SURVIVORS.md.
 
-Where the time goes, and what this does about it (measured on this 2-core machine,
-shared, load average 5-12 during the measurements):
-a mutant costs one forked pytest session over the tests that reach its function; a
-killed mutant stops at its first failing test, a survivor runs them all.
-* pytest's own start-up in a forked worker was 1.2-2.3 s, about 1 s of it the
-  unraisable-exception plugin's full garbage collections of the warm heap: plugin
-  autoloading is off, only the plugins these tests use are loaded (PYTEST_ARGS), and
-  tests/conftest.py freezes the heap before the workers fork (ORCHESTRA_MUTATION=1).
-  The same one-test session now costs ~0.6 s including its 0.2 s test.
-* property tests ran 300 examples per mutant (4.3 s and 1.1 s): 8 in mutation mode
-  (tests/conftest.py), 0.4 s and 0.04 s.
-* a hanging mutant waited out the 120 s pytest-timeout or mutmut's 15x guard: 15 s per
-  test and a 3x guard (TEST_TIMEOUT_S, TIMEOUT_MULTIPLIER).
-* survivors dominate: a file-format survivor re-ran all ~350 tests (the corpus with
-  litellm included). Each group is killed by its own tests only (a file-format
-  survivor now costs ~230 fast tests, an engine one ~280), and every survivor a new
-  test kills is one fewer full re-run next time: the habit is --reuse --names
-  <survivors.txt> after adding tests.
-* a validation hint's wording is not mutated (DO_NOT_MUTATE_PATTERNS: 36 mutants).
-Still not enough for the issue's 30 minutes here: see tests/mutation/SURVIVORS.md for
-the measured rates and what is left.
+Where the time goes, and what this does about it (measured on this 2-core machine):
+a mutant costs one pytest session, forked from the warm process, over the tests that
+reach its function, fastest first; a killed mutant stops at its first failing test, a
+survivor runs them all.
+* pytest's start-up: plugin autoloading is off and only the plugins these tests use
+  are loaded (PYTEST_ARGS); no unraisable/thread-exception plugins (their clean-up
+  ran full garbage collections of the warm heap).
+* tests/conftest.py (ORCHESTRA_MUTATION=1) collects and freezes the warm heap at the
+  end of the parent's sessions, before the workers fork -- and no longer at the end of
+  each mutant's own session, where that collection cost 0.5-1.2 s of every mutant
+  (more than most mutants' tests).
+* pytest's temp folders live in a root of this run's own, on tmpfs (_temproot): at the
+  end of a session pytest deletes the oldest numbered temp folders, and under the
+  shared /tmp/pytest-of-<user> those were other people's (one mutant session spent
+  2.1 of its 2.6 s deleting 6,441 files of someone else's suite run).
+  With both, a one-test mutant costs ~0.2 s (was 0.6-2.6 s).
+* property tests run 8 derandomized examples per mutant instead of 300.
+* a hanging mutant is cut after TEST_TIMEOUT_S (6 s) per test; the engine group runs
+  3 mutants at once on the 2 cores, since its hanging mutants and its tests wait on
+  timers and sockets (the CPU sat idle for whole seconds at 2).
+* survivors dominate what is left: an engine survivor in a function every run passes
+  through (compile_plan, Run.context, Run._main_inner...) re-runs all ~300 of the
+  group's tests, 8-12 s; a file survivor ~240 fast tests, ~1-2 s. Every survivor a
+  test kills is one such re-run fewer; the habit is --reuse --names <survivors.txt>
+  after adding tests.
+* a validation hint's wording is not mutated (DO_NOT_MUTATE_PATTERNS).
+Measured run times, scores and every survivor's fate: tests/mutation/SURVIVORS.md.
 
 Usage (not part of CI):
 
