@@ -211,5 +211,17 @@ async def run(model: FlowModel, **options: Any) -> tuple[RunResult, list]:
     return r.result, events
 
 
+def failing_flow(params: dict[str, Any], wire_error: bool = False) -> FlowModel:
+    """Input -> a g_fail node with ``params`` -> Output; with ``wire_error`` its error port
+    goes to an Output named "error" too."""
+    nodes = {"inp": ("input", {"name": "x", "type": "any"}), "work": ("g_fail", params),
+             "out": ("output", {"name": "result"})}
+    edges = ["inp.value -> work.x", "work.y -> out.value"]
+    if wire_error:
+        nodes["err"] = ("output", {"name": "error"})
+        edges.append("work.error -> err.value")
+    return flow(nodes, edges)
+
+
 def of_type(events, type_: str, node: str | None = None) -> list:
     return [e for e in events if e.type == type_ and (node is None or e.node == node)]

@@ -6,21 +6,11 @@ import random
 
 from studio.core.errors import BudgetExceeded, NodeFailure, RetryableError
 from studio.core.running.retry import RetryPolicy, is_retryable
-from tests.guarantees.kinds import LOG, STATE, flow, of_type, run
-
-
-def _one(params: dict, wire_error: bool = False):
-    nodes = {"inp": ("input", {"name": "x", "type": "any"}), "work": ("g_fail", params),
-             "out": ("output", {"name": "result"})}
-    edges = ["inp.value -> work.x", "work.y -> out.value"]
-    if wire_error:
-        nodes["err"] = ("output", {"name": "error"})
-        edges.append("work.error -> err.value")
-    return flow(nodes, edges)
+from tests.guarantees.kinds import LOG, STATE, failing_flow, flow, of_type, run
 
 
 async def test_retryable_failures_are_retried_up_to_retries_then_succeed():
-    result, events = await run(_one({"fail_times": 2, "retries": 2, "retry_backoff_s": 0.001}), inputs={"x": 7})
+    result, events = await run(failing_flow({"fail_times": 2, "retries": 2, "retry_backoff_s": 0.001}), inputs={"x": 7})
     assert result.ok, result.error
     assert result.outputs == {"result": 7}
     notices = of_type(events, "node_failed", "work")
@@ -30,7 +20,7 @@ async def test_retryable_failures_are_retried_up_to_retries_then_succeed():
 
 
 async def test_one_retry_too_few_fails_naming_the_node_and_the_attempts():
-    result, events = await run(_one({"fail_times": 2, "retries": 1, "retry_backoff_s": 0.001}), inputs={"x": 7})
+    result, events = await run(failing_flow({"fail_times": 2, "retries": 1, "retry_backoff_s": 0.001}), inputs={"x": 7})
     assert result.status == "failed" and result.error_node == "work"
     assert "temporary failure 2" in result.error
     assert [e.data["will_retry"] for e in of_type(events, "node_failed", "work")] == [True, False]
@@ -38,7 +28,7 @@ async def test_one_retry_too_few_fails_naming_the_node_and_the_attempts():
 
 
 async def test_other_errors_fail_at_once_whatever_the_retries():
-    result, events = await run(_one({"retryable": False, "retries": 5, "retry_backoff_s": 0.001}), inputs={"x": 7})
+    result, events = await run(failing_flow({"retryable": False, "retries": 5, "retry_backoff_s": 0.001}), inputs={"x": 7})
     assert result.status == "failed"
     assert len([a for a in LOG if a[0] == "attempt"]) == 1
     assert [e.data["will_retry"] for e in of_type(events, "node_failed", "work")] == [False]
@@ -46,7 +36,7 @@ async def test_other_errors_fail_at_once_whatever_the_retries():
 
 async def test_retry_after_from_the_provider_is_used_as_given():
     # a backoff of 300 s would time the test out; the server's 0.05 s is what is waited
-    result, events = await run(_one({"fail_times": 1, "retries": 1, "retry_backoff_s": 300, "retry_after": 0.05}),
+    result, events = await run(failing_flow({"fail_times": 1, "retries": 1, "retry_backoff_s": 300, "retry_after": 0.05}),
                                inputs={"x": 1})
     assert result.ok, result.error
     [notice] = of_type(events, "node_failed", "work")
@@ -68,7 +58,7 @@ async def test_timeout_bounds_one_attempt_and_a_timeout_is_retried():
 
 
 async def test_a_wired_error_port_turns_the_final_failure_into_a_value_and_the_run_goes_on():
-    result, events = await run(_one({"fail_times": 5, "retries": 1, "retry_backoff_s": 0.001}, wire_error=True),
+    result, events = await run(failing_flow({"fail_times": 5, "retries": 1, "retry_backoff_s": 0.001}, wire_error=True),
                                inputs={"x": 1})
     assert result.ok, result.error
     assert "result" not in result.outputs  # every other output is SKIP
@@ -137,19 +127,19 @@ def test_an_error_without_retry_after_backs_off_normally():
 
 
 async def test_retries_zero_means_one_attempt_even_for_a_retryable_error():
-    result, events = await run(_one({"fail_times": 1, "retries": 0, "retry_backoff_s": 0.001}), inputs={"x": 1})
+    result, events = await run(failing_flow({"fail_times": 1, "retries": 0, "retry_backoff_s": 0.001}), inputs={"x": 1})
     assert result.status == "failed"
     assert [a[2] for a in LOG if a[0] == "attempt"] == [1]
     assert [e.data["will_retry"] for e in of_type(events, "node_failed", "work")] == [False]
 
 
 async def test_the_first_retry_waits_about_retry_backoff_s():
-    result, events = await run(_one({"fail_times": 1, "retries": 1, "retry_backoff_s": 0.2}), inputs={"x": 1})
+    result, events = await run(failing_flow({"fail_times": 1, "retries": 1, "retry_backoff_s": 0.2}), inputs={"x": 1})
     assert result.ok
     [notice] = of_type(events, "node_failed", "work")
     assert 0.1 <= notice.data["retry_in_s"] <= 0.3  # 0.2 s x jitter 0.5-1.5
     STATE["calls"].clear()
-    result, events = await run(_one({"fail_times": 1, "retries": 1, "retry_backoff_s": 0}), inputs={"x": 1})
+    result, events = await run(failing_flow({"fail_times": 1, "retries": 1, "retry_backoff_s": 0}), inputs={"x": 1})
     assert result.ok and of_type(events, "node_failed", "work")[0].data["retry_in_s"] == 0
 
 

@@ -14,7 +14,7 @@ from studio.core.catalogue.types import SKIP, PortType
 from studio.core.document.flowfile import model_from_document
 from studio.core.errors import BudgetExceeded
 from tests.guarantees import kinds
-from tests.guarantees.kinds import flow, of_type, run
+from tests.guarantees.kinds import failing_flow, flow, of_type, run
 
 
 async def test_a_node_whose_required_input_was_skipped_says_why_and_is_skipped():
@@ -93,19 +93,9 @@ async def test_a_budget_stop_inside_an_attempt_fails_the_node_at_that_attempt_wi
     assert (r.status, r.error) == ("failed", str(BudgetExceeded(0.5, 0.25)))
 
 
-def _failing(params: dict, wire_error: bool = False):
-    nodes = {"inp": ("input", {"name": "x", "type": "any"}), "work": ("g_fail", params),
-             "out": ("output", {"name": "result"})}
-    edges = ["inp.value -> work.x", "work.y -> out.value"]
-    if wire_error:
-        nodes["err"] = ("output", {"name": "error"})
-        edges.append("work.error -> err.value")
-    return flow(nodes, edges)
-
-
 async def test_a_retry_notice_names_the_error_its_type_the_attempt_and_the_wait_to_the_millisecond():
     # Retry-After 0.0123 s: the wait is exactly that, reported rounded to 0.012
-    result, events = await run(_failing({"fail_times": 2, "retries": 2, "retry_after": 0.0123}), inputs={"x": 1})
+    result, events = await run(failing_flow({"fail_times": 2, "retries": 2, "retry_after": 0.0123}), inputs={"x": 1})
     assert result.ok, result.error
     notices = of_type(events, "node_failed", "work")
     assert [(n.scope, n.data) for n in notices] == [
@@ -114,7 +104,7 @@ async def test_a_retry_notice_names_the_error_its_type_the_attempt_and_the_wait_
 
 
 async def test_a_failure_into_the_error_port_is_reported_with_its_value_and_the_result_says_failed():
-    result, events = await run(_failing({"fail_times": 5, "retries": 1, "retry_backoff_s": 0.001}, wire_error=True),
+    result, events = await run(failing_flow({"fail_times": 5, "retries": 1, "retry_backoff_s": 0.001}, wire_error=True),
                                inputs={"x": 1})
     assert result.ok, result.error
     last = of_type(events, "node_failed", "work")[-1]
