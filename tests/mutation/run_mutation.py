@@ -41,7 +41,11 @@ survivor runs them all.
   test kills is one such re-run fewer; the habit is --reuse --names <survivors.txt>
   after adding tests.
 * a validation hint's wording is not mutated (DO_NOT_MUTATE_PATTERNS).
-Measured run times, scores and every survivor's fate: tests/mutation/SURVIVORS.md.
+Measured (2026-12-02, this 2-core machine kept quiet, load average 1.1-2.0): both groups from
+scratch in 19 min 51 s -- engine 2,048 mutants in 14.2 min (1,940 killed, 108 survived, 75 of
+them argued equivalent), file 2,531 in 5.6 min (2,312 killed, 219 survived, 151 equivalent):
+98.3% and 97.1% of the non-equivalent mutants killed. The scores, every survivor's fate and
+what is left: tests/mutation/SURVIVORS.md.
 
 Usage (not part of CI):
 
