@@ -252,9 +252,13 @@ class FlowTestRunner(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(400)
         self._timer.timeout.connect(self._model_settled)
-        self._started.connect(self._on_started)
-        self._case_done.connect(self._on_case_done)
-        self._all_done.connect(self._on_all_done)
+        # queued, all three, whichever thread emits: the cases report from the loop thread,
+        # but "all done" may be emitted here, at once, when the cases ended before the
+        # callback was added -- direct, it overtook the case results still in the queue and
+        # showed a finished run with none of them (seen under load in CI)
+        self._started.connect(self._on_started, Qt.QueuedConnection)
+        self._case_done.connect(self._on_case_done, Qt.QueuedConnection)
+        self._all_done.connect(self._on_all_done, Qt.QueuedConnection)
         panel.run_requested.connect(self.run_tests)
         panel.stop_requested.connect(self.stop)
         window.run_toolbar.mock_action.toggled.connect(lambda _: self._update_mode())

@@ -212,6 +212,28 @@ def _cli_results(capsys, path) -> list[tuple[str, str, list[str]]]:
     return results
 
 
+def test_a_test_run_that_ends_before_the_gui_looks_still_shows_every_result(qtbot, window, tmp_path, loopback, monkeypatch):
+    """Cases that finish before the GUI thread adds its done-callback (a loaded machine, fast
+    mock cases): the end must not overtake the results still queued from the loop thread."""
+    path = sharing_flows.with_tests(tmp_path / "project")
+    assert window.open_file(path)
+    controller, panel = window.tests, window.tests_panel
+    real_submit = controller._loop.submit
+
+    def submit_and_wait(coro):
+        fut = real_submit(coro)
+        fut.result(timeout=30)  # every case is over before run_tests adds its callback
+        return fut
+
+    monkeypatch.setattr(controller._loop, "submit", submit_and_wait)
+    with qtbot.waitSignal(controller.finished, timeout=30000) as done:
+        qtbot.mouseClick(panel.run_button, Qt.LeftButton)
+    assert [r.ok for _, r in sorted(done.args[0].items())] == [True, False]
+    assert "1 passed" in panel.summary.text() and "1 failed" in panel.summary.text()
+    assert window.tests_dock.windowTitle() == "Tests (1 failed)"
+    assert panel.run_button.isEnabled() and not panel.stop_button.isEnabled()
+
+
 def test_tests_panel_runs_the_cases_like_orchestra_test(qtbot, window, tmp_path, loopback, capsys):
     path = sharing_flows.with_tests(tmp_path / "project")
     assert window.open_file(path)

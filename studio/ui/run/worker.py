@@ -36,7 +36,7 @@ import time
 import uuid
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from studio.core.running import events as ev
 from studio.core.catalogue.context import ApprovalDecision, ApprovalRequest
@@ -116,7 +116,9 @@ class RunWorker(QObject):
         self.run: Run | None = None
         self._future = None
         self._warming: asyncio.Task | None = None  # thread mode: the warm-up before a run
-        self._wake.connect(self._on_wake)  # queued: emitted from the loop thread
+        # queued even when emitted on this thread (a run over before start() added its
+        # done-callback): the end is then taken from the event loop, after start() returned
+        self._wake.connect(self._on_wake, Qt.QueuedConnection)
         self._frame_timer = QTimer(self)
         self._frame_timer.setSingleShot(True)
         self._frame_timer.timeout.connect(self._take)
