@@ -10,12 +10,14 @@ has ended; rows still running at a crash or Ctrl-C were never written and run ag
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import orjson
 
+from studio.core.running.events import json_line
 from studio.core.userdata.redaction import Redactor
 
 
@@ -53,8 +55,11 @@ def read_records(path: Path) -> Iterator[dict[str, Any]]:
             if line.strip():
                 try:
                     rec = orjson.loads(line)
-                except orjson.JSONDecodeError:
-                    continue
+                except orjson.JSONDecodeError:  # a lone surrogate or a huge integer: json reads them
+                    try:
+                        rec = json.loads(line)
+                    except ValueError:
+                        continue
                 if isinstance(rec, dict) and isinstance(rec.get("row"), int):
                     yield rec
 
@@ -107,7 +112,7 @@ class ResultsWriter:
         index = record["row"]
         if index in self.done:
             return
-        line = self._redactor.bytes(orjson.dumps(record, default=repr, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS))
+        line = self._redactor.bytes(json_line(record))  # what orjson refuses (a 2**70) takes the careful path
         view = memoryview(line)
         while view:
             n = os.write(self._fd, view)

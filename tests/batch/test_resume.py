@@ -88,3 +88,25 @@ def test_ctrl_c_exits_130_and_resume_finishes(slow_batch):
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 0, stderr
     check_exactly_once(out)
+
+
+def test_a_record_with_a_value_orjson_refuses_is_still_written_whole(tmp_path):
+    """A row whose output holds an integer beyond 64 bits (a tool's 2**70) or a lone
+    surrogate is written like any other, not a crash of the whole batch."""
+    from studio.batch.results import ResultsWriter
+
+    out = tmp_path / "out.jsonl"
+    writer = ResultsWriter(out)
+    writer.write({"row": 0, "status": "succeeded", "outputs": {"big": 2 ** 70, "text": "a\ud800b", 1: "key"}})
+    writer.write({"row": 1, "status": "succeeded", "outputs": {"x": 1}})
+    writer.close()
+    records = read_results(out)
+    assert [r["row"] for r in records] == [0, 1]
+    assert records[0]["outputs"] == {"big": 2 ** 70, "text": "a\ud800b", "1": "key"}
+    # and a resumed batch reads the row back as done, not as a line to skip and run again
+    from studio.batch.results import read_records
+
+    assert [r["row"] for r in read_records(out)] == [0, 1]
+    resumed = ResultsWriter(out, resume=True)
+    resumed.close()
+    assert 0 in resumed.done and 1 in resumed.done

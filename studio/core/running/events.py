@@ -99,8 +99,10 @@ def _default(value: Any) -> Any:
 # OPT_NON_STR_KEYS makes orjson take its slow path for every dict (3x the cost of an
 # event), so each encoder first tries without it: a dict with a non-text key (a tool's
 # {1: ...}) is refused in C at once and encoded again with it -- same bytes either way
-_OPTS = orjson.OPT_APPEND_NEWLINE
-_OPTS_ANY_KEYS = _OPTS | orjson.OPT_NON_STR_KEYS
+_OPTS = 0
+_OPTS_ANY_KEYS = orjson.OPT_NON_STR_KEYS
+_LINE_OPTS = orjson.OPT_APPEND_NEWLINE
+_LINE_OPTS_ANY_KEYS = _LINE_OPTS | orjson.OPT_NON_STR_KEYS
 _STABLE_OPTS = orjson.OPT_SORT_KEYS
 _STABLE_OPTS_ANY_KEYS = _STABLE_OPTS | orjson.OPT_NON_STR_KEYS
 
@@ -133,8 +135,8 @@ def json_bytes(value: Any, *, line: bool = False) -> bytes:
     """
     try:
         if line:
-            return _orjson(value, _OPTS, _OPTS_ANY_KEYS)
-        return _orjson(value, 0, orjson.OPT_NON_STR_KEYS)
+            return _orjson(value, _LINE_OPTS, _LINE_OPTS_ANY_KEYS)
+        return _orjson(value, _OPTS, _OPTS_ANY_KEYS)
     except (orjson.JSONEncodeError, TypeError, RecursionError):
         end = "\n" if line else ""
         safe = jsonable(value)

@@ -467,6 +467,7 @@ def known_secrets(include_keyring: bool = True) -> frozenset[str]:
 
 
 _ENV_VAR_NAMES = frozenset(ENV_VARS.values())
+_ENV_VAR_NAMES_BYTES = frozenset(os.fsencode(n) for n in _ENV_VAR_NAMES)
 
 
 def _environment_secrets() -> list[str]:
@@ -485,9 +486,6 @@ def _environment_secrets() -> list[str]:
     else:  # Windows (str keys, upper-cased) or an unusual os.environ
         values = [v.strip() for k, v in os.environ.items() if k in _ENV_VAR_NAMES or k.startswith(SECRET_ENV_PREFIX)]
     return [v for v in values if len(v) >= _MIN_SECRET_LEN]
-
-
-_ENV_VAR_NAMES_BYTES = frozenset(os.fsencode(n) for n in _ENV_VAR_NAMES)
 
 
 def _indexed_cached(index: str = _INDEX_USER) -> list[str]:
