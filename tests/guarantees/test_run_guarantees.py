@@ -337,13 +337,17 @@ def test_the_kind_tables_give_each_structural_kind_its_own_behaviour():
     from studio.core.running.engine import kinds
 
     steps, units = kinds._tables()
-    assert {k: type(v).__name__ for k, v in steps.items()} == {
+    assert {k: type(v).__name__ for k, v in steps.items() if v is not kinds.PLAIN} == {
         Kind.INPUT: "InputKind", Kind.OUTPUT: "OutputKind", Kind.MERGE: "MergeKind", Kind.APPROVAL: "ApprovalKind",
         Kind.SUBFLOW: "SubflowKind"}
+    assert set(steps) == set(Kind)  # every kind has an entry: the step's lookup never misses
     assert {k: f.__name__ for k, f in units.items()} == {Kind.LOOP: "run_loop", Kind.FANOUT: "run_fanout"}
     assert {k: type(v) for k, v in steps.items()} == {k: type(v) for k, v in kinds.STEP_KINDS.items()}
     for kind in (Kind.PLAIN, Kind.BRANCH, Kind.COLLECT, Kind.PLACEHOLDER):
         assert kinds.step_kind(kind) is kinds.PLAIN
+    # a plain step makes no hook call: each hook is None unless a kind defines it
+    assert (kinds.PLAIN.take_inputs, kinds.PLAIN.skip_reason, kinds.PLAIN.attempt, kinds.PLAIN.finished) == (None,) * 4
+    assert kinds.step_kind(Kind.INPUT).take_inputs is not None and kinds.step_kind(Kind.OUTPUT).finished is not None
     assert type(kinds.step_kind(Kind.MERGE)).__name__ == "MergeKind"
 
 

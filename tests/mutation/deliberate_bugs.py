@@ -82,7 +82,7 @@ BUGS = [
         "            for t in list(tasks):\n                t.cancel()\n            await asyncio.gather",
         "            for t in list(tasks):\n                pass\n            await asyncio.gather"),
     Bug("fanout_concurrency_ignored", "Fan-out concurrency not bounded", FANOUT,
-        "gate = asyncio.Semaphore(conc) if 0 < conc < n else None", "gate = None"),
+        "gate = Slots(conc) if 0 < conc < n else None", "gate = None"),
 ]
 
 

@@ -21,6 +21,7 @@ reaches node code through the run context, never by re-reading params.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -28,6 +29,9 @@ from studio.core.catalogue.nodetype import MISSING, Param
 
 if TYPE_CHECKING:  # pragma: no cover
     from studio.core.catalogue.nodetype import NodeType
+
+
+_ATOMS = frozenset({str, int, float, bool, type(None)})  # immutable: a copy may share them
 
 
 class ResolvedParams(dict):
@@ -39,6 +43,13 @@ class ResolvedParams(dict):
     """
 
     __slots__ = ()
+
+    def detached(self) -> "ResolvedParams":
+        """A deep copy for a run (a node may change its params without touching the
+        document). Text, numbers, booleans and None are shared, not copied: a flow's
+        params are nearly all of them, and ``copy.deepcopy`` of this dict subclass
+        costs ~4 us even empty (it goes through ``__reduce_ex__``)."""
+        return ResolvedParams({k: v if type(v) in _ATOMS else copy.deepcopy(v) for k, v in self.items()})
 
 
 @dataclass(frozen=True)

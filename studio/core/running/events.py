@@ -96,68 +96,72 @@ def _default(value: Any) -> Any:
     return repr(value)
 
 
-# OPT_NON_STR_KEYS makes orjson take its slow path for every dict (3x the cost of an
-# event), so each encoder first tries without it: a dict with a non-text key (a tool's
-# {1: ...}) is refused in C at once and encoded again with it -- same bytes either way
-_OPTS = 0
-_OPTS_ANY_KEYS = orjson.OPT_NON_STR_KEYS
-_LINE_OPTS = orjson.OPT_APPEND_NEWLINE
-_LINE_OPTS_ANY_KEYS = _LINE_OPTS | orjson.OPT_NON_STR_KEYS
-_STABLE_OPTS = orjson.OPT_SORT_KEYS
-_STABLE_OPTS_ANY_KEYS = _STABLE_OPTS | orjson.OPT_NON_STR_KEYS
+# Each encoder makes one orjson call on its hot path and sends anything else to
+# ``_encode_again``. OPT_NON_STR_KEYS makes orjson take its slow path for every dict
+# (3x the cost of an event), so it is not in the first try: a dict with a non-text key
+# (a tool's {1: ...}) is refused in C at once and encoded again with it -- the same
+# bytes either way. What orjson still refuses (a cycle, an integer beyond 64 bits, text
+# that is not valid Unicode, nesting deeper than it goes) takes the careful path
+# through ``jsonable``.
+_LINE = orjson.OPT_APPEND_NEWLINE
+_SORTED = orjson.OPT_SORT_KEYS
+_REFUSED = (orjson.JSONEncodeError, TypeError, RecursionError)
 
 
-def _orjson(value: Any, option: int, any_keys_option: int) -> bytes:
+def _encode_again(value: Any, option: int) -> bytes:
     try:
-        return orjson.dumps(value, default=_default, option=option)
-    except orjson.JSONEncodeError:
-        return orjson.dumps(value, default=_default, option=any_keys_option)
+        return orjson.dumps(value, default=_default, option=option | orjson.OPT_NON_STR_KEYS)
+    except _REFUSED:
+        pass
+    end = "\n" if option & _LINE else ""
+    safe = jsonable(value)
+    sort = bool(option & _SORTED)
+    text = json.dumps(safe, ensure_ascii=False, separators=(",", ":"), sort_keys=sort, default=repr)
+    try:
+        return (text + end).encode("utf-8")
+    except UnicodeEncodeError:
+        if sort:  # a hash input: the same bytes for the same text, escapes or not
+            return (text + end).encode("utf-8", "surrogatepass")
+        # a lone surrogate (text from a tool or a provider that is not valid Unicode):
+        # kept as a \\udXXX escape, so the text is valid UTF-8 and reads back unchanged
+        return (json.dumps(safe, ensure_ascii=True, separators=(",", ":"), default=repr) + end).encode("ascii")
 
 
 def stable_json(value: Any) -> bytes:
     """Compact JSON with sorted keys, for hashing (cache keys): the same value gives the
-    same bytes. orjson on the hot path; what it refuses (an integer beyond 64 bits,
-    nesting deeper than it goes, text that is not valid Unicode) takes the careful path."""
+    same bytes."""
     try:
-        return _orjson(value, _STABLE_OPTS, _STABLE_OPTS_ANY_KEYS)
-    except (orjson.JSONEncodeError, TypeError, RecursionError):
-        return json.dumps(jsonable(value), sort_keys=True, separators=(",", ":"),
-                          ensure_ascii=False).encode("utf-8", "surrogatepass")
+        return orjson.dumps(value, default=_default, option=_SORTED)
+    except _REFUSED:
+        return _encode_again(value, _SORTED)
 
 
 def json_bytes(value: Any, *, line: bool = False) -> bytes:
     """Compact JSON for any value a run produces (with a newline when ``line``): the one
     encoding of the trace, the run host's pipe and the server's bodies and streams.
-
-    orjson takes about 1 us where the standard library takes 7; what it refuses (a
-    cycle, an integer beyond 64 bits, text that is not valid Unicode) takes the careful
-    path through ``jsonable``.
-    """
+    orjson takes about 1 us where the standard library takes 7."""
+    option = _LINE if line else 0
     try:
-        if line:
-            return _orjson(value, _LINE_OPTS, _LINE_OPTS_ANY_KEYS)
-        return _orjson(value, _OPTS, _OPTS_ANY_KEYS)
-    except (orjson.JSONEncodeError, TypeError, RecursionError):
-        end = "\n" if line else ""
-        safe = jsonable(value)
-        text = json.dumps(safe, ensure_ascii=False, separators=(",", ":"), default=repr)
-        try:
-            return (text + end).encode("utf-8")
-        except UnicodeEncodeError:
-            # a lone surrogate (text from a tool or a provider that is not valid Unicode):
-            # kept as a \\udXXX escape, so the text is valid UTF-8 and reads back unchanged
-            return (json.dumps(safe, ensure_ascii=True, separators=(",", ":"), default=repr) + end).encode("ascii")
+        return orjson.dumps(value, default=_default, option=option)
+    except _REFUSED:
+        return _encode_again(value, option)
 
 
 def json_line(value: Any) -> bytes:
     """``json_bytes`` as one line of a JSON-lines stream (newline included)."""
-    return json_bytes(value, line=True)
+    try:
+        return orjson.dumps(value, default=_default, option=_LINE)
+    except _REFUSED:
+        return _encode_again(value, _LINE)
 
 
 def encode_event(event: Event) -> bytes:
     """One JSON line (with newline) for the trace: the hot path of every run."""
-    return json_line({"type": event.type, "node": event.node, "scope": event.scope, "t": round(event.t, 6),
-                      "data": event.data})
+    doc = {"type": event.type, "node": event.node, "scope": event.scope, "t": round(event.t, 6), "data": event.data}
+    try:
+        return orjson.dumps(doc, default=_default, option=_LINE)
+    except _REFUSED:
+        return _encode_again(doc, _LINE)
 
 
 def dumps_event(event: Event) -> str:

@@ -65,16 +65,42 @@ class NodeSpec:
     defaults: dict[str, Any] = field(default_factory=dict)  # unconnected inputs with defaults
     out_template: dict[str, Any] = field(default_factory=dict)  # port -> value before run() fills it
 
-    params_digest: bytes = b""  # filled on first use by params_digest(): see there
+    key_seed: Any = None  # filled on first use by cache_key_seed(): see there
 
 
-def params_digest(spec: NodeSpec) -> bytes:
-    """The node's type and parameters as a hash, the constant part of every cache key of
-    the node (engine/step.cache_key): computed once per plan and kept on the spec."""
-    if not spec.params_digest:
+def cache_key_seed(spec: NodeSpec) -> "hashlib._Hash":
+    """A hash fed with the node's type and parameters, the constant part of every cache
+    key of the node (engine/step.cache_key). Made when the plan is compiled -- a plan
+    is made once and may run many times (a server, a batch) -- and kept on the spec, so
+    a key costs a copy of it and the inputs. (The bytes are those of hashing the
+    parameters' own digest followed by the inputs, as keys were always made.)
+
+    The studio compiles a plan for every run, so seeds are also kept by content across
+    plans: one encoding of the parameters and a lookup instead of two hashes."""
+    seed = spec.key_seed
+    if seed is None:
         blob = stable_json([spec.type_id, spec.params])
-        spec.params_digest = hashlib.blake2b(blob, digest_size=16).digest()
-    return spec.params_digest
+        seed = _seeds.get(blob)
+        if seed is None:
+            digest = hashlib.blake2b(blob, digest_size=16).digest()
+            seed = hashlib.blake2b(digest, digest_size=16)
+            _keep_seed(blob, seed)
+        spec.key_seed = seed
+    return seed
+
+
+_seeds: dict[bytes, Any] = {}  # encoded (type, params) -> seed; read-only once stored
+_SEEDS_MAX_BYTES = 4 << 20  # long prompts make long keys: forget them all past this
+_seeds_bytes = 0
+
+
+def _keep_seed(blob: bytes, seed: Any) -> None:
+    global _seeds_bytes
+    if _seeds_bytes + len(blob) > _SEEDS_MAX_BYTES:
+        _seeds.clear()
+        _seeds_bytes = 0
+    _seeds[blob] = seed
+    _seeds_bytes += len(blob)
 
 
 @dataclass
@@ -130,7 +156,7 @@ def compile_plan(model: FlowModel, check: bool = True) -> Plan:
         wired_out.add((e.src, e.src_port))
     for nid, node in model.nodes.items():
         nt = model.node_type(nid)
-        params = copy.deepcopy(model.params(nid))  # resolved: every param present, defaults filled
+        params = model.params(nid).detached()  # resolved: every param present, defaults filled
         ins = {p.name: p for p in nt.input_ports(params, model.base_dir)}
         outs = {p.name: p for p in nt.output_ports(params, model.base_dir)}
         defaults = {name: p.default for name, p in ins.items() if p.has_default}
@@ -143,6 +169,7 @@ def compile_plan(model: FlowModel, check: bool = True) -> Plan:
             defaults=defaults,
             out_template={p: (SKIP if p == "error" else None) for p in outs},
         )
+        cache_key_seed(nodes[nid])
     carried = carried_types(st.order, model.edges_into, {n: s.in_ports for n, s in nodes.items()},
                             {n: s.out_ports for n, s in nodes.items()})
     for e in model.edges:

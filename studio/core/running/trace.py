@@ -139,13 +139,18 @@ class TraceWriter:
 
     Called for every event of the run, so the call does only what must happen on the
     event loop, at once: encode the event (its values may change after this turn),
-    redact it and copy the line into one growing buffer -- no clock, one uncontended
-    lock. Writing is somebody else's job: the loop's next turn for node ends and the
-    run's end, the flusher thread for the rest. (A buffer, not a list of lines: keeping
-    a thousand line objects alive until the flush cost twice the encoding, measured;
-    copying each into the buffer lets the allocator reuse the line's memory at once.)
-    A flush swaps the buffer under ``_lock`` and writes under ``_write_lock``, so two
-    flushes never interleave and lines reach the file in order.
+    redact it and append the line to one growing buffer -- no clock, no lock. Writing
+    is somebody else's job: the loop's next turn for node ends and the run's end, the
+    flusher thread for the rest. (A buffer, not a list of lines: keeping a thousand
+    line objects alive until the flush cost twice the encoding, measured; copying each
+    into the buffer lets the allocator reuse the line's memory at once.)
+
+    The buffer object is never replaced, so it needs no lock: appending a line is one
+    C call (``bytearray +=``), and a flush takes what is there with another
+    (``bytes(buffer)``) and removes exactly that prefix with a third (``del``), each
+    whole under the GIL -- a line appended in between stays for the next flush.
+    Flushes themselves take ``_write_lock``, so two never interleave and lines reach
+    the file in order.
     """
 
     def __init__(self, path: Path, secrets: Iterable[str] = (),
@@ -154,7 +159,6 @@ class TraceWriter:
         self.problem: str | None = None
         self._on_problem = on_problem
         self._redactor = Redactor(secrets)
-        self._lock = threading.Lock()  # guards _pending
         self._write_lock = threading.Lock()  # one flush at a time, in order
         self._pending = bytearray()
         self._fd: int | None = None
@@ -166,14 +170,16 @@ class TraceWriter:
             return
         _Flusher.watch(self)
 
-    def __call__(self, event: Event) -> None:
+    def write(self, event: Event) -> None:
+        """Take one event (the listener; called by name, which costs a third of calling
+        the writer itself -- a run makes two calls per node)."""
         if self._fd is None:
             return
-        line = self._redactor.bytes(ev.encode_event(event))
-        with self._lock:
-            self._pending += line
+        self._pending += self._redactor.bytes(ev.encode_event(event))
         if event.type in _FLUSH_NOW and not self._flush_soon:
             self._flush_next_turn()
+
+    __call__ = write
 
     def _flush_next_turn(self) -> None:
         """Queue one flush for the event loop's next turn; off a loop, flush now."""
@@ -197,8 +203,9 @@ class TraceWriter:
             self._write_pending()
 
     def _write_pending(self) -> None:
-        with self._lock:
-            pending, self._pending = self._pending, bytearray()
+        buffer = self._pending
+        pending = bytes(buffer)
+        del buffer[: len(pending)]
         if not pending or self._fd is None:
             return
         data = memoryview(pending)
@@ -221,8 +228,7 @@ class TraceWriter:
             else:
                 log.warning(message)
         self._close_fd()
-        with self._lock:
-            self._pending = bytearray()
+        self._pending.clear()
 
     def _close_fd(self) -> None:
         fd, self._fd = self._fd, None

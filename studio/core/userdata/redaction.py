@@ -23,6 +23,7 @@ from typing import Iterable
 from studio.core.userdata.credentials import known_secrets, secrets_version
 
 MASK = "[redacted]"
+_MASK_BYTES = MASK.encode()
 MIN_LEN = 6  # shorter values would redact ordinary words
 
 
@@ -82,10 +83,11 @@ class Redactor:
         return self._values
 
     def bytes(self, line: bytes) -> bytes:
-        self._current()
+        if secrets_version() != self._version:  # _current(), inlined: once per trace line
+            self._refresh()
         for s in self._bytes:
             if s in line:
-                line = line.replace(s, MASK.encode())
+                line = line.replace(s, _MASK_BYTES)
         return line
 
     def text(self, text: str) -> str:

@@ -21,10 +21,11 @@ from studio.core.catalogue.types import SKIP, PortType, coerce
 from studio.core.errors import BudgetExceeded, OrchestraError
 from studio.core.running import events as ev
 from studio.core import gctune
-from studio.core.running.engine.kinds import UNIT_RUNNERS, Kind, step_kind
+from studio.core.running.engine.kinds import UNIT_RUNNERS
 from studio.core.running.engine.kinds.approval import request_approval
 from studio.core.running.engine.results import NodeResult, NodeRunError, RunOptions, RunResult, count_status
 from studio.core.running.engine.scopes import Env, Frame, loop_ids, run_scope
+from studio.core.running.engine.slots import Slots
 from studio.core.running.engine.step import run_step
 from studio.core.running.events import Event
 from studio.core.running.plan import NodeSpec, Plan, ScopePlan
@@ -42,7 +43,7 @@ class Run:
         self.tokens_out = 0
         self.cost_unknown_calls = 0
         self.result: RunResult | None = None
-        self.semaphore: asyncio.Semaphore | None = None
+        self.semaphore: Slots | None = None  # the run-wide limit on steps at once
         self.subplans: dict[tuple[int, str], Plan] = {}
         self.trace_path: Path | None = None
         self._listeners: list[Callable[[Event], None]] = []
@@ -130,10 +131,14 @@ class Run:
         e = Event(type_, node, scope, time.perf_counter() - self._t0, data)
         for fn in self._listeners:
             fn(e)
-        if self._queue is not None:
-            self._queue.put(e)
+        q = self._queue
+        if q is not None:  # _Channel.put, written out: this is the run's hottest line
+            q.items.append(e)
+            w = q.waiter
+            if w is not None and not w.done():
+                w.set_result(None)
         if self._trace is not None:
-            self._trace(e)
+            self._trace.write(e)
         return e
 
     def result_of(self, node: str, scope: tuple) -> NodeResult:
@@ -148,14 +153,17 @@ class Run:
         self.result_of(spec.id, scope).status = "skipped"
         self.emit(ev.NODE_SKIPPED, spec.id, scope, reason=reason)
 
-    def gather(self, spec: NodeSpec, env: Env) -> tuple[dict[str, Any], bool]:
-        """(inputs by port name, skipped?) for one node instance."""
+    def gather(self, spec: NodeSpec, env: Env, tolerate_skip: bool = False,
+               leave_out: str | None = None) -> tuple[dict[str, Any], bool]:
+        """(inputs by port name, skipped?) for one node instance.
+
+        ``tolerate_skip``: SKIP arriving on an input is passed on as a value (Merge)
+        instead of skipping the node when the port is required. ``leave_out``: a port
+        whose wires are not read here (a Loop's feedback, read by the loop itself)."""
         inputs: dict[str, Any] = {}
         skip = False
-        tolerate_skip = step_kind(spec.kind).tolerates_skip
-        is_loop = spec.kind is Kind.LOOP
         for ie in spec.in_edges:
-            if is_loop and ie.port == "feedback":
+            if ie.port == leave_out:
                 continue
             outs = env.lookup(ie.src)
             value = outs.get(ie.src_port) if outs is not None else None
@@ -254,7 +262,7 @@ class Run:
     async def _main_inner(self) -> RunResult:
         self._t0 = time.perf_counter()
         c = self.options.concurrency
-        self.semaphore = asyncio.Semaphore(c) if c and c > 0 else None
+        self.semaphore = Slots(c) if c and c > 0 else None
         self._open_trace()
         frame = Frame(self.plan, dict(self.options.inputs), {}, root=True, loops=loop_ids(self.plan))
         status, error, error_node, error_scope = "succeeded", None, None, ()
@@ -304,29 +312,24 @@ class _Channel:
     """An event queue whose consumer takes everything queued at each wake-up.
 
     asyncio.Queue wakes its reader once per event; a run emits thousands per second, so
-    this wakes it at most once per loop iteration and hands over the batch.
+    this wakes it at most once per loop iteration and hands over the batch. The one
+    producer, ``Run.emit``, appends to ``items`` and wakes ``waiter`` itself.
     """
 
-    __slots__ = ("_items", "_waiter")
+    __slots__ = ("items", "waiter")
 
     def __init__(self) -> None:
-        self._items: list[Event] = []
-        self._waiter: asyncio.Future | None = None
-
-    def put(self, item: Event) -> None:
-        self._items.append(item)
-        w = self._waiter
-        if w is not None and not w.done():
-            w.set_result(None)
+        self.items: list[Event] = []
+        self.waiter: asyncio.Future | None = None
 
     async def drain(self) -> list[Event]:
-        while not self._items:
-            self._waiter = asyncio.get_running_loop().create_future()
+        while not self.items:
+            self.waiter = asyncio.get_running_loop().create_future()
             try:
-                await self._waiter
+                await self.waiter
             finally:
-                self._waiter = None
-        items, self._items = self._items, []
+                self.waiter = None
+        items, self.items = self.items, []
         return items
 
 

@@ -13,17 +13,16 @@ always shows what it received.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
 from typing import TYPE_CHECKING, Any, Mapping
 
 from studio.core.catalogue.types import SKIP
 from studio.core.errors import BudgetExceeded, RetryableError
 from studio.core.running import events as ev
-from studio.core.running.engine.kinds import step_kind
+from studio.core.running.engine.kinds import STEP_KINDS
 from studio.core.running.engine.results import describe, fail_for_good
 from studio.core.running.engine.scopes import Env, Frame
-from studio.core.running.plan import params_digest
+from studio.core.running.plan import cache_key_seed
 from studio.core.running.retry import RetryPolicy, is_retryable
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -35,18 +34,21 @@ def cache_key(spec: "NodeSpec", inputs: Mapping[str, Any]) -> str:
     """Same type, parameters and inputs -> same key: a later run may reuse the output.
 
     Every root-scope step records one, so it is on the hot path: the type and parameters
-    are digested once per plan (``plan.params_digest``) and the inputs are encoded with
+    are hashed once per plan (``plan.cache_key_seed``) and the inputs are encoded with
     ``events.stable_json``."""
-    return hashlib.blake2b(params_digest(spec) + ev.stable_json(inputs), digest_size=16).hexdigest()
+    h = (spec.key_seed or cache_key_seed(spec)).copy()
+    h.update(ev.stable_json(inputs))
+    return h.hexdigest()
 
 
 async def run_step(run: "Run", frame: Frame, spec: "NodeSpec", env: Env, scope: tuple) -> None:
-    kind = step_kind(spec.kind)
-    inputs, skip = run.gather(spec, env)
+    kind = STEP_KINDS[spec.kind]
+    inputs, skip = run.gather(spec, env, kind.tolerates_skip)
     if skip:
         run.skip(spec, env, scope, "a required input was skipped")
         return
-    kind.take_inputs(frame, spec, inputs)
+    if kind.take_inputs is not None:
+        kind.take_inputs(frame, spec, inputs)
     result = run.result_of(spec.id, scope)
     key = None
     if frame.root and not scope:
@@ -62,10 +64,11 @@ async def run_step(run: "Run", frame: Frame, spec: "NodeSpec", env: Env, scope: 
             run.emit(ev.NODE_FINISHED, spec.id, scope, outputs=outputs, latency_s=0.0, attempts=0,
                      tokens_in=0, tokens_out=0, cost_usd=0.0, cached=True, cache_key=key)
             return
-    why = kind.skip_reason(spec, inputs)
-    if why:
-        run.skip(spec, env, scope, why)
-        return
+    if kind.skip_reason is not None:
+        why = kind.skip_reason(spec, inputs)
+        if why:
+            run.skip(spec, env, scope, why)
+            return
     if spec.paid:
         try:
             run.check_budget()
@@ -81,14 +84,16 @@ async def run_step(run: "Run", frame: Frame, spec: "NodeSpec", env: Env, scope: 
         attempt += 1
         ctx = run.context(frame, spec, inputs, scope, attempt, result)
         try:
-            coro = kind.attempt(run, frame, spec, ctx, scope)
-            if policy.timeout_s:
-                coro = _with_timeout(coro, policy.timeout_s)
-            if sem is not None:
-                async with sem:
-                    outputs = await coro
-            else:
+            if sem is not None and not sem.take_now():
+                await sem.take()
+            try:
+                coro = spec.impl.run(ctx) if kind.attempt is None else kind.attempt(run, frame, spec, ctx, scope)
+                if policy.timeout_s:
+                    coro = _with_timeout(coro, policy.timeout_s)
                 outputs = await coro
+            finally:
+                if sem is not None:
+                    sem.give()
             break
         except asyncio.CancelledError:
             raise
@@ -120,7 +125,8 @@ async def run_step(run: "Run", frame: Frame, spec: "NodeSpec", env: Env, scope: 
     full = dict(spec.out_template)  # every declared port present; 'error' is SKIP on success
     full.update(outputs)
     env.values[spec.id] = full
-    kind.finished(frame, spec, inputs)
+    if kind.finished is not None:
+        kind.finished(frame, spec, inputs)
     result.status = "done"
     result.latency_s = latency
     result.attempts = attempt

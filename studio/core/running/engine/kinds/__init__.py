@@ -5,17 +5,17 @@ into a :class:`Kind` and the engine picks the behaviour from two tables keyed by
 
 * ``UNIT_RUNNERS``: kinds that are a whole sub-scope in their parent scope (a loop
   with its body, a fan-out with its region and Collect); each has its own runner.
-* ``STEP_KINDS``: kinds that run as one step (with timeout, retries, error port) but
-  need a hook: where an Input's value comes from, where an Output's goes, Merge's SKIP
-  rule, Approval and Subflow not holding a concurrency slot while they wait.
+* ``STEP_KINDS``: every kind -> how it runs as one step (with timeout, retries, error
+  port). Most are ``PLAIN``; a few need a hook: where an Input's value comes from,
+  where an Output's goes, Merge's SKIP rule, Approval and Subflow not holding a
+  concurrency slot while they wait.
 
-Everything else is a plain step. The semantics of each kind live in its own module
-here, once; the node files under ``nodes/`` declare ports and parameters.
+The semantics of each kind live in its own module here, once; the node files under ``nodes/`` declare ports and parameters.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Awaitable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from studio.core.catalogue.kinds import Kind
 
@@ -27,24 +27,29 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 class StepKind:
-    """How one kind of node takes part in a step; this base is a plain node."""
+    """How one kind of node takes part in a step; this base is a plain node.
+
+    A hook a kind does not define is None rather than a method that does nothing, so
+    a plain step -- nearly every step of every run -- checks an attribute where it
+    would make a call. A kind defines the hooks it needs, with these signatures:
+
+    * ``take_inputs(frame, spec, inputs)``: adjust the gathered inputs before the step
+      starts (an Input's value comes from the run's inputs);
+    * ``skip_reason(spec, inputs) -> str | None``: why the step is skipped although no
+      required input was SKIP (Merge: every input was);
+    * ``attempt(run, frame, spec, ctx, scope) -> awaitable of the outputs``: one
+      attempt, instead of the node type's ``run(ctx)`` (a Subflow runs its flow);
+    * ``finished(frame, spec, inputs)``: after a successful step, record what the
+      kind contributes to the flow (an Output's value).
+    """
 
     tolerates_skip = False  # SKIP on an input is a value for it (Merge), not a reason to skip
     uses_slot = True  # holds a slot of the run-wide concurrency limit while it runs
 
-    def take_inputs(self, frame: "Frame", spec: "NodeSpec", inputs: dict[str, Any]) -> None:
-        """Adjust the gathered inputs before the step starts."""
-
-    def skip_reason(self, spec: "NodeSpec", inputs: dict[str, Any]) -> str | None:
-        """Why the step is skipped although no required input was SKIP, or None."""
-        return None
-
-    def attempt(self, run: "Run", frame: "Frame", spec: "NodeSpec", ctx: "NodeContext", scope: tuple) -> Awaitable[dict]:
-        """The awaitable of one attempt."""
-        return spec.impl.run(ctx)
-
-    def finished(self, frame: "Frame", spec: "NodeSpec", inputs: dict[str, Any]) -> None:
-        """After a successful step: record what the kind contributes to the flow."""
+    take_inputs: "Callable[[Frame, NodeSpec, dict[str, Any]], None] | None" = None
+    skip_reason: "Callable[[NodeSpec, dict[str, Any]], str | None] | None" = None
+    attempt: "Callable[[Run, Frame, NodeSpec, NodeContext, tuple], Awaitable[dict]] | None" = None
+    finished: "Callable[[Frame, NodeSpec, dict[str, Any]], None] | None" = None
 
 
 PLAIN = StepKind()
@@ -53,7 +58,8 @@ PLAIN = StepKind()
 def _tables():
     from studio.core.running.engine.kinds import approval, branching, fanout, interface, loop, subflow
 
-    steps = {
+    steps = {kind: PLAIN for kind in Kind}  # every kind present: a lookup never misses
+    steps |= {
         Kind.INPUT: interface.InputKind(),
         Kind.OUTPUT: interface.OutputKind(),
         Kind.MERGE: branching.MergeKind(),
@@ -68,4 +74,4 @@ STEP_KINDS, UNIT_RUNNERS = _tables()
 
 
 def step_kind(kind: Kind) -> StepKind:
-    return STEP_KINDS.get(kind, PLAIN)
+    return STEP_KINDS[kind]

@@ -11,7 +11,6 @@ last item ends.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +19,7 @@ from studio.core.errors import BudgetExceeded, NodeFailure
 from studio.core.running import events as ev
 from studio.core.running.engine.results import NodeRunError, describe, fail_for_good
 from studio.core.running.engine.scopes import Env, Frame, all_or_fail, read_edge
+from studio.core.running.engine.slots import Slots
 
 if TYPE_CHECKING:  # pragma: no cover
     from studio.core.running.engine.run import Run
@@ -48,7 +48,7 @@ async def run_fanout(run: "Run", frame: Frame, spec, env: Env, scope: tuple) -> 
     n = len(items)
     policy = spec.params["on_item_error"]
     conc = spec.params["concurrency"]
-    gate = asyncio.Semaphore(conc) if 0 < conc < n else None
+    gate = Slots(conc) if 0 < conc < n else None
     run.emit(ev.NODE_STARTED, spec.id, scope, inputs={"items": items}, title=spec.title, type=spec.type_id, total=n)
     result.status = "running"
     t_start = time.perf_counter()
@@ -69,8 +69,11 @@ async def run_fanout(run: "Run", frame: Frame, spec, env: Env, scope: tuple) -> 
         child = Env(env, {spec.id: {"item": items[i], "index": i}})
         try:
             if gate is not None:
-                async with gate:
+                await gate.take()
+                try:
                     await run_region(frame, region, child, child_scope)
+                finally:
+                    gate.give()
             else:
                 await run_region(frame, region, child, child_scope)
         except NodeRunError as exc:

@@ -33,7 +33,7 @@ def condition_holds(condition: str, value: Any, iteration: int) -> bool:
 
 async def run_loop(run: "Run", frame: Frame, spec, env: Env, scope: tuple) -> None:
     body = frame.plan.scopes[spec.id]
-    inputs, skip = run.gather(spec, env)
+    inputs, skip = run.gather(spec, env, leave_out="feedback")
     if skip or inputs.get("initial", SKIP) is SKIP:
         run.skip(spec, env, scope, "its initial value was skipped")
         return
