@@ -23,6 +23,19 @@ async def _hold(slots: Slots, log: list, name: str, release: asyncio.Event) -> N
         slots.give()
 
 
+async def _two_waiting() -> tuple[Slots, list, asyncio.Task, asyncio.Task]:
+    """A limit of one, held, and two tasks queued for it ("first", then "second")."""
+    slots = Slots(1)
+    assert slots.take_now()
+    log: list[str] = []
+    gate = asyncio.Event()
+    gate.set()
+    first = asyncio.create_task(_hold(slots, log, "first", gate))
+    second = asyncio.create_task(_hold(slots, log, "second", gate))
+    await asyncio.sleep(0)
+    return slots, log, first, second
+
+
 def test_a_limit_needs_a_slot():
     with pytest.raises(ValueError, match="at least one slot"):
         Slots(0)
@@ -65,14 +78,7 @@ async def test_a_freed_slot_goes_to_a_waiter_not_to_a_newcomer():
 
 
 async def test_a_cancelled_waiter_leaves_the_queue_and_takes_nothing():
-    slots = Slots(1)
-    assert slots.take_now()
-    log: list[str] = []
-    gate = asyncio.Event()
-    gate.set()
-    first = asyncio.create_task(_hold(slots, log, "first", gate))
-    second = asyncio.create_task(_hold(slots, log, "second", gate))
-    await asyncio.sleep(0)
+    slots, log, first, second = await _two_waiting()
     first.cancel()
     await asyncio.gather(first, return_exceptions=True)
     assert first.cancelled() and slots.waiting == 1
@@ -82,14 +88,7 @@ async def test_a_cancelled_waiter_leaves_the_queue_and_takes_nothing():
 
 
 async def test_a_waiter_cancelled_after_it_was_handed_a_slot_passes_it_on():
-    slots = Slots(1)
-    assert slots.take_now()
-    log: list[str] = []
-    gate = asyncio.Event()
-    gate.set()
-    first = asyncio.create_task(_hold(slots, log, "first", gate))
-    second = asyncio.create_task(_hold(slots, log, "second", gate))
-    await asyncio.sleep(0)
+    slots, log, first, second = await _two_waiting()
     slots.give()  # handed to "first", which has not resumed yet ...
     first.cancel()  # ... and is cancelled before it does
     # a lost slot would leave "second" waiting for ever: give it a second at most
