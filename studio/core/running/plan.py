@@ -65,7 +65,7 @@ class NodeSpec:
     defaults: dict[str, Any] = field(default_factory=dict)  # unconnected inputs with defaults
     out_template: dict[str, Any] = field(default_factory=dict)  # port -> value before run() fills it
 
-    key_seed: Any = None  # filled on first use by cache_key_seed(): see there
+    key_seed: Any = None  # filled by cache_key_seed() when the plan is compiled: see there
 
 
 def cache_key_seed(spec: NodeSpec) -> "hashlib._Hash":

@@ -44,8 +44,7 @@ class Slots:
 
     async def take(self) -> None:
         """Take a slot, waiting for one in turn if none is free."""
-        if self._free:
-            self._free -= 1
+        if self.take_now():
             return
         fut = asyncio.get_running_loop().create_future()
         self._waiters.append(fut)

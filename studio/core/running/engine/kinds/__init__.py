@@ -10,7 +10,8 @@ into a :class:`Kind` and the engine picks the behaviour from two tables keyed by
   where an Output's goes, Merge's SKIP rule, Approval and Subflow not holding a
   concurrency slot while they wait.
 
-The semantics of each kind live in its own module here, once; the node files under ``nodes/`` declare ports and parameters.
+The semantics of each kind live in its own module here, once; the node files under
+``nodes/`` declare ports and parameters.
 """
 
 from __future__ import annotations
