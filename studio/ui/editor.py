@@ -13,6 +13,7 @@ from typing import Callable
 from PySide6.QtCore import QObject, QPointF, QRectF, Signal
 
 from studio.core.document import commands as C
+from studio.core.document.interface import interface_name
 from studio.core.document.model import Edge
 from studio.core.catalogue.types import PortType, can_connect
 
@@ -67,7 +68,7 @@ class Editor(QObject):
             params["model"] = model
             changed = True
         if nt.kind in ("input", "output") and isinstance(params.get("name"), str):
-            taken = {str(self.model.params(n.id)["name"] or n.id) for n in self.model
+            taken = {interface_name(self.model.params(n.id), n.id) for n in self.model
                      if self.model.node_type(n.id).kind == nt.kind}
             base, k = params["name"] or nt.kind, 1
             name = base

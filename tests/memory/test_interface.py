@@ -61,3 +61,18 @@ def test_the_example_projects():
     iface = chat_interface(load_flow(PROJECTS / "assistant.flow.json"))
     assert (iface.input, iface.output, iface.has_memory, iface.reply_nodes) == ("message", "reply", True, ("assistant",))
     assert chat_interface(load_flow(PROJECTS / "hello.flow.json")).has_memory is False
+
+
+def test_an_input_and_output_without_params_have_the_same_names_in_chat_and_in_the_plan():
+    """The names come from the resolved ``name`` param (its schema default when the file
+    omits it) in both places; the chat interface once used the node id instead, so a
+    served or chatted flow asked for an input the run did not know."""
+    from studio.core.running.plan import compile_plan
+    doc = {"format": "orchestra-flow", "version": 1, "name": "bare",
+           "nodes": [{"id": "q", "type": "input"}, {"id": "a", "type": "output"}],
+           "edges": [{"from": "q.value", "to": "a.value"}]}
+    model = model_from_document(doc)
+    iface, plan = chat_interface(model), compile_plan(model)
+    assert (iface.input_node, iface.output_node) == ("q", "a")
+    assert plan.inputs == {iface.input: "q"} and plan.outputs == {iface.output: "a"}
+    assert (iface.input, iface.output) == (model.params("q")["name"] or "q", model.params("a")["name"] or "a")

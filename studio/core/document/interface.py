@@ -49,6 +49,13 @@ DEFAULT_SESSION = "default"
 CHAT_SECTION = "chat"
 
 
+def interface_name(params: Mapping[str, Any], node_id: str) -> str:
+    """The name an Input or Output node gives its value in the flow's interface: its
+    resolved ``name`` parameter, or its id when that is empty. The one rule, used by
+    the plan, the chat and serve interfaces and the editor, so they cannot disagree."""
+    return str(params["name"] or node_id)
+
+
 @dataclass(frozen=True)
 class ChatInterface:
     """The pair of ports a conversation goes through, plus what else the flow needs."""
@@ -117,12 +124,13 @@ def _resolve(model: FlowModel) -> ChatInterface | str:
         if is_memory_type(nt):
             memory.append(nid)
         if node.type == "input":
-            name = str(node.params.get("name") or nid)
+            params = model.params(nid)
+            name = interface_name(params, nid)
             inputs.setdefault(name, nid)
-            if node.params.get("type", "text") == "text":
+            if params.get("type") == "text":  # resolved: a missing type is the schema's default
                 text_inputs.append(name)
         elif node.type == "output":
-            name = str(node.params.get("name") or nid)
+            name = interface_name(model.params(nid), nid)
             outputs.setdefault(name, nid)
             fed = _fed_type(model, nid)
             if fed == PortType.TEXT:
@@ -166,7 +174,7 @@ def _resolve(model: FlowModel) -> ChatInterface | str:
                 f'"chat" section, e.g. {{"output": "{text_outputs[0]}"}}')
 
     extras = tuple(n for n in sorted(inputs) if n != message)
-    required = tuple(n for n in extras if model.nodes[inputs[n]].params.get("default") is None)
+    required = tuple(n for n in extras if model.params(inputs[n])["default"] is None)
     feeders = _reply_nodes(model, outputs[reply])
     return ChatInterface(message, reply, inputs[message], outputs[reply], extras, required, tuple(memory), feeders,
                          flow_key(model.name))
@@ -208,4 +216,4 @@ def _fed_type(model: FlowModel, output_node: str) -> PortType | None:
 
 
 __all__ = ["CHAT_SECTION", "DEFAULT_SESSION", "FLOW_SETTING", "SESSION_SETTING", "ChatInterface", "chat_interface",
-           "flow_key", "is_memory_type", "why_no_chat"]
+           "flow_key", "interface_name", "is_memory_type", "why_no_chat"]

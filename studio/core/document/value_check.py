@@ -119,7 +119,9 @@ def value_problems(model: Any) -> list[Problem]:
                     problems.append(Problem("error", "bad_pricing", f"the price of {model_name!r} {why}", hint=PRICING_HINT))
     for nid, node in model.nodes.items():
         if node.type == "input" and "default" in node.params:
-            why = _default_problem(node.params.get("type", "text"), node.params["default"])
+            # the resolved type (a missing one is the schema's default); None only when
+            # "input" is not the built-in type here, and then nothing is checked
+            why = _default_problem(model.params(nid).get("type"), node.params["default"])
             if why:
                 problems.append(Problem("error", "bad_param", why, nid,
                                         hint="Give a default of the input's type, or change its type."))

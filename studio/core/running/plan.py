@@ -18,6 +18,7 @@ from typing import Any, Mapping
 
 from studio.core.errors import OrchestraError
 from studio.core.document.graph import Structure, analyze
+from studio.core.document.interface import interface_name as document_interface_name
 from studio.core.document.typeflow import carried_types
 from studio.core.document.model import FlowModel
 from studio.core.catalogue.kinds import Kind
@@ -134,7 +135,7 @@ class Plan:
 
 def interface_name(spec: NodeSpec) -> str:
     """The name an Input or Output node gives its value in the flow's interface."""
-    return str(spec.params["name"] or spec.id)
+    return document_interface_name(spec.params, spec.id)
 
 
 def missing_inputs(plan: "Plan", given: Mapping[str, Any]) -> list[str]:

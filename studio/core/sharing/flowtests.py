@@ -180,7 +180,7 @@ async def _run_conversation(plan: Plan, case: Mapping[str, Any], handler, mock: 
 
 def _chat_input(plan: Plan) -> str | None:
     """The plan's only text input (the chat message), or None when there is not exactly one."""
-    texts = [name for name, nid in plan.inputs.items() if plan.nodes[nid].params.get("type", "text") == "text"]
+    texts = [name for name, nid in plan.inputs.items() if plan.nodes[nid].params["type"] == "text"]
     return texts[0] if len(texts) == 1 else None
 
 
