@@ -106,9 +106,8 @@ def _items_from_untyped_any(model) -> bool:
     from studio.core.document.typeflow import carried_types
 
     st_ = analyze(model)
-    ins = {n: model.input_ports(n) for n in model.nodes}
     outs = {n: model.output_ports(n) for n in model.nodes}
-    carried = carried_types(st_.order, model.edges_into, ins, outs)
+    carried = carried_types(st_.order, model.edges_into, outs)
     for e in model.edges:
         if e.dst_port == "items" and model.nodes[e.dst].type == "fanout":
             t = carried.get((e.src, e.src_port)) or outs[e.src][e.src_port].type

@@ -145,7 +145,11 @@ def analyze(model: FlowModel, kinds: dict[str, str] | None = None) -> Structure:
         return seen
 
     def port_targets(node: str, ports: Iterable[str]) -> list[str]:
-        return list(dict.fromkeys(e.dst for e in head_edges.get(node, ()) if e.src_port in ports))
+        targets: dict[str, None] = {}  # in wire order, once each (a plain loop: no generator frame per call)
+        for e in head_edges.get(node, ()):
+            if e.src_port in ports:
+                targets[e.dst] = None
+        return list(targets)
 
     _loops(model, st, kinds, back_within, port_targets, fb_pred)
     _fanouts(model, st, kinds, back_within, port_targets)

@@ -76,9 +76,8 @@ def ports_of_model(model) -> tuple[tuple[Port, ...], tuple[Port, ...]]:
     ins = tuple(Port(i["name"], PortType(i["type"]), str(i.get("description", ""))) for i in iface["inputs"])
     out_types: dict[str, PortType] = {}
     try:
-        in_ports = {n: model.input_ports(n) for n in model.nodes}
         out_ports = {n: model.output_ports(n) for n in model.nodes}
-        carried = carried_types(analyze(model).order, model.edges_into, in_ports, out_ports)
+        carried = carried_types(analyze(model).order, model.edges_into, out_ports)
         for o in iface["outputs"]:
             wires = model.edges_into(o["node"], "value")
             if len(wires) == 1:

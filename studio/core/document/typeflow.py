@@ -18,40 +18,46 @@ from __future__ import annotations
 from typing import Callable, Iterable, Mapping
 
 from studio.core.catalogue.nodetype import Port
+from studio.core.catalogue.portindex import Carrying, carrying_ports
 from studio.core.catalogue.types import PortType
 from studio.core.document.model import Edge
 
 PortMap = Mapping[str, Mapping[str, Port]]
 
 
-def carried_types(order: Iterable[str], edges_into: Callable[[str], Iterable[Edge]], in_ports: PortMap,
-                  out_ports: PortMap) -> dict[tuple[str, str], PortType]:
+def carried_types(order: Iterable[str], edges_into: Callable[[str], Iterable[Edge]], out_ports: PortMap,
+                  carrying: Mapping[str, Carrying] | None = None) -> dict[tuple[str, str], PortType]:
     """(node, output port) -> the type it carries, for carrying ``any`` outputs whose
     sources agree on a concrete type. Outputs not listed keep their declared type.
 
-    ``edges_into(node)`` lists the wires into a node (``FlowModel.edges_into``): only
-    carrying nodes are asked, so a flow of plain steps costs one look at each node."""
+    ``edges_into(node)`` lists the wires into a node (``FlowModel.edges_into``).
+    ``carrying`` maps the nodes that have carrying outputs to them (``carrying_ports``);
+    a caller that already walked its port maps passes it, so a flow of plain steps
+    costs one dict look per node and a carrying node one look at its wires."""
+    if carrying is None:
+        carrying = {nid: c for nid, ports in out_ports.items() if (c := carrying_ports(ports))}
     found: dict[tuple[str, str], PortType] = {}
-
-    def source_type(e: Edge) -> PortType:
-        t = found.get((e.src, e.src_port))
-        if t is not None:
-            return t
-        p = out_ports.get(e.src, {}).get(e.src_port)
-        return p.type if p is not None else PortType.ANY
-
-    for nid in order:
-        outs = out_ports.get(nid)
-        if not outs:
-            continue
-        for name, port in outs.items():
-            carries = port.carries
-            if carries is None or port.type is not PortType.ANY:
-                continue
-            wires = [e for e in edges_into(nid) if carries == "*" or e.dst_port == carries]
-            types = {source_type(e) for e in wires}
-            if len(types) == 1:
-                (t,) = types
-                if t is not PortType.ANY:
-                    found[(nid, name)] = t
+    if not carrying:
+        return found
+    any_type, no_ports = PortType.ANY, {}
+    for nid in filter(carrying.__contains__, order):  # the filter runs in C: most nodes carry nothing
+        wires = edges_into(nid)
+        done_for = None  # the `carries` whose common type `common` is (a Loop's two outputs share "*")
+        for name, carries in carrying[nid]:
+            if carries != done_for:
+                done_for, common = carries, None  # the one type every source holds; ANY when they differ
+                for e in wires:
+                    if carries != "*" and e.dst_port != carries:
+                        continue
+                    t = found.get((e.src, e.src_port))
+                    if t is None:
+                        p = out_ports.get(e.src, no_ports).get(e.src_port)
+                        t = p.type if p is not None else any_type
+                    if common is None:
+                        common = t
+                    elif t is not common:
+                        common = any_type
+                        break
+            if common is not None and common is not any_type:
+                found[(nid, name)] = common
     return found

@@ -43,15 +43,16 @@ sweep over nodes or edges.
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
 
 from studio.core import gctune
 from studio.core.document.graph import Structure, analyze
-from studio.core.document.model import FlowModel
+from studio.core.document.interface import interface_name
+from studio.core.document.model import Edge, FlowModel
 from studio.core.catalogue.nodetype import NodeType, Port
+from studio.core.catalogue.portindex import Carrying, IndexedPorts, PortIndex
 from studio.core.document.problems import Problem
 from studio.core.catalogue.templates import safe_variables
-from studio.core.catalogue.types import PortType, incompatibility
+from studio.core.catalogue.types import PortType, can_connect, incompatibility
 from studio.core.document.typeflow import carried_types
 
 # a node type that raised on its parameters (in its ports or its cross-field check,
@@ -73,11 +74,11 @@ class _TypeInfo:
         self.bounded_loop = nt.kind == "loop" and nt.param("max_iterations") is not None
 
 
-def _static_ports(nt: type[NodeType], method: str) -> dict[str, Port] | None:
-    """The ports by name when the type does not compute them from parameters."""
+def _static_ports(nt: type[NodeType], method: str) -> IndexedPorts | None:
+    """The ports, indexed, when the type does not compute them from parameters."""
     if getattr(getattr(nt, method), "__func__", None) is not getattr(NodeType, method).__func__:
         return None
-    return {p.name: p for p in getattr(nt, method)({}, None)}
+    return IndexedPorts(getattr(nt, method)({}, None))
 
 
 class _Pass:
@@ -91,25 +92,15 @@ class _Pass:
         self.out_ports: dict[str, dict[str, Port]] = {}
         self.template_vars: dict[str, set[str]] = {}
         self.wired_in: dict[tuple[str, str], int] = {}
-        self._indexed: dict[int, tuple[Any, dict[str, Port]]] = {}
-        self._needs: dict[int, tuple[dict, tuple[str, ...]]] = {}
+        # what _check_nodes finds of each node's ports, so later passes look only where it matters
+        self.needing: dict[str, tuple[str, ...]] = {}  # nodes with inputs that need a wire
+        self.carrying: dict[str, Carrying] = {}  # nodes with carrying outputs (typeflow)
+        self.index = PortIndex()
+        self.carried_wires: list[tuple[Edge, Port]] = []  # wires out of carrying outputs into typed inputs
 
     def add(self, severity: str, code: str, message: str, node: str | None = None, port: str | None = None,
             hint: str = "") -> None:
         self.problems.append(Problem(severity, code, message, node, port, hint))
-
-    def by_name(self, ports) -> dict[str, Port]:
-        # node types hand out one cached tuple for equal parameters: index it once
-        hit = self._indexed.get(id(ports))
-        if hit is None or hit[0] is not ports:
-            hit = self._indexed[id(ports)] = (ports, {p.name: p for p in ports})
-        return hit[1]
-
-    def needing_source(self, ports: dict[str, Port]) -> tuple[str, ...]:
-        hit = self._needs.get(id(ports))
-        if hit is None or hit[0] is not ports:
-            hit = self._needs[id(ports)] = (ports, tuple(n for n, p in ports.items() if p.needs_source))
-        return hit[1]
 
 
 def validate(model: FlowModel, structure: Structure | None = None) -> list[Problem]:
@@ -152,8 +143,13 @@ def _check_nodes(v: _Pass) -> None:
         try:
             resolution = model.resolution(nid)
             params = resolution.values
-            v.in_ports[nid] = info.static_in if info.static_in is not None else v.by_name(nt.input_ports(params, base_dir))
-            v.out_ports[nid] = info.static_out if info.static_out is not None else v.by_name(nt.output_ports(params, base_dir))
+            ins = info.static_in or v.index(nt.input_ports(params, base_dir))
+            outs = info.static_out or v.index(nt.output_ports(params, base_dir))
+            v.in_ports[nid], v.out_ports[nid] = ins.by_name, outs.by_name
+            if ins.needing_source:
+                v.needing[nid] = ins.needing_source
+            if outs.carrying:
+                v.carrying[nid] = outs.carrying
             param_problems = resolution.problems if kind != "placeholder" else ()
         except Exception as exc:  # a plugin's bug must not take validation down
             v.in_ports[nid] = v.out_ports[nid] = {}
@@ -182,7 +178,7 @@ def _check_nodes(v: _Pass) -> None:
                 if found:
                     v.template_vars.setdefault(nid, set()).update(found)
         if kind in names:
-            names[kind].setdefault(str(params["name"] or nid), []).append(nid)
+            names[kind].setdefault(interface_name(params, nid), []).append(nid)
         elif kind == "subflow":
             why = getattr(nt, "file_problem", lambda params, base_dir: None)(params, base_dir)
             if why:
@@ -199,6 +195,7 @@ def _check_nodes(v: _Pass) -> None:
 def _check_edges(v: _Pass) -> None:
     nodes, kinds, add = v.model.nodes, v.kinds, v.add
     in_ports, out_ports, wired_in = v.in_ports, v.out_ports, v.wired_in
+    carried_wires, any_type = v.carried_wires, PortType.ANY
     for e in v.model.edges:
         src, src_port, dst, dst_port = e
         if src not in nodes or dst not in nodes:
@@ -221,10 +218,13 @@ def _check_edges(v: _Pass) -> None:
             add("error", "missing_port", f"{dst} has no input {dst_port!r}", dst, dst_port, hint=hint)
             continue
         if sp is not None and dp is not None and sp.type is not dp.type:
-            why = incompatibility(sp.type, dp.type)
-            if why:
-                add("error", "type_mismatch", f"{e}: {why}", dst, dst_port,
-                    hint="Convert the value with a Text node or a JSON step in between.")
+            if sp.type is not any_type:
+                why = incompatibility(sp.type, dp.type)
+                if why:
+                    add("error", "type_mismatch", f"{e}: {why}", dst, dst_port,
+                        hint="Convert the value with a Text node or a JSON step in between.")
+            elif sp.carries is not None:
+                carried_wires.append((e, dp))  # its type is known once carried types are (_check_carried_types)
         key = (dst, dst_port)
         count = wired_in[key] = wired_in.get(key, 0) + 1
         if count == 2 and dp is not None and not dp.multi:
@@ -234,28 +234,26 @@ def _check_edges(v: _Pass) -> None:
 
 def _check_carried_types(v: _Pass, st: Structure) -> None:
     """A wire from a pass-through ``any`` output whose carried type cannot feed its input
-    (a Loop's text ``done`` into a Fan-out's ``items``): the run would refuse it."""
-    if not st.order:
+    (a Loop's text ``done`` into a Fan-out's ``items``): the run would refuse it.
+    ``_check_edges`` set those wires aside (only they can fail here)."""
+    if not st.order or not v.carried_wires:
         return
-    carried = carried_types(st.order, v.model.edges_into, v.in_ports, v.out_ports)
-    for (src, src_port), t in carried.items():
-        for e in v.model.edges_from(src, src_port):
-            dp = v.in_ports.get(e.dst, {}).get(e.dst_port)
-            if dp is None or dp.type is PortType.ANY:
-                continue
-            why = incompatibility(t, dp.type)
-            if why:
-                carries = v.out_ports[e.src][e.src_port].carries
-                source = "its inputs" if carries == "*" else f"its {carries!r} input"
-                v.add("error", "type_mismatch",
-                      f"{e}: {e.src}.{e.src_port} carries a {t} value (from {source}); {why}",
-                      e.dst, e.dst_port, hint=f"Feed {e.dst}.{e.dst_port} a {dp.type} value, or convert it in between.")
+    carried = carried_types(st.order, v.model.edges_into, v.out_ports, v.carrying)
+    for e, dp in v.carried_wires:
+        t = carried.get((e.src, e.src_port))
+        if t is None or can_connect(t, dp.type):
+            continue
+        carries = v.out_ports[e.src][e.src_port].carries
+        source = "its inputs" if carries == "*" else f"its {carries!r} input"
+        v.add("error", "type_mismatch",
+              f"{e}: {e.src}.{e.src_port} carries a {t} value (from {source}); {incompatibility(t, dp.type)}",
+              e.dst, e.dst_port, hint=f"Feed {e.dst}.{e.dst_port} a {dp.type} value, or convert it in between.")
 
 
 def _check_required_inputs(v: _Pass) -> None:
     wired_in, add = v.wired_in, v.add
-    for nid, ports in v.in_ports.items():
-        for pname in v.needing_source(ports):
+    for nid, needing in v.needing.items():
+        for pname in needing:
             if (nid, pname) in wired_in:
                 continue
             if pname in v.template_vars.get(nid, ()):

@@ -22,10 +22,11 @@ from studio.core.document.interface import interface_name as document_interface_
 from studio.core.document.typeflow import carried_types
 from studio.core.document.model import FlowModel
 from studio.core.catalogue.kinds import Kind
+from studio.core.catalogue.portindex import Carrying, PortIndex
 from studio.core.catalogue.nodetype import NodeType, Port
 from studio.core.catalogue.params import StepPolicy, step_policy
 from studio.core.document.problems import Problem
-from studio.core.catalogue.types import SKIP, PortType, can_connect
+from studio.core.catalogue.types import PortType, can_connect
 from studio.core.running.events import stable_json
 from studio.core.document.validation import validate
 
@@ -58,7 +59,7 @@ class NodeSpec:
     params: dict[str, Any]
     title: str
     in_edges: list[InEdge]
-    in_ports: dict[str, Port]
+    in_ports: dict[str, Port]  # this and the dicts below: shared by nodes with equal ports, never changed
     out_ports: dict[str, Port]
     error_wired: bool
     paid: bool
@@ -155,24 +156,29 @@ def compile_plan(model: FlowModel, check: bool = True) -> Plan:
     wired_out: set[tuple[str, str]] = set()
     for e in model.edges:
         wired_out.add((e.src, e.src_port))
+    index, kinds, base_dir = PortIndex(), {}, model.base_dir
+    carrying: dict[str, Carrying] = {}
     for nid, node in model.nodes.items():
         nt = model.node_type(nid)
+        kind = kinds.get(nt)
+        if kind is None:
+            kind = kinds[nt] = Kind(nt.kind)
         params = model.params(nid).detached()  # resolved: every param present, defaults filled
-        ins = {p.name: p for p in nt.input_ports(params, model.base_dir)}
-        outs = {p.name: p for p in nt.output_ports(params, model.base_dir)}
-        defaults = {name: p.default for name, p in ins.items() if p.has_default}
+        ins = index(nt.input_ports(params, base_dir))
+        outs = index(nt.output_ports(params, base_dir))
         nodes[nid] = NodeSpec(
-            id=nid, type_id=nt.type_id, kind=Kind(nt.kind), impl=nt(), params=params, title=node.title or nid,
-            in_edges=in_map[nid], in_ports=ins, out_ports=outs,
+            id=nid, type_id=nt.type_id, kind=kind, impl=nt(), params=params, title=node.title or nid,
+            in_edges=in_map[nid], in_ports=ins.by_name, out_ports=outs.by_name,  # shared between nodes, read-only
             error_wired=(nid, "error") in wired_out,
             paid=nt.paid,
             policy=step_policy(params),
-            defaults=defaults,
-            out_template={p: (SKIP if p == "error" else None) for p in outs},
+            defaults=ins.defaults,
+            out_template=outs.out_template,
         )
         cache_key_seed(nodes[nid])
-    carried = carried_types(st.order, model.edges_into, {n: s.in_ports for n, s in nodes.items()},
-                            {n: s.out_ports for n, s in nodes.items()})
+        if outs.carrying:
+            carrying[nid] = outs.carrying
+    carried = carried_types(st.order, model.edges_into, {n: s.out_ports for n, s in nodes.items()}, carrying)
     for e in model.edges:
         if e.src not in nodes or e.dst not in nodes:
             continue
