@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QCompleter, QDoubleSpinBox,
 from shiboken6 import isValid
 
 from studio.core.document import commands as C
-from studio.core.document.model import ModelEvent
+from studio.core.document.model import ModelEvent, ModelWatch
 from studio.core.catalogue.nodetype import Param
 from shiboken6 import isValid as shiboken_valid
 
@@ -45,7 +45,7 @@ class Inspector(QWidget):
         super().__init__(parent)
         self.setObjectName("inspector")
         self.editor = editor
-        self._unsubscribe = None
+        self._watch = ModelWatch()
         self._target: tuple[str, str] | None = None  # ("node"|"frames"|"notes"|"flow", id)
         self._fields: dict[str, Field] = {}
         self._updating = False
@@ -66,9 +66,7 @@ class Inspector(QWidget):
     # -- binding -----------------------------------------------------------------------
 
     def set_model(self, model) -> None:
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-        self._unsubscribe = model.subscribe(self._on_event)
+        self._watch.watch(model, self._on_event)
         self._target = None
         self.refresh_selection()
 

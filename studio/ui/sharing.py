@@ -27,6 +27,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 
+from studio.core.document.model import ModelWatch
+
 from . import clipboard, dialogs, flow_notice
 from .background import Background
 from .flow_notice import NoticeBar
@@ -51,7 +53,7 @@ class SharingController(QObject):
         self.missing: list = []  # MissingType, as last shown
         self.untrusted: list = []  # FlowCode whose folder is not trusted, as last shown
         self._signature: tuple | None = None
-        self._unsubscribe = None
+        self._watch = ModelWatch()
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(400)
@@ -67,9 +69,7 @@ class SharingController(QObject):
     # -- what the flow needs -----------------------------------------------------------
 
     def document_changed(self) -> None:
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-        self._unsubscribe = self.model.subscribe(lambda ev: self._timer.start())
+        self._watch.watch(self.model, lambda ev: self._timer.start())
         self._signature = None
         self.notices.reset()
         self.refresh()

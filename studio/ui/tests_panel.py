@@ -26,6 +26,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
+from studio.core.document.model import ModelWatch
 from studio.core.running.runstate import fmt_cost
 
 from . import theme
@@ -246,7 +247,7 @@ class FlowTestRunner(QObject):
         self._token = 0
         self._future = None
         self._loop = LoopThread("orchestra-tests")
-        self._unsubscribe = None
+        self._watch = ModelWatch()
         self._cases_sig: str | None = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -285,9 +286,7 @@ class FlowTestRunner(QObject):
             self._future = None
             self._token += 1
             self.panel.set_running(False)
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-        self._unsubscribe = self.model.subscribe(lambda ev: self._timer.start())
+        self._watch.watch(self.model, lambda ev: self._timer.start())
         self._cases_sig = None
         self._model_settled()
         self._update_mode()

@@ -14,7 +14,7 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from studio.core.document.model import FlowModel
+from studio.core.document.model import FlowModel, ModelWatch
 from studio.core.document.problems import Problem
 
 log = logging.getLogger(__name__)
@@ -40,17 +40,15 @@ class ValidationRunner(QObject):
         self.validate_fn: Validator | None = None  # tests may inject one
         self.model: FlowModel | None = None
         self.problems: list[Problem] = []
-        self._unsubscribe = None
+        self._watch = ModelWatch()
         self._delay = delay_ms
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.run_now)
 
     def set_model(self, model: FlowModel) -> None:
-        if self._unsubscribe is not None:
-            self._unsubscribe()
         self.model = model
-        self._unsubscribe = model.subscribe(lambda ev: self.schedule())
+        self._watch.watch(model, lambda ev: self.schedule())
         self.schedule()
 
     def schedule(self) -> None:

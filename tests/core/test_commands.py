@@ -10,7 +10,7 @@ import pytest
 from studio.core.document import commands as C
 from studio.core.document import flowfile
 from studio.core.errors import CommandError
-from studio.core.document.model import DELETE, Edge, FlowModel, slugify
+from studio.core.document.model import DELETE, Edge, FlowModel, ModelWatch, slugify
 
 from corehelp import FLOWS, flow
 
@@ -263,3 +263,20 @@ def test_slugify() -> None:
     assert slugify("9 lives") == "node_9_lives"
     assert slugify("___") == "node"
     assert len(slugify("x" * 100)) == 48
+
+
+def test_a_model_watch_hears_only_the_model_it_watches_last() -> None:
+    first, s1 = chain()
+    second, s2 = chain()
+    heard: list[tuple[str, str | None]] = []
+    watch = ModelWatch()
+    watch.watch(first, lambda ev: heard.append(("first", ev.kind)))
+    s1.push(C.AddNode("llm", 0, 0))
+    watch.watch(second, lambda ev: heard.append(("second", ev.kind)))
+    s1.push(C.AddNode("llm", 0, 0))  # no longer watched: not heard
+    s2.push(C.AddNode("llm", 0, 0))
+    assert heard == [("first", "node_added"), ("second", "node_added")]
+    watch.stop()
+    watch.stop()  # stopping twice is harmless
+    s2.push(C.AddNode("llm", 0, 0))
+    assert len(heard) == 2 and not first._listeners and not second._listeners

@@ -221,3 +221,14 @@ def test_example_flow_loads_and_validates_clean():
     model = flowfile.load_flow(root / "projects" / "hello.flow.json")
     assert [p for p in validate(model) if p.severity == "error"] == []
     assert flowfile.dumps(model) == (root / "projects" / "hello.flow.json").read_text()
+
+
+def test_opening_another_flow_leaves_no_panel_listening_to_the_old_one(qtbot, window, hello):
+    """Every panel follows the open flow; none may go on hearing (and redrawing for) the last."""
+    assert window.open_file(hello)
+    old = window.document.model
+    assert len(old._listeners) >= 8  # the document, canvas, minimap, inspector, problems, run, sharing, tests
+    window.new_flow()
+    assert window.document.model is not old
+    assert old._listeners == []
+    assert len(window.document.model._listeners) >= 8

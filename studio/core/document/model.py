@@ -30,6 +30,29 @@ def slugify(text: str, fallback: str = "node") -> str:
     return s[:48].rstrip("_")
 
 
+
+class ModelWatch:
+    """One listener on one model at a time: watching a model stops listening to the last.
+
+    Every panel that follows the open flow swaps its subscription when another flow opens.
+    Doing the swap here means none of them can forget to unsubscribe and go on hearing
+    (and redrawing for) a flow that is no longer shown.
+    """
+
+    __slots__ = ("_stop",)
+
+    def __init__(self) -> None:
+        self._stop: Callable[[], None] | None = None
+
+    def watch(self, model: "FlowModel", listener: "Listener") -> None:
+        self.stop()
+        self._stop = model.subscribe(listener)
+
+    def stop(self) -> None:
+        if self._stop is not None:
+            self._stop()
+            self._stop = None
+
 @dataclass
 class Node:
     id: str

@@ -13,6 +13,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QWidget
 
+from studio.core.document.model import ModelWatch
+
 from .. import theme
 
 SIZE = (190, 120)
@@ -30,7 +32,7 @@ class Minimap(QWidget):
         self._world = QRectF()
         self._picture: QPixmap | None = None  # the nodes, drawn once per change of the flow
         self._xf: tuple[float, float, float] | None = None
-        self._unsubscribe = None
+        self._watch = ModelWatch()
         self._later = QTimer(self)
         self._later.setSingleShot(True)
         self._later.setInterval(150)
@@ -41,10 +43,8 @@ class Minimap(QWidget):
         view.editor.scene.model_changed.connect(self._watch_model)
 
     def _watch_model(self) -> None:
-        if self._unsubscribe is not None:
-            self._unsubscribe()
         model = self.view.editor.scene.model
-        self._unsubscribe = model.subscribe(lambda _ev: self._later.isActive() or self._later.start())
+        self._watch.watch(model, lambda _ev: self._later.isActive() or self._later.start())
         self.invalidate()
 
     def invalidate(self) -> None:

@@ -8,7 +8,7 @@ or reset. The scene never edits the model; it answers questions about items.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from typing import Iterable
 
 import time
 
@@ -16,7 +16,7 @@ from PySide6.QtCore import QLineF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
-from studio.core.document.model import Edge, FlowModel, ModelEvent
+from studio.core.document.model import Edge, FlowModel, ModelEvent, ModelWatch
 
 from .. import theme
 from .frame_item import FrameItem, NoteItem
@@ -34,7 +34,7 @@ class FlowScene(QGraphicsScene):
         self.wires: dict[Edge, WireItem] = {}
         self.frames: dict[str, FrameItem] = {}
         self.notes: dict[str, NoteItem] = {}
-        self._unsubscribe: Callable[[], None] | None = None
+        self._watch = ModelWatch()
         self._problems: dict[str, list] = {}
         self.overview = False  # far zoomed out: nodes and wires are drawn in batches
         self._overview_cache = None
@@ -51,11 +51,10 @@ class FlowScene(QGraphicsScene):
     # -- model binding -----------------------------------------------------------
 
     def set_model(self, model: FlowModel) -> None:
-        if self._unsubscribe is not None:
-            self._unsubscribe()
+        self._watch.stop()
         self.model = model
         self._rebuild()
-        self._unsubscribe = model.subscribe(self._on_event)
+        self._watch.watch(model, self._on_event)
         self.model_changed.emit()
 
     def _rebuild(self) -> None:

@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QInputDialog, QMessageBox, QToolButton
 
 from studio.core.document.interface import DEFAULT_SESSION, ChatInterface, chat_interface, why_no_chat
+from studio.core.document.model import ModelWatch
 from studio.core.running import events as ev
 
 from .. import theme
@@ -40,7 +41,7 @@ class ChatController(QObject):
         self.pending = None  # the reply bubble of the turn in flight
         self._pending_text: list[str] = []
         self._turn_no = 0
-        self._unsubscribe = None
+        self._watch = ModelWatch()
         self._settle = QTimer(self)  # edits come in bursts (typing in the inspector): look once they settle
         self._settle.setSingleShot(True)
         self._settle.setInterval(300)
@@ -70,9 +71,7 @@ class ChatController(QObject):
         return self.window.document.model
 
     def document_changed(self) -> None:
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-        self._unsubscribe = self.model.subscribe(self._model_event)
+        self._watch.watch(self.model, self._model_event)
         self.session = DEFAULT_SESSION
         self.refresh()
 

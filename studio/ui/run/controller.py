@@ -29,6 +29,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QLabel
 
 from studio.core.document import flowfile
+from studio.core.document.model import ModelWatch
 from studio.core.running.executor import RunOptions
 from studio.core.running.plan import FlowInvalid, compile_plan, missing_inputs
 from studio.core.running.runstate import RunState, fmt_cost, fmt_latency, fmt_tokens, new_trace_path, trace_folder
@@ -72,7 +73,7 @@ class RunController(QObject):
         self._mock_chosen = False  # the person toggled Mock: stop choosing for them
         self._mock_setting = False
         self._keys_signature: tuple | None = None
-        self._unsubscribe = None
+        self._watch = ModelWatch()
         self.status_label = QLabel("")
         self.status_label.setObjectName("runStatus")
         window.statusBar().addPermanentWidget(self.status_label)
@@ -107,9 +108,7 @@ class RunController(QObject):
 
     def document_changed(self) -> None:
         """A different flow is open: forget the shown run and look at it afresh."""
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-        self._unsubscribe = self.model.subscribe(lambda ev: self._model_timer.start())
+        self._watch.watch(self.model, lambda ev: self._model_timer.start())
         self.state = self.latest = None
         self.viewing = None
         self.scene.clear_run()
