@@ -30,7 +30,6 @@ def slugify(text: str, fallback: str = "node") -> str:
     return s[:48].rstrip("_")
 
 
-
 class ModelWatch:
     """One listener on one model at a time: watching a model stops listening to the last.
 
@@ -52,6 +51,7 @@ class ModelWatch:
         if self._stop is not None:
             self._stop()
             self._stop = None
+
 
 @dataclass
 class Node:
